@@ -1,0 +1,45 @@
+"""Where the Hydra config tree is, and the resolvers it uses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from baselines.tasks import get_task
+
+
+def config_dir() -> Path:
+    """The config tree: $BASELINES_CONFIG_DIR, the copy inside an installed wheel, or the repo's configs/."""
+    override = os.environ.get("BASELINES_CONFIG_DIR")
+    candidates = [Path(override)] if override else []
+    here = Path(__file__).resolve().parent
+    candidates += [here / "configs", here.parents[1] / "configs"]
+    for candidate in candidates:
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"no Hydra config tree (train.yaml) in any of {[str(c) for c in candidates]}")
+
+
+def register_resolvers() -> None:
+    """`${num_classes:drawnui}` and `${classes:drawnui}` read the task registry, so class lists live in one place."""
+    if not OmegaConf.has_resolver("num_classes"):
+        OmegaConf.register_new_resolver("num_classes", lambda task: len(get_task(task).classes))
+    if not OmegaConf.has_resolver("classes"):
+        OmegaConf.register_new_resolver("classes", lambda task: list(get_task(task).classes))
+
+
+def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:
+    """Composes a config outside `hydra.main` (demo, tests, notebooks).
+
+    `paths.output_dir` must then be given, since Hydra's run dir does not exist here.
+    """
+    register_resolvers()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose(config_name, overrides=list(overrides))
+
+
+register_resolvers()

@@ -1,0 +1,1 @@
+"""Data modules, official-format parsers and synthetic data generators."""

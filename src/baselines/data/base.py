@@ -1,0 +1,93 @@
+"""The base LightningDataModule every task's data module builds on.
+
+Batches are dicts. Every sample carries `id` (the official image/CT/topic id written to the run
+file) and `index` (its position in its dataset, so run files keep dataset order and predictions
+gathered from several ranks can be de-duplicated).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+Split = Literal["train", "val", "predict"]
+
+
+def collate_dicts(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Stacks tensors of equal shape; keeps everything else (ids, ragged targets) as lists."""
+    batch: dict[str, Any] = {}
+    for key in samples[0]:
+        values = [s[key] for s in samples]
+        first = values[0]
+        if isinstance(first, torch.Tensor) and all(v.shape == first.shape for v in values):
+            batch[key] = torch.stack(values)
+        elif isinstance(first, (int, float)) and not isinstance(first, bool):
+            batch[key] = torch.tensor(values)
+        else:
+            batch[key] = values
+    return batch
+
+
+class BaseDataModule(pl.LightningDataModule):
+    """Builds train/val/predict datasets lazily and serves them with the suite's loader defaults.
+
+    Args:
+        batch_size: Samples per batch (per device).
+        num_workers: DataLoader worker processes.
+        pin_memory: Page-locked host memory for faster host-to-GPU copies.
+        persistent_workers: Keep workers alive between epochs (only with num_workers > 0).
+        predict_batch_size: Batch size for prediction; defaults to batch_size.
+    """
+
+    collate_fn: Callable[[Sequence[dict[str, Any]]], dict[str, Any]] = staticmethod(collate_dicts)  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        predict_batch_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers and num_workers > 0
+        self.predict_batch_size = predict_batch_size or batch_size
+        self._datasets: dict[str, Dataset] = {}
+
+    @abstractmethod
+    def build_dataset(self, split: Split) -> Dataset:
+        """Creates the dataset of one split (called at most once per split)."""
+
+    def dataset(self, split: Split) -> Dataset:
+        if split not in self._datasets:
+            self._datasets[split] = self.build_dataset(split)
+        return self._datasets[split]
+
+    def _loader(self, split: Split, shuffle: bool, batch_size: int) -> DataLoader:
+        return DataLoader(
+            self.dataset(split),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers,
+            collate_fn=self.collate_fn,
+            drop_last=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True, batch_size=self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False, batch_size=self.predict_batch_size)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("predict", shuffle=False, batch_size=self.predict_batch_size)

@@ -1,0 +1,152 @@
+"""Detection data: records of boxes per image, a dataset over an image folder, and the data module
+used by drawnUI and coral subtask 1 alike (only the annotation reader differs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import albumentations as A
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from baselines.data.base import BaseDataModule, Split
+from baselines.data.images import list_images, load_rgb
+from baselines.data.transforms import detection_pipeline, letterbox_scale
+
+
+@dataclass(frozen=True)
+class DetectionRecord:
+    """One annotated image.
+
+    Attributes:
+        image_id: The official id written to run files (drawnUI: the file name).
+        path: The image file.
+        boxes: (N, 4) float array, xyxy pixels in the original image.
+        labels: (N,) int array of class indices.
+    """
+
+    image_id: str
+    path: Path
+    boxes: np.ndarray
+    labels: np.ndarray
+
+
+class AnnotationReader(Protocol):
+    """Reads an official annotation file into records for the images in image_dir."""
+
+    def __call__(self, annotations: str | Path, image_dir: str | Path) -> list[DetectionRecord]: ...
+
+
+def unlabeled_records(image_dir: str | Path) -> list[DetectionRecord]:
+    """Records for every image in a folder, without boxes (test sets)."""
+    empty = np.zeros((0, 4), np.float32)
+    return [DetectionRecord(p.name, p, empty, np.zeros(0, np.int64)) for p in list_images(image_dir)]
+
+
+class DetectionDataset(Dataset):
+    """Yields `{"id", "index", "image", "boxes", "labels", "scale", "orig_size"}` dicts.
+
+    `image` is a float CHW tensor in [0, 1] letterboxed to size x size; boxes are in that frame;
+    `scale` and `orig_size` (h, w) map predictions back to the original pixels.
+    """
+
+    def __init__(self, records: Sequence[DetectionRecord], transform: A.Compose, size: int) -> None:
+        self.records = list(records)
+        self.transform = transform
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        record = self.records[index]
+        image = load_rgb(record.path)
+        height, width = image.shape[:2]
+        out = self.transform(image=image, bboxes=record.boxes, labels=record.labels)
+        boxes = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4)
+        return {
+            "id": record.image_id,
+            "index": index,
+            "image": torch.from_numpy(out["image"]).permute(2, 0, 1).float().div_(255.0),
+            "boxes": torch.from_numpy(boxes),
+            "labels": torch.as_tensor(np.asarray(out["labels"], dtype=np.int64)),
+            "scale": letterbox_scale(width, height, self.size),
+            "orig_size": torch.tensor([height, width]),
+        }
+
+
+class DetectionDataModule(BaseDataModule):
+    """Train/val/predict detection data from official annotation files and image folders.
+
+    Args:
+        reader: Parses the task's official annotation file (e.g. `read_drawnui_annotations`).
+        train_annotations: Training ground truth.
+        train_images: Folder of training images.
+        predict_images: Folder of the images to write a run file for.
+        val_annotations: Validation ground truth; if None, `val_fraction` of train is held out.
+        val_images: Folder of validation images (defaults to train_images).
+        val_fraction: Share of training images held out for validation when no val file is given.
+        image_size: Side of the square (letterboxed) network input.
+        augmentations: Training-time albumentations transforms, applied before letterboxing.
+        split_seed: Seed of the train/val split, independent of the training seed.
+        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+    """
+
+    def __init__(
+        self,
+        reader: AnnotationReader,
+        train_annotations: str,
+        train_images: str,
+        predict_images: str,
+        val_annotations: str | None = None,
+        val_images: str | None = None,
+        val_fraction: float = 0.1,
+        image_size: int = 800,
+        augmentations: Sequence[A.BasicTransform] = (),
+        split_seed: int = 0,
+        batch_size: int = 4,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        predict_batch_size: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        self.reader = reader
+        self.train_annotations = train_annotations
+        self.train_images = train_images
+        self.val_annotations = val_annotations
+        self.val_images = val_images or train_images
+        self.predict_images = predict_images
+        self.val_fraction = val_fraction
+        self.image_size = image_size
+        self.augmentations = list(augmentations)
+        self.split_seed = split_seed
+        self._train_val: tuple[list[DetectionRecord], list[DetectionRecord]] | None = None
+
+    def _split(self) -> tuple[list[DetectionRecord], list[DetectionRecord]]:
+        if self._train_val is None:
+            train = self.reader(self.train_annotations, self.train_images)
+            if self.val_annotations:
+                val = self.reader(self.val_annotations, self.val_images)
+            else:
+                order = np.random.default_rng(self.split_seed).permutation(len(train))
+                n_val = max(1, round(len(train) * self.val_fraction)) if len(train) > 1 else 0
+                held = set(order[:n_val].tolist())
+                val = [r for i, r in enumerate(train) if i in held]
+                train = [r for i, r in enumerate(train) if i not in held]
+            self._train_val = (train, val)
+        return self._train_val
+
+    def build_dataset(self, split: Split) -> Dataset:
+        if split == "predict":
+            records = unlabeled_records(self.predict_images)
+            return DetectionDataset(records, detection_pipeline(self.image_size, with_boxes=True), self.image_size)
+        train, val = self._split()
+        if split == "train":
+            pipeline = detection_pipeline(self.image_size, self.augmentations)
+            return DetectionDataset(train, pipeline, self.image_size)
+        return DetectionDataset(val, detection_pipeline(self.image_size), self.image_size)

@@ -1,0 +1,36 @@
+"""Albumentations pipelines shared by the image tasks.
+
+Geometry that must be undone at prediction time (letterboxing to a square) is fixed here; the
+augmentations on top of it come from the config as a list of albumentations transforms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import albumentations as A
+import cv2
+
+
+def letterbox_scale(width: int, height: int, size: int) -> float:
+    """The factor `letterbox` resizes an image by (longest side -> size)."""
+    return size / max(width, height)
+
+
+def detection_pipeline(size: int, augmentations: Sequence[A.BasicTransform] = (), with_boxes: bool = True) -> A.Compose:
+    """Augment, then letterbox: longest side resized to size, padded bottom/right to size x size.
+
+    Padding bottom/right keeps the original top-left origin, so mapping boxes back to the original
+    image is a division by `letterbox_scale`.
+    """
+    steps = [
+        *augmentations,
+        A.LongestMaxSize(max_size=size, interpolation=cv2.INTER_AREA),
+        A.PadIfNeeded(size, size, position="top_left", border_mode=cv2.BORDER_CONSTANT, fill=0),
+    ]
+    bbox_params = (
+        A.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.3, clip=True)
+        if with_boxes
+        else None
+    )
+    return A.Compose(steps, bbox_params=bbox_params)

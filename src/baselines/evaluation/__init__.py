@@ -1,0 +1,1 @@
+"""Local evaluators that reproduce the official ImageCLEF 2020 scores."""

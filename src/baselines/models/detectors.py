@@ -1,0 +1,88 @@
+"""Detection networks: torchvision's Faster R-CNN on a timm backbone with an FPN."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+from baselines.models.weights import create_timm
+
+
+class TimmFPN(nn.Module):
+    """A timm feature extractor followed by an FPN; exposes `out_channels` as torchvision expects.
+
+    Args:
+        name: Any timm model that supports features_only.
+        pretrained: False, True (hub) or a local weights file.
+        out_indices: Which feature stages feed the FPN.
+        fpn_channels: Channels of every pyramid level.
+    """
+
+    def __init__(self, name: str, pretrained: bool | str, out_indices: Sequence[int], fpn_channels: int) -> None:
+        super().__init__()
+        self.body = create_timm(name, pretrained, features_only=True, out_indices=tuple(out_indices))
+        self.fpn = FeaturePyramidNetwork(
+            self.body.feature_info.channels(), fpn_channels, extra_blocks=LastLevelMaxPool()
+        )
+        self.out_channels = fpn_channels
+        cfg = self.body.pretrained_cfg
+        self.mean = list(cfg.get("mean", (0.485, 0.456, 0.406)))
+        self.std = list(cfg.get("std", (0.229, 0.224, 0.225)))
+
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        features = self.body(x)
+        return self.fpn(OrderedDict((str(i), f) for i, f in enumerate(features)))
+
+
+def faster_rcnn(
+    num_classes: int,
+    backbone: str = "resnet50",
+    pretrained: bool | str = False,
+    image_size: int = 800,
+    out_indices: Sequence[int] = (1, 2, 3, 4),
+    fpn_channels: int = 256,
+    anchor_sizes: Sequence[int] = (32, 64, 128, 256, 512),
+    aspect_ratios: Sequence[float] = (0.5, 1.0, 2.0),
+    representation_size: int = 1024,
+    rpn_batch_size_per_image: int = 256,
+    box_batch_size_per_image: int = 512,
+    box_score_thresh: float = 0.05,
+    box_nms_thresh: float = 0.5,
+    detections_per_image: int = 100,
+) -> FasterRCNN:
+    """Builds Faster R-CNN with a timm backbone + FPN for `num_classes` foreground classes.
+
+    Labels inside the network are 1-based (0 is background); `DetectionTask` converts.
+    Inputs are expected already letterboxed to image_size, so the internal resize is a no-op.
+    """
+    body = TimmFPN(backbone, pretrained, out_indices, fpn_channels)
+    levels = len(out_indices) + 1  # + the max-pooled extra level
+    if len(anchor_sizes) != levels:
+        raise ValueError(f"anchor_sizes needs {levels} entries (one per pyramid level), got {len(anchor_sizes)}")
+    anchors = AnchorGenerator(tuple((s,) for s in anchor_sizes), (tuple(aspect_ratios),) * levels)
+    roi_pool = MultiScaleRoIAlign([str(i) for i in range(len(out_indices))], output_size=7, sampling_ratio=2)
+    return FasterRCNN(
+        body,
+        num_classes=None,
+        min_size=image_size,
+        max_size=image_size,
+        image_mean=body.mean,
+        image_std=body.std,
+        rpn_anchor_generator=anchors,
+        rpn_batch_size_per_image=rpn_batch_size_per_image,
+        box_roi_pool=roi_pool,
+        box_head=TwoMLPHead(fpn_channels * 7 * 7, representation_size),
+        box_predictor=FastRCNNPredictor(representation_size, num_classes + 1),
+        box_batch_size_per_image=box_batch_size_per_image,
+        box_score_thresh=box_score_thresh,
+        box_nms_thresh=box_nms_thresh,
+        box_detections_per_img=detections_per_image,
+    )

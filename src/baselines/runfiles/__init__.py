@@ -1,0 +1,1 @@
+"""Run files: atomic writing, provenance, the prediction-writer callback and each task's grammar."""

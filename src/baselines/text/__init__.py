@@ -1,0 +1,1 @@
+"""Text utilities shared by the captioning, VQA and VQG baselines."""
