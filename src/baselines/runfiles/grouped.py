@@ -129,6 +129,13 @@ def parse_grouped_file(
             continue
         if image_id != fields[0]:
             problems.add(number, f"image id {fields[0]!r} has surrounding spaces")
+        if any(ch.isspace() for ch in image_id):
+            problems.add(
+                number,
+                f"image id {image_id!r} contains whitespace: expected 'image;class conf:{_example(kind)},...' "
+                "with ';' between the image id and each class group",
+            )
+            continue
         if image_id in first_line:
             problems.add(number, f"duplicate image {image_id!r} (first on line {first_line[image_id]})")
             continue
@@ -149,8 +156,11 @@ def parse_grouped_file(
                 problems.add(number, f"field {position} is empty: expected 'class conf:region,...'")
                 continue
             name, sep, body = group.partition(" ")
-            if not sep or not body:
+            if not sep or not body.strip():
                 problems.add(number, f"field {position} {group!r}: expected 'class conf:region,...' (one space)")
+                continue
+            if body[0].isspace() or body != body.rstrip():
+                problems.add(number, f"field {position} {group!r}: extra whitespace; expected exactly one space")
                 continue
             if name not in class_index:
                 problems.add(number, f"unknown class {name!r}; expected one of {', '.join(classes)}")
@@ -161,6 +171,9 @@ def parse_grouped_file(
             seen_classes.add(name)
             for item in body.split(","):
                 where = f"class {name}"
+                if not item:
+                    problems.add(number, f"{where}: empty region (stray or trailing ',')")
+                    continue
                 conf_text, colon, geometry_text = item.partition(":")
                 if not colon:
                     problems.add(

@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny synthetic data sets and config composition for CPU-fast tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from baselines.config import compose_config
+
+
+@pytest.fixture
+def demo_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    """Composes `experiment=<name> +demo=<name>` writing into this test's tmp_path."""
+
+    def make(name: str, *overrides: str, root: Path | None = None, output: str = "out") -> DictConfig:
+        base = root or tmp_path
+        return compose_config(
+            "train",
+            [
+                f"experiment={name}",
+                f"+demo={name}",
+                f"paths.root_dir={base}",
+                f"paths.output_dir={tmp_path / output}",
+                *overrides,
+            ],
+        )
+
+    return make
+
+
+TINY_DRAWNUI: Sequence[str] = (
+    "synthetic.n_train=6",
+    "synthetic.n_test=3",
+    "data.image_size=192",
+    "data.batch_size=2",
+    "model.net.backbone=resnet10t",
+    "model.net.fpn_channels=32",
+    "model.net.representation_size=64",
+)
+
+
+@pytest.fixture(scope="session")
+def drawnui_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic drawnUI set in the official layout (6 train, 3 test pages), made once."""
+    root = tmp_path_factory.mktemp("drawnui_data")
+    cfg = compose_config(
+        "train",
+        ["experiment=drawnui", "+demo=drawnui", f"paths.root_dir={root}", f"paths.output_dir={root}/o", *TINY_DRAWNUI],
+    )
+    instantiate(cfg.synthetic)
+    return root
