@@ -67,5 +67,5 @@ def test_anchor_sizes_must_match_pyramid_levels() -> None:
 
 
 def test_missing_local_weights_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(MissingWeightsError, match="not found.*pretrained=false"):
+    with pytest.raises(MissingWeightsError, match=r"not found.*pretrained=false"):
         faster_rcnn(3, backbone="resnet10t", pretrained=str(tmp_path / "nope.safetensors"))

@@ -35,7 +35,7 @@ def _hydra_command(config_name: str, argv: Sequence[str]) -> int:
     return 0
 
 
-def _reference(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _reference(args: argparse.Namespace):
     from baselines.tasks import get_task
 
     spec = get_task(args.task)

@@ -37,7 +37,7 @@ def demo_names() -> list[str]:
     return sorted(p.stem for p in (config_dir() / "demo").glob("*.yaml"))
 
 
-def demo_config(name: str, out: str | Path, overrides: Sequence[str] = ()):  # type: ignore[no-untyped-def]
+def demo_config(name: str, out: str | Path, overrides: Sequence[str] = ()):
     """The composed config of one demo: `experiment=<name> +demo=<name>` writing under out/."""
     out = Path(out).resolve()
     return compose_config(

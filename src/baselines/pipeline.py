@@ -46,7 +46,7 @@ def _find(callbacks: list[Any], kind: type) -> Any | None:
 
 def _partial_prediction(trainer: pl.Trainer) -> bool:
     limit = trainer.limit_predict_batches
-    return bool(trainer.fast_dev_run) or (limit is not None and limit != 1.0)
+    return bool(getattr(trainer, "fast_dev_run", False)) or (limit is not None and limit != 1.0)
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         return summary
     assert writer is not None
     writer.set_provenance(
-        config=OmegaConf.to_container(cfg, resolve=True),  # type: ignore[arg-type]
+        config=OmegaConf.to_container(cfg, resolve=True),
         seed=cfg.get("seed"),
         checkpoint=checkpoint,
         dataset_sha=dataset_fingerprint(sorted(set(_existing_paths(cfg.data)))),

@@ -44,7 +44,7 @@ class BaseDataModule(pl.LightningDataModule):
         predict_batch_size: Batch size for prediction; defaults to batch_size.
     """
 
-    collate_fn: Callable[[Sequence[dict[str, Any]]], dict[str, Any]] = staticmethod(collate_dicts)  # type: ignore[assignment]
+    collate_fn: Callable[[Sequence[dict[str, Any]]], dict[str, Any]] = staticmethod(collate_dicts)
 
     def __init__(
         self,

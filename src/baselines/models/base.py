@@ -22,7 +22,7 @@ SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
 
 def rng_states() -> dict[str, Any]:
     """torch, numpy and Python RNG states as tensors and tuples, which `torch.load(weights_only=True)` accepts."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()  # type: ignore[misc]
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
     states: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": (kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, gauss),
@@ -37,7 +37,7 @@ def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     kind, keys, pos, has_gauss, gauss = states["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    random.setstate(tuple(v if not isinstance(v, list) else tuple(v) for v in states["python"]))  # type: ignore[arg-type]
+    random.setstate(tuple(v if not isinstance(v, list) else tuple(v) for v in states["python"]))
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
 

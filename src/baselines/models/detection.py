@@ -50,7 +50,7 @@ class DetectionTask(BaseTask):
         batch_size = len(batch["id"])
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=batch_size)
-        return loss  # type: ignore[return-value]
+        return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         outputs = self.net(self._images(batch))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,11 +30,10 @@ class TimmFPN(nn.Module):
     def __init__(self, name: str, pretrained: bool | str, out_indices: Sequence[int], fpn_channels: int) -> None:
         super().__init__()
         self.body = create_timm(name, pretrained, features_only=True, out_indices=tuple(out_indices))
-        self.fpn = FeaturePyramidNetwork(
-            self.body.feature_info.channels(), fpn_channels, extra_blocks=LastLevelMaxPool()
-        )
+        info: Any = self.body.feature_info
+        self.fpn = FeaturePyramidNetwork(info.channels(), fpn_channels, extra_blocks=LastLevelMaxPool())
         self.out_channels = fpn_channels
-        cfg = self.body.pretrained_cfg
+        cfg: dict[str, Any] = dict(getattr(self.body, "pretrained_cfg", {}) or {})
         self.mean = list(cfg.get("mean", (0.485, 0.456, 0.406)))
         self.std = list(cfg.get("std", (0.229, 0.224, 0.225)))
 

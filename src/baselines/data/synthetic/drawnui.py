@@ -6,7 +6,6 @@ knob, ...) drawn with jittered pen strokes on paper-like background, laid out in
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -44,82 +43,77 @@ _SIZES: dict[str, tuple[int, int, int, int]] = {
 
 
 def _draw(pen: Pen, name: str, x: float, y: float, w: float, h: float) -> None:
-    rng = pen.rng
+    """Draws the glyph of one UI element class inside the box (x, y, w, h)."""
     cy = y + h / 2
-    draw: dict[str, Callable[[], None]] = {
-        "paragraph": lambda: [pen.scribble(x, y + 5 + i * (h - 10) / 3, w * (0.7 if i == 3 else 1)) for i in range(4)],
-        "dropdown": lambda: (
-            pen.rect(x, y, w, h),
-            pen.triangle([(x + w - 16, y + h * 0.35), (x + w - 6, y + h * 0.35), (x + w - 11, y + h * 0.7)], True),
-        ),
-        "checkbox": lambda: (
-            pen.rect(x, y, w, h),
-            pen.line((x, y), (x + w, y + h)),
-            pen.line((x + w, y), (x, y + h)),
-        ),
-        "radiobutton": lambda: (pen.circle(x + w / 2, cy, w / 2), pen.circle(x + w / 2, cy, w / 5, True)),
-        "rating": lambda: [
-            pen.triangle([(x + i * w / 5, y + h), (x + (i + 0.5) * w / 5, y), (x + (i + 1) * w / 5 - 2, y + h)])
-            for i in range(5)
-        ],
-        "toggle": lambda: (pen.rect(x, y, w, h), pen.circle(x + h / 2, cy, h / 2 - 3, True)),
-        "textarea": lambda: (
-            pen.rect(x, y, w, h),
-            pen.line((x + w - 10, y + h - 3), (x + w - 3, y + h - 10)),
-            pen.line((x + w - 6, y + h - 3), (x + w - 3, y + h - 6)),
-        ),
-        "datepicker": lambda: (
-            pen.rect(x, y, w, h),
-            pen.rect(x + w - h + 4, y + 4, h - 8, h - 8),
-            pen.line((x + w - h + 4, y + 9), (x + w - 4, y + 9)),
-        ),
-        "stepperinput": lambda: (
-            pen.rect(x, y, w, h),
-            pen.line((x + w - 14, cy), (x + w - 4, cy)),
-            pen.line((x + w - 9, y + 4), (x + w - 9, y + h - 4)),
-            pen.line((x + 4, cy), (x + 14, cy)),
-        ),
-        "slider": lambda: (
-            pen.line((x, cy), (x + w, cy)),
-            pen.circle(x + rng.uniform(0.2, 0.8) * w, cy, h / 2 - 1, True),
-        ),
-        "video": lambda: (
-            pen.rect(x, y, w, h),
-            pen.triangle([(x + w * 0.42, y + h * 0.3), (x + w * 0.42, y + h * 0.7), (x + w * 0.62, cy)], True),
-        ),
-        "label": lambda: pen.scribble(x, cy, w, amplitude=h / 4),
-        "table": lambda: (
-            pen.rect(x, y, w, h),
-            [pen.line((x, y + i * h / 4), (x + w, y + i * h / 4)) for i in range(1, 4)],
-            [pen.line((x + i * w / 3, y), (x + i * w / 3, y + h)) for i in range(1, 3)],
-        ),
-        "list": lambda: [
-            (
-                pen.circle(x + 4, y + (i + 0.5) * h / 3, 3, True),
-                pen.scribble(x + 12, y + (i + 0.5) * h / 3, w - 12),
-            )
-            for i in range(3)
-        ],
-        "header": lambda: pen.scribble(x, cy, w, amplitude=h / 5, thickness=4),
-        "button": lambda: (
-            pen.rect(x, y, w, h),
-            pen.rect(x + 3, y + 3, w - 6, h - 6),
-            pen.scribble(x + w * 0.25, cy, w * 0.5),
-        ),
-        "image": lambda: (
-            pen.rect(x, y, w, h),
-            pen.line((x, y), (x + w, y + h)),
-            pen.line((x + w, y), (x, y + h)),
-        ),
-        "linebreak": lambda: pen.line((x, cy), (x + w, cy), thickness=2),
-        "container": lambda: (pen.rect(x, y, w, h), pen.line((x, y + 10), (x + w, y + 10))),
-        "link": lambda: (
-            pen.scribble(x, y + h * 0.4, w, amplitude=2),
-            pen.line((x, y + h - 2), (x + w, y + h - 2)),
-        ),
-        "textinput": lambda: pen.rect(x, y, w, h),
-    }
-    draw[name]()
+    match name:
+        case "paragraph":
+            for i in range(4):
+                pen.scribble(x, y + 5 + i * (h - 10) / 3, w * (0.7 if i == 3 else 1))
+        case "dropdown":
+            pen.rect(x, y, w, h)
+            pen.triangle([(x + w - 16, y + h * 0.35), (x + w - 6, y + h * 0.35), (x + w - 11, y + h * 0.7)], True)
+        case "checkbox" | "image":
+            pen.rect(x, y, w, h)
+            pen.line((x, y), (x + w, y + h))
+            pen.line((x + w, y), (x, y + h))
+        case "radiobutton":
+            pen.circle(x + w / 2, cy, w / 2)
+            pen.circle(x + w / 2, cy, w / 5, filled=True)
+        case "rating":
+            for i in range(5):
+                pen.triangle([(x + i * w / 5, y + h), (x + (i + 0.5) * w / 5, y), (x + (i + 1) * w / 5 - 2, y + h)])
+        case "toggle":
+            pen.rect(x, y, w, h)
+            pen.circle(x + h / 2, cy, h / 2 - 3, filled=True)
+        case "textarea":
+            pen.rect(x, y, w, h)
+            pen.line((x + w - 10, y + h - 3), (x + w - 3, y + h - 10))
+            pen.line((x + w - 6, y + h - 3), (x + w - 3, y + h - 6))
+        case "datepicker":
+            pen.rect(x, y, w, h)
+            pen.rect(x + w - h + 4, y + 4, h - 8, h - 8)
+            pen.line((x + w - h + 4, y + 9), (x + w - 4, y + 9))
+        case "stepperinput":
+            pen.rect(x, y, w, h)
+            pen.line((x + w - 14, cy), (x + w - 4, cy))
+            pen.line((x + w - 9, y + 4), (x + w - 9, y + h - 4))
+            pen.line((x + 4, cy), (x + 14, cy))
+        case "slider":
+            pen.line((x, cy), (x + w, cy))
+            pen.circle(x + pen.rng.uniform(0.2, 0.8) * w, cy, h / 2 - 1, filled=True)
+        case "video":
+            pen.rect(x, y, w, h)
+            pen.triangle([(x + w * 0.42, y + h * 0.3), (x + w * 0.42, y + h * 0.7), (x + w * 0.62, cy)], True)
+        case "label":
+            pen.scribble(x, cy, w, amplitude=h / 4)
+        case "table":
+            pen.rect(x, y, w, h)
+            for i in range(1, 4):
+                pen.line((x, y + i * h / 4), (x + w, y + i * h / 4))
+            for i in range(1, 3):
+                pen.line((x + i * w / 3, y), (x + i * w / 3, y + h))
+        case "list":
+            for i in range(3):
+                pen.circle(x + 4, y + (i + 0.5) * h / 3, 3, filled=True)
+                pen.scribble(x + 12, y + (i + 0.5) * h / 3, w - 12)
+        case "header":
+            pen.scribble(x, cy, w, amplitude=h / 5, thickness=4)
+        case "button":
+            pen.rect(x, y, w, h)
+            pen.rect(x + 3, y + 3, w - 6, h - 6)
+            pen.scribble(x + w * 0.25, cy, w * 0.5)
+        case "linebreak":
+            pen.line((x, cy), (x + w, cy), thickness=2)
+        case "container":
+            pen.rect(x, y, w, h)
+            pen.line((x, y + 10), (x + w, y + 10))
+        case "link":
+            pen.scribble(x, y + h * 0.4, w, amplitude=2)
+            pen.line((x, y + h - 2), (x + w, y + h - 2))
+        case "textinput":
+            pen.rect(x, y, w, h)
+        case _:
+            raise ValueError(f"no glyph for class {name!r}")
 
 
 def render_page(rng: np.random.Generator, width: int = 360, height: int = 480) -> tuple[np.ndarray, list[Region]]:

@@ -10,11 +10,11 @@ def paper(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """A light, slightly uneven paper-like background (HxWx3 uint8)."""
     base = rng.uniform(225, 250)
     tint = rng.uniform(-8, 8, size=3)
-    noise = rng.normal(0, 4, size=(height // 8 + 1, width // 8 + 1, 1))
-    noise = cv2.resize(noise.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)[..., None]
+    coarse = rng.normal(0, 4, size=(height // 8 + 1, width // 8 + 1)).astype(np.float32)
+    noise = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)[..., None]
     grain = rng.normal(0, 3, size=(height, width, 1))
-    image = base + tint + noise + grain
-    return np.clip(image, 0, 255).astype(np.uint8)
+    image = np.clip(base + tint + noise + grain, 0, 255)
+    return image.astype(np.uint8)
 
 
 class Pen:
@@ -25,7 +25,7 @@ class Pen:
         self.rng = rng
         self.jitter = jitter
         shade = int(rng.integers(10, 70))
-        self.color = (shade, shade, int(min(255, shade + rng.integers(0, 60))))
+        self.color = (shade, shade, min(255, shade + int(rng.integers(0, 60))))
         self.thickness = int(rng.integers(1, 3))
 
     def line(self, p0: tuple[float, float], p1: tuple[float, float], thickness: int | None = None) -> None:
