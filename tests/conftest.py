@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from baselines.config import compose_config
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # xdist runs one worker per core: more intra-op threads than that only contend for the same cores.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture
