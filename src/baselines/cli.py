@@ -12,26 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from baselines.errors import FormatError
 
 
-def _hydra_command(config_name: str, argv: Sequence[str]) -> int:
-    import hydra
-    from omegaconf import DictConfig
+def _hydra_command(command: str, argv: Sequence[str]) -> int:
+    from baselines import train
 
-    from baselines.config import config_dir
-    from baselines.pipeline import run
-
-    @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
-    def _main(cfg: DictConfig) -> None:
-        summary = run(cfg)
-        print(json.dumps(summary, indent=2, default=str))
-
-    sys.argv = [f"baselines-{config_name}", *argv]
-    _main()
+    # Hydra reads sys.argv; DDP re-runs it for the other ranks, so argv[0] must be the matching
+    # console script (baselines-train / baselines-predict) next to this interpreter when installed.
+    script = Path(sys.argv[0]).with_name(f"baselines-{command}")
+    sys.argv = [str(script if script.is_file() else shutil.which(f"baselines-{command}") or script), *argv]
+    (train.main if command == "train" else train.predict_main)()
     return 0
 
 

@@ -44,6 +44,7 @@ def mean_average_precision(
         class_metrics=per_class,
         backend="faster_coco_eval",
         max_detection_thresholds=[1, 10, 1000],
+        sync_on_compute=False,  # a local evaluation of a whole run file; under DDP only rank 0 scores
     )
     preds, targets = [], []
     for image_id, truth in ground_truth.items():
