@@ -13,7 +13,6 @@ from omegaconf import DictConfig
 
 from baselines.config import compose_config
 
-
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # xdist runs one worker per core: more intra-op threads than that only contend for the same cores.
     torch.set_num_threads(1)
