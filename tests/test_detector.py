@@ -69,3 +69,35 @@ def test_anchor_sizes_must_match_pyramid_levels() -> None:
 def test_missing_local_weights_say_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(MissingWeightsError, match=r"not found.*pretrained=false"):
         faster_rcnn(3, backbone="resnet10t", pretrained=str(tmp_path / "nope.safetensors"))
+
+
+def test_torchvision_faster_rcnn_random_init_with_flat_anchors_trains(drawnui_root: Path) -> None:
+    from baselines.models.detection import DetectionTask
+    from baselines.models.detectors import torchvision_faster_rcnn
+
+    net = torchvision_faster_rcnn(
+        21, "fasterrcnn_mobilenet_v3_large_320_fpn", weights=None, image_size=192, aspect_ratios=(0.1, 0.5, 1.0, 2.0)
+    )
+    assert net.rpn.head.cls_logits.out_channels == 5 * 4  # 5 sizes per level in this model, 4 ratios
+    assert net.roi_heads.box_predictor.cls_score.out_features == 22
+    _, batch = _tiny_module_and_batch(drawnui_root)
+    module = DetectionTask(net, optimizer=lambda params: torch.optim.SGD(params, lr=0.01))
+    module.train()
+    loss = module.training_step(batch, 0)
+    loss.backward()
+    assert torch.isfinite(loss)
+
+
+def test_torchvision_coco_weights_offline_error_or_local_file(tmp_path: Path) -> None:
+    from baselines.models.detectors import torchvision_faster_rcnn
+
+    with pytest.raises(MissingWeightsError, match=r"weights file .* not found"):
+        torchvision_faster_rcnn(3, "fasterrcnn_mobilenet_v3_large_320_fpn", weights=str(tmp_path / "coco.pth"))
+    # a local COCO state dict (here: one of a fresh 91-class model) loads, then the predictor is resized
+    import torchvision
+
+    coco = torchvision.models.get_model("fasterrcnn_mobilenet_v3_large_320_fpn", weights=None, weights_backbone=None)
+    torch.save(coco.state_dict(), tmp_path / "coco.pth")
+    net = torchvision_faster_rcnn(3, "fasterrcnn_mobilenet_v3_large_320_fpn", weights=str(tmp_path / "coco.pth"))
+    assert net.roi_heads.box_predictor.cls_score.out_features == 4
+    assert torch.equal(net.backbone.body["0"][0].weight, coco.backbone.body["0"][0].weight)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torchvision
 from torch import nn
 from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -14,7 +15,7 @@ from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHe
 from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
-from baselines.models.weights import create_timm
+from baselines.models.weights import MissingWeightsError, create_timm, load_state_dict_file
 
 
 class TimmFPN(nn.Module):
@@ -86,3 +87,81 @@ def faster_rcnn(
         box_nms_thresh=box_nms_thresh,
         box_detections_per_img=detections_per_image,
     )
+
+
+def torchvision_faster_rcnn(
+    num_classes: int,
+    name: str = "fasterrcnn_resnet50_fpn_v2",
+    weights: str | None = None,
+    image_size: int = 800,
+    anchor_sizes: Sequence[int] | None = None,
+    aspect_ratios: Sequence[float] | None = None,
+    box_score_thresh: float = 0.05,
+    box_nms_thresh: float = 0.5,
+    detections_per_image: int = 100,
+) -> FasterRCNN:
+    """A torchvision Faster R-CNN (`fasterrcnn_*`) with its box predictor sized for num_classes.
+
+    Args:
+        num_classes: Foreground classes.
+        name: A torchvision model name, e.g. fasterrcnn_resnet50_fpn_v2 or fasterrcnn_mobilenet_v3_large_fpn.
+        weights: None (random init), "DEFAULT" (COCO weights from download.pytorch.org) or a local
+            file with the COCO state dict of that model; the COCO box predictor is then replaced.
+        image_size: Inputs arrive letterboxed to this size; the internal resize is a no-op.
+        anchor_sizes: One anchor size per feature map; None keeps the model's.
+        aspect_ratios: Anchor aspect ratios (height / width); None keeps the model's. Changing
+            either re-initialises only the RPN's output layers, keeping its pretrained convolutions.
+        box_score_thresh, box_nms_thresh, detections_per_image: Post-processing.
+    """
+    if not name.startswith("fasterrcnn_"):
+        raise ValueError(f"{name!r} is not a torchvision Faster R-CNN (fasterrcnn_*)")
+    options = dict(
+        min_size=image_size,
+        max_size=image_size,
+        box_score_thresh=box_score_thresh,
+        box_nms_thresh=box_nms_thresh,
+        box_detections_per_img=detections_per_image,
+    )
+    model: FasterRCNN
+    if weights is None:
+        model = torchvision.models.get_model(
+            name, weights=None, weights_backbone=None, num_classes=num_classes + 1, **options
+        )
+        return _set_anchors(model, anchor_sizes, aspect_ratios)
+    if weights.upper() == "DEFAULT":
+        try:
+            model = torchvision.models.get_model(name, weights="DEFAULT", **options)
+        except Exception as exc:  # URLError, HTTPError, OSError depending on where the download fails
+            raise MissingWeightsError(
+                f"could not download the COCO weights of {name} ({type(exc).__name__}: {exc}). Offline, fetch "
+                f"them elsewhere (torchvision.models.get_model({name!r}, weights='DEFAULT') stores them under "
+                "~/.cache/torch/hub/checkpoints/), copy the .pth here and set weights=/path/to/file.pth"
+            ) from exc
+    else:
+        model = torchvision.models.get_model(name, weights=None, weights_backbone=None, **options)
+        model.load_state_dict(load_state_dict_file(weights))
+    in_features = model.roi_heads.box_predictor.cls_score.in_features
+    model.roi_heads.box_predictor = FastRCNNPredictor(in_features, num_classes + 1)
+    return _set_anchors(model, anchor_sizes, aspect_ratios)
+
+
+def _set_anchors(
+    model: FasterRCNN, anchor_sizes: Sequence[int] | None, aspect_ratios: Sequence[float] | None
+) -> FasterRCNN:
+    if anchor_sizes is None and aspect_ratios is None:
+        return model
+    current = model.rpn.anchor_generator
+    sizes = tuple((s,) for s in anchor_sizes) if anchor_sizes is not None else current.sizes
+    if len(sizes) != len(current.sizes):
+        raise ValueError(f"anchor_sizes needs {len(current.sizes)} entries (one per feature map), got {len(sizes)}")
+    ratios = tuple(aspect_ratios) if aspect_ratios is not None else current.aspect_ratios[0]
+    model.rpn.anchor_generator = AnchorGenerator(sizes, (ratios,) * len(sizes))
+    head = model.rpn.head
+    # a level may carry several sizes (mobilenet's 320 model): anchors per location = sizes x ratios
+    channels, n_anchors = head.cls_logits.in_channels, model.rpn.anchor_generator.num_anchors_per_location()[0]
+    head.cls_logits = nn.Conv2d(channels, n_anchors, kernel_size=1)
+    head.bbox_pred = nn.Conv2d(channels, n_anchors * 4, kernel_size=1)
+    for layer in (head.cls_logits, head.bbox_pred):
+        nn.init.normal_(layer.weight, std=0.01)
+        nn.init.constant_(layer.bias, 0)
+    return model
