@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import list_images, load_rgb
+from baselines.data.images import BadImagePolicy, check_images, list_images, load_rgb
 from baselines.data.transforms import detection_pipeline, letterbox_scale
 
 
@@ -93,6 +93,8 @@ class DetectionDataModule(BaseDataModule):
         image_size: Side of the square (letterboxed) network input.
         augmentations: Training-time albumentations transforms, applied before letterboxing.
         split_seed: Seed of the train/val split, independent of the training seed.
+        on_bad_image: "error" (default) stops before training with the list of unreadable images;
+            "skip" leaves them out and reports them (log and `skipped`).
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 
@@ -108,6 +110,7 @@ class DetectionDataModule(BaseDataModule):
         image_size: int = 800,
         augmentations: Sequence[A.BasicTransform] = (),
         split_seed: int = 0,
+        on_bad_image: BadImagePolicy = "error",
         batch_size: int = 4,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -125,6 +128,8 @@ class DetectionDataModule(BaseDataModule):
         self.image_size = image_size
         self.augmentations = list(augmentations)
         self.split_seed = split_seed
+        self.on_bad_image = on_bad_image
+        self.skipped: dict[str, list[str]] = {}
         self._train_val: tuple[list[DetectionRecord], list[DetectionRecord]] | None = None
 
     def _split(self) -> tuple[list[DetectionRecord], list[DetectionRecord]]:
@@ -141,12 +146,16 @@ class DetectionDataModule(BaseDataModule):
             self._train_val = (train, val)
         return self._train_val
 
+    def _usable(self, records: list[DetectionRecord], split: Split) -> list[DetectionRecord]:
+        keep, self.skipped[split] = check_images([r.path for r in records], self.on_bad_image, split)
+        return [records[i] for i in keep]
+
     def build_dataset(self, split: Split) -> Dataset:
         if split == "predict":
-            records = unlabeled_records(self.predict_images)
+            records = self._usable(unlabeled_records(self.predict_images), split)
             return DetectionDataset(records, detection_pipeline(self.image_size, with_boxes=True), self.image_size)
         train, val = self._split()
         if split == "train":
             pipeline = detection_pipeline(self.image_size, self.augmentations)
-            return DetectionDataset(train, pipeline, self.image_size)
-        return DetectionDataset(val, detection_pipeline(self.image_size), self.image_size)
+            return DetectionDataset(self._usable(train, split), pipeline, self.image_size)
+        return DetectionDataset(self._usable(val, split), detection_pipeline(self.image_size), self.image_size)

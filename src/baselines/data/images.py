@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+BadImagePolicy = Literal["error", "skip"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _EXIF_ORIENTATION = 0x0112
@@ -52,3 +58,46 @@ def list_images(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: image folder not found")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def unreadable_reason(path: str | Path) -> str | None:
+    """Why an image cannot be used (missing, not an image, truncated), or None if it verifies."""
+    path = Path(path)
+    if not path.is_file():
+        return "file not found"
+    try:
+        with Image.open(path) as image:
+            image.verify()  # walks the whole stream: catches truncated files that header reads miss
+    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+        return f"cannot decode ({exc})"
+    return None
+
+
+def check_images(paths: Sequence[Path], policy: BadImagePolicy, what: str) -> tuple[list[int], list[str]]:
+    """Checks that every image can be read before training or prediction starts.
+
+    Args:
+        paths: Image files.
+        policy: "error" raises on the first check that finds problems; "skip" keeps the readable ones
+            and reports the others (log warning and the returned list), never dropping silently.
+        what: Names the split in messages.
+
+    Returns:
+        Indices of the usable paths, and "path: reason" for each skipped one.
+
+    Raises:
+        ImageReadError: Under "error", listing every unreadable file.
+    """
+    problems = [(i, f"{p}: {reason}") for i, p in enumerate(paths) if (reason := unreadable_reason(p))]
+    if problems and policy == "error":
+        listed = "\n".join(message for _, message in problems[:20])
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ImageReadError(
+            f"{len(problems)} unreadable image(s) in the {what} split (set data.on_bad_image=skip to skip "
+            f"and report them):\n{listed}{more}"
+        )
+    bad = {i for i, _ in problems}
+    skipped = [message for _, message in problems]
+    for message in skipped:
+        log.warning("skipping unreadable image in the %s split: %s", what, message)
+    return [i for i in range(len(paths)) if i not in bad], skipped
