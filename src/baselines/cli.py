@@ -35,7 +35,10 @@ def _reference(args: argparse.Namespace):
     from baselines.tasks import get_task
 
     spec = get_task(args.task)
-    return spec, spec.load_reference(args.ground_truth, args.images)
+    reference = spec.load_reference(args.ground_truth, args.images)
+    if getattr(args, "subsets", None):
+        reference = spec.with_subsets(reference, args.subsets)
+    return spec, reference
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -90,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--images", default=None, help="folder of the test images (ids and sizes)")
         if name == "evaluate":
             cmd.add_argument("--json", action="store_true")
+            cmd.add_argument("--subsets", default=None, help="file of 'image_id subset' lines: per-subset scores")
     demo = sub.add_parser("demo", help="every task on synthetic data: train, predict, validate, score")
     demo.add_argument("--tasks", default=None, help="comma-separated demo names (default: all)")
     demo.add_argument("--out", default="demo_out")

@@ -105,6 +105,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         spec.parse_run(writer.output_path, None)
         return summary
     reference = spec.load_reference(evaluation.get("ground_truth"), evaluation.get("images"))
+    if evaluation.get("subsets"):
+        reference = spec.with_subsets(reference, evaluation["subsets"])
     parsed = spec.parse_run(writer.output_path, reference)  # the run file we wrote must pass the validator
     log.info("run file %s passed validation", writer.output_path)
     if cfg.get("evaluate") and evaluation.get("ground_truth"):

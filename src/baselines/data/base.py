@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 Split = Literal["train", "val", "predict"]
 
@@ -71,11 +71,17 @@ class BaseDataModule(pl.LightningDataModule):
             self._datasets[split] = self.build_dataset(split)
         return self._datasets[split]
 
+    def train_sampler(self) -> Sampler | None:
+        """A sampler for the training split (e.g. class-balanced); None shuffles uniformly."""
+        return None
+
     def _loader(self, split: Split, shuffle: bool, batch_size: int) -> DataLoader:
+        sampler = self.train_sampler() if split == "train" else None
         return DataLoader(
             self.dataset(split),
             batch_size=batch_size,
-            shuffle=shuffle,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import albumentations as A
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.images import BadImagePolicy, check_images, list_images, load_rgb
@@ -27,12 +27,14 @@ class DetectionRecord:
         path: The image file.
         boxes: (N, 4) float array, xyxy pixels in the original image.
         labels: (N,) int array of class indices.
+        polygons: For polygon annotations, the (K, 2) vertices of each region; else empty.
     """
 
     image_id: str
     path: Path
     boxes: np.ndarray
     labels: np.ndarray
+    polygons: tuple[np.ndarray, ...] = ()
 
 
 class AnnotationReader(Protocol):
@@ -41,10 +43,32 @@ class AnnotationReader(Protocol):
     def __call__(self, annotations: str | Path, image_dir: str | Path) -> list[DetectionRecord]: ...
 
 
-def unlabeled_records(image_dir: str | Path) -> list[DetectionRecord]:
-    """Records for every image in a folder, without boxes (test sets)."""
+IdFrom = Literal["name", "stem"]
+
+
+def unlabeled_records(image_dir: str | Path, id_from: IdFrom = "name") -> list[DetectionRecord]:
+    """Records for every image in a folder, without boxes (test sets).
+
+    Args:
+        image_dir: The folder.
+        id_from: Whether the official id is the file name (drawnUI) or its stem (coral).
+    """
     empty = np.zeros((0, 4), np.float32)
-    return [DetectionRecord(p.name, p, empty, np.zeros(0, np.int64)) for p in list_images(image_dir)]
+    return [
+        DetectionRecord(p.name if id_from == "name" else p.stem, p, empty, np.zeros(0, np.int64))
+        for p in list_images(image_dir)
+    ]
+
+
+def balanced_image_weights(records: Sequence[DetectionRecord], num_classes: int) -> torch.Tensor:
+    """Per-image sampling weights: the rarest class an image contains sets its weight (1 / class count).
+
+    Images without regions get the smallest weight, so they still appear.
+    """
+    counts = np.bincount(np.concatenate([r.labels for r in records] or [np.zeros(0, np.int64)]), minlength=num_classes)
+    inverse = 1.0 / np.maximum(counts, 1)
+    floor = float(inverse.min())
+    return torch.tensor([float(inverse[r.labels].max()) if len(r.labels) else floor for r in records])
 
 
 class DetectionDataset(Dataset):
@@ -95,6 +119,9 @@ class DetectionDataModule(BaseDataModule):
         split_seed: Seed of the train/val split, independent of the training seed.
         on_bad_image: "error" (default) stops before training with the list of unreadable images;
             "skip" leaves them out and reports them (log and `skipped`).
+        id_from: Whether the official id of a predicted image is its file name or its stem.
+        balanced_sampling: Draw training images with weights favouring rare classes (for strong
+            class imbalance, e.g. coral); an epoch then has as many draws as there are images.
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 
@@ -111,6 +138,8 @@ class DetectionDataModule(BaseDataModule):
         augmentations: Sequence[A.BasicTransform] = (),
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
+        id_from: IdFrom = "name",
+        balanced_sampling: bool = False,
         batch_size: int = 4,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -129,6 +158,8 @@ class DetectionDataModule(BaseDataModule):
         self.augmentations = list(augmentations)
         self.split_seed = split_seed
         self.on_bad_image = on_bad_image
+        self.id_from: IdFrom = id_from
+        self.balanced_sampling = balanced_sampling
         self.skipped: dict[str, list[str]] = {}
         self._train_val: tuple[list[DetectionRecord], list[DetectionRecord]] | None = None
 
@@ -150,12 +181,23 @@ class DetectionDataModule(BaseDataModule):
         keep, self.skipped[split] = check_images([r.path for r in records], self.on_bad_image, split)
         return [records[i] for i in keep]
 
+    def make_dataset(self, records: list[DetectionRecord], split: Split) -> Dataset:
+        """The dataset of one split over its usable records; subclasses change the sample type."""
+        augmentations = self.augmentations if split == "train" else ()
+        return DetectionDataset(records, detection_pipeline(self.image_size, augmentations), self.image_size)
+
     def build_dataset(self, split: Split) -> Dataset:
         if split == "predict":
-            records = self._usable(unlabeled_records(self.predict_images), split)
-            return DetectionDataset(records, detection_pipeline(self.image_size, with_boxes=True), self.image_size)
-        train, val = self._split()
-        if split == "train":
-            pipeline = detection_pipeline(self.image_size, self.augmentations)
-            return DetectionDataset(self._usable(train, split), pipeline, self.image_size)
-        return DetectionDataset(self._usable(val, split), detection_pipeline(self.image_size), self.image_size)
+            records = unlabeled_records(self.predict_images, self.id_from)
+        else:
+            train, val = self._split()
+            records = train if split == "train" else val
+        return self.make_dataset(self._usable(records, split), split)
+
+    def train_sampler(self) -> Sampler | None:
+        if not self.balanced_sampling:
+            return None
+        records = self.dataset("train").records  # type: ignore[attr-defined]
+        num_classes = 1 + max((int(r.labels.max()) for r in records if len(r.labels)), default=0)
+        weights = balanced_image_weights(records, num_classes)
+        return WeightedRandomSampler(weights.tolist(), num_samples=len(records), replacement=True)

@@ -55,6 +55,10 @@ class TaskSpec(ABC):
     def score(self, run: Any, reference: Any) -> dict[str, float]:
         """Scores a parsed run against a reference that has ground truth, as the official evaluator does."""
 
+    def with_subsets(self, reference: Any, path: str | Path) -> Any:
+        """Adds test-subset membership to a reference so `score` also reports per-subset values."""
+        raise ValueError(f"task {self.name} has no per-subset scores")
+
     def evaluate_file(self, run_path: str | Path, reference: Any) -> dict[str, float]:
         return self.score(self.parse_run(run_path, reference), reference)
 

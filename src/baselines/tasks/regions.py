@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from baselines.data.images import image_size, list_images
+from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.detection import mean_average_precision, precision_recall
 from baselines.runfiles.grouped import (
     ImageSet,
@@ -45,15 +47,28 @@ class RegionTask(TaskSpec):
         name: Registry name.
         classes: Class names in label order.
         kind: "box" or "polygon" regions.
-        iou_threshold: IoU for the primary mAP and for precision/recall.
+        iou_threshold: IoU of the primary mAP and of precision/recall.
+        extra_iou_thresholds: More thresholds for which `map_<t>` and `recall_<t>` are reported
+            (0 means any overlap, IoU > 0).
+        id_from: The official image id of an image file: its name (drawnUI) or its stem (coral).
     """
 
-    def __init__(self, name: str, classes: Sequence[str], kind: RegionKind, iou_threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        name: str,
+        classes: Sequence[str],
+        kind: RegionKind,
+        iou_threshold: float = 0.5,
+        extra_iou_thresholds: Sequence[float] = (),
+        id_from: Literal["name", "stem"] = "name",
+    ) -> None:
         self.name = name
         self._classes = tuple(classes)
         self.kind: RegionKind = kind
         self.iou_threshold = iou_threshold
-        self.primary_metric = "map_50"
+        self.extra_iou_thresholds = tuple(extra_iou_thresholds)
+        self.id_from = id_from
+        self.primary_metric = f"map_{_tag(iou_threshold)}"
 
     @property
     def classes(self) -> Sequence[str]:
@@ -63,22 +78,36 @@ class RegionTask(TaskSpec):
         by_image = {str(p["id"]): regions_from_prediction(p) for p in predictions}
         return format_grouped_lines(by_image, self._classes, self.kind)
 
+    def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
+        """Reads the task's official ground truth; by default the run-file grammar with confidence 1."""
+        return parse_grouped_file(path, self._classes, self.kind, reference, require_all_images=False)
+
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> ImageSet:
         sizes: dict[str, tuple[int, int] | None] = {}
         if images is not None:
-            sizes = {p.name: image_size(p) for p in list_images(images)}
+            sizes = {(p.name if self.id_from == "name" else p.stem): image_size(p) for p in list_images(images)}
         truth = None
         if ground_truth is not None:
-            truth = parse_grouped_file(
-                ground_truth,
-                self._classes,
-                self.kind,
-                ImageSet(sizes) if sizes else None,
-                require_all_images=False,
-            )
+            truth = self.read_ground_truth(ground_truth, ImageSet(sizes) if sizes else None)
             if not sizes:
                 sizes = dict.fromkeys(truth)
         return ImageSet(sizes=sizes, ground_truth=truth)
+
+    def with_subsets(self, reference: ImageSet, path: str | Path) -> ImageSet:
+        """Adds test subsets from a file of `image_id subset` lines (space, tab, comma or ';' separated)."""
+        problems = ProblemCollector(path)
+        subsets: dict[str, list[str]] = {}
+        for number, text in read_lines(path, problems):
+            fields = re.split(r"[\s,;]+", text.strip())
+            if len(fields) != 2:
+                problems.add(number, f"expected 'image_id subset', got {text!r}")
+            elif fields[0] not in reference.sizes:
+                problems.add(number, f"unknown image {fields[0]!r}")
+            else:
+                subsets.setdefault(fields[1], []).append(fields[0])
+        problems.raise_if_any()
+        reference.subsets = subsets
+        return reference
 
     def parse_run(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
         return parse_grouped_file(path, self._classes, self.kind, reference)
@@ -86,13 +115,31 @@ class RegionTask(TaskSpec):
     def score(self, run: dict[str, list[Region]], reference: ImageSet) -> dict[str, float]:
         if reference.ground_truth is None:
             raise ValueError(f"{self.name}: scoring needs ground truth")
-        return self.score_subset(run, reference.ground_truth)
+        truth = reference.ground_truth
+        scores = self.score_subset(run, truth, reference)
+        for subset, ids in sorted(reference.subsets.items()):
+            part = {i: truth.get(i, []) for i in ids}
+            for key, value in self.score_subset(run, part, reference).items():
+                scores[f"{key}/{subset}"] = value
+        return scores
 
     def score_subset(
-        self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]]
+        self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
     ) -> dict[str, float]:
-        scores = {"map_50": mean_average_precision(run, truth, self.iou_threshold)["map"]}
+        """Scores over the images of truth (all of them, or one subset)."""
+        tag = _tag(self.iou_threshold)
+        scores = {f"map_{tag}": mean_average_precision(run, truth, self.iou_threshold)["map"]}
         pr = precision_recall(run, truth, self.iou_threshold)
-        scores["precision_50"] = pr["precision"]
-        scores["recall_50"] = pr["recall"]
+        scores[f"precision_{tag}"] = pr["precision"]
+        scores[f"recall_{tag}"] = pr["recall"]
+        for threshold in self.extra_iou_thresholds:
+            tag = _tag(threshold)
+            effective = max(threshold, 1e-9)  # IoU 0 means any overlap: matching needs IoU > 0
+            scores[f"map_{tag}"] = mean_average_precision(run, truth, effective)["map"]
+            scores[f"recall_{tag}"] = precision_recall(run, truth, effective)["recall"]
         return scores
+
+
+def _tag(threshold: float) -> str:
+    """0.5 -> "50", 0 -> "0", 0.75 -> "75": the suffix of metric names."""
+    return str(round(threshold * 100))

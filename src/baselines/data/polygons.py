@@ -1,0 +1,47 @@
+"""Polygons <-> masks: rasterising ground truth for training and scoring, vectorising predicted masks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import cv2
+import numpy as np
+
+
+def fill_polygons(
+    polygons: Iterable[np.ndarray], height: int, width: int, value: int = 1, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Draws filled polygons ((N, 2) vertex arrays, pixels) into a uint8 mask."""
+    mask = np.zeros((height, width), np.uint8) if out is None else out
+    shapes = [np.round(np.asarray(p, np.float64)).astype(np.int32).reshape(-1, 1, 2) for p in polygons]
+    if shapes:
+        cv2.fillPoly(mask, shapes, int(value))
+    return mask
+
+
+def mask_to_polygons(mask: np.ndarray, epsilon: float = 1.0, min_area: float = 4.0) -> list[np.ndarray]:
+    """Outer contours of a binary mask as simplified polygons ((N, 2) float arrays, N >= 3).
+
+    Args:
+        mask: Binary mask (any dtype; non-zero is inside).
+        epsilon: Douglas-Peucker tolerance in pixels (0 keeps every contour vertex).
+        min_area: Components with a smaller contour area are dropped (speckle).
+    """
+    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polygons = []
+    for contour in contours:
+        if cv2.contourArea(contour) < min_area:
+            continue
+        simple = cv2.approxPolyDP(contour, epsilon, True) if epsilon > 0 else contour
+        if len(simple) >= 3:
+            polygons.append(simple.reshape(-1, 2).astype(np.float32))
+    return polygons
+
+
+def flat(polygon: np.ndarray) -> tuple[float, ...]:
+    """(N, 2) vertices -> (x1, y1, x2, y2, ...), the run-file order."""
+    return tuple(float(v) for v in np.asarray(polygon).reshape(-1))
+
+
+def unflat(coords: Sequence[float]) -> np.ndarray:
+    return np.asarray(coords, np.float64).reshape(-1, 2)

@@ -1,0 +1,63 @@
+"""Semantic-segmentation data from polygon annotations: masks rasterised on the fly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from baselines.data.base import Split
+from baselines.data.detection import DetectionDataModule, DetectionRecord
+from baselines.data.images import load_rgb
+from baselines.data.polygons import fill_polygons
+from baselines.data.transforms import detection_pipeline, letterbox_scale
+
+
+def class_mask(record: DetectionRecord, height: int, width: int) -> np.ndarray:
+    """0 = background, label + 1 inside each polygon; larger regions first so smaller ones stay on top."""
+    mask = np.zeros((height, width), np.uint8)
+    order = sorted(range(len(record.polygons)), key=lambda i: -float(np.prod(np.ptp(record.polygons[i], axis=0))))
+    for i in order:
+        fill_polygons([record.polygons[i]], height, width, int(record.labels[i]) + 1, out=mask)
+    return mask
+
+
+class SegmentationDataset(Dataset):
+    """Yields `{"id", "index", "image", "mask", "scale", "orig_size"}` dicts (letterboxed like detection)."""
+
+    def __init__(self, records: list[DetectionRecord], transform: A.Compose, size: int) -> None:
+        self.records = records
+        self.transform = transform
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        record = self.records[index]
+        image = load_rgb(record.path)
+        height, width = image.shape[:2]
+        out = self.transform(image=image, mask=class_mask(record, height, width))
+        return {
+            "id": record.image_id,
+            "index": index,
+            "image": torch.from_numpy(out["image"]).permute(2, 0, 1).float().div_(255.0),
+            "mask": torch.from_numpy(np.ascontiguousarray(out["mask"])).long(),
+            "scale": letterbox_scale(width, height, self.size),
+            "orig_size": torch.tensor([height, width]),
+        }
+
+
+class SegmentationDataModule(DetectionDataModule):
+    """DetectionDataModule whose samples carry a class mask drawn from polygon annotations.
+
+    Same arguments as DetectionDataModule; its reader must return records with `polygons`.
+    """
+
+    def make_dataset(self, records: list[DetectionRecord], split: Split) -> Dataset:
+        augmentations = self.augmentations if split == "train" else ()
+        pipeline = detection_pipeline(self.image_size, augmentations, with_boxes=False)
+        return SegmentationDataset(records, pipeline, self.image_size)

@@ -1,0 +1,52 @@
+"""Segmentation networks from segmentation-models-pytorch with timm encoders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import segmentation_models_pytorch as smp
+from torch import nn
+
+from baselines.models.weights import MissingWeightsError, load_state_dict_file
+
+
+def smp_model(
+    num_classes: int,
+    architecture: str = "Unet",
+    encoder: str = "tu-resnet50",
+    encoder_weights: str | None = None,
+    encoder_depth: int = 5,
+    decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+) -> nn.Module:
+    """A segmentation-models-pytorch network predicting num_classes foreground classes + background.
+
+    Args:
+        num_classes: Foreground classes; the output has num_classes + 1 channels (0 = background).
+        architecture: Unet, UnetPlusPlus, FPN, DeepLabV3Plus, ... (smp.create_model names).
+        encoder: An smp encoder; "tu-<name>" takes any timm model.
+        encoder_weights: None (random init), "imagenet" (download) or a local encoder state-dict file.
+        encoder_depth: Encoder stages used; decoder_channels needs one entry per stage.
+        decoder_channels: Decoder widths (Unet family).
+    """
+    hub_weights = encoder_weights if encoder_weights is not None and not Path(encoder_weights).suffix else None
+    try:
+        model = smp.create_model(
+            architecture,
+            encoder_name=encoder,
+            encoder_weights=hub_weights,
+            encoder_depth=encoder_depth,
+            decoder_channels=tuple(decoder_channels),
+            classes=num_classes + 1,
+        )
+    except (OSError, RuntimeError, ValueError) as exc:
+        if hub_weights is None:
+            raise
+        raise MissingWeightsError(
+            f"could not download {hub_weights!r} weights for encoder {encoder!r} ({type(exc).__name__}: {exc}). "
+            "Offline, save the encoder's state dict elsewhere and set encoder_weights=/path/to/encoder.pth, "
+            "or use encoder_weights=null"
+        ) from exc
+    if encoder_weights is not None and hub_weights is None:
+        model.encoder.load_state_dict(load_state_dict_file(encoder_weights))
+    return model

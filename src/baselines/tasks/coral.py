@@ -1,0 +1,64 @@
+"""ImageCLEFcoral 2020: 13 reef substrates.
+
+- `coral_boxes` (annotation & localisation): run file `img_id;substrate conf:WxH+X+Y,...`;
+  MAP@0.5 primary, MAP@0 (any overlap), precision and recall.
+- `coral_polygons` (pixel-wise parsing): run file `img_id;substrate conf:x1+y1+x2+y2+...,...`;
+  mask MAP@0.5 primary, recall, and per-substrate pixel IoU pooled over images.
+
+Image ids are file stems. Ground truth is read from the official training-annotation format
+(`baselines.data.coral`), with its quirks handled and reported. Per-subset scores (the four 2020 test
+subsets) come with `evaluation.subsets=FILE` / `baselines evaluate --subsets FILE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from baselines.data.coral import CORAL_CLASSES, AnnotationKind, parse_coral_annotations
+from baselines.data.polygons import flat
+from baselines.errors import FormatError, Problem
+from baselines.evaluation.segmentation import pixel_iou, polygon_map
+from baselines.runfiles.grouped import ImageSet, Region
+from baselines.tasks.regions import RegionTask
+
+
+class CoralTask(RegionTask):
+    """A coral subtask: grouped-region run files, ground truth in the official annotation format."""
+
+    def __init__(self, name: str, kind: AnnotationKind, extra_iou_thresholds: Sequence[float] = ()) -> None:
+        super().__init__(name, CORAL_CLASSES, kind, 0.5, extra_iou_thresholds, id_from="stem")
+
+    def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
+        regions, _ = parse_coral_annotations(path, self.kind)
+        if reference is not None:
+            unknown = sorted(set(regions) - set(reference.sizes))
+            if unknown:
+                raise FormatError(
+                    [Problem(str(path), None, f"images not in the image folder: {', '.join(unknown[:5])}")]
+                )
+        return {
+            image_id: [Region(r.label, 1.0, r.box, flat(r.polygon) if self.kind == "polygon" else ()) for r in items]
+            for image_id, items in regions.items()
+        }
+
+
+class CoralPolygonTask(CoralTask):
+    """Subtask 2: polygons scored by mask mAP and pooled pixel IoU."""
+
+    def __init__(self) -> None:
+        super().__init__("coral_polygons", "polygon")
+
+    def score_subset(
+        self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
+    ) -> dict[str, float]:
+        masks = polygon_map(run, truth, reference.sizes, self.iou_threshold)
+        scores = {"map_50": masks["map"], "recall_50": masks["recall"]}
+        per_class = pixel_iou(run, truth, reference.sizes, len(self.classes))
+        scores["pixel_iou"] = sum(per_class.values()) / len(per_class) if per_class else 0.0
+        for label, value in per_class.items():
+            scores[f"pixel_iou/{self.classes[label]}"] = value
+        return scores
+
+
+TASKS = [CoralTask("coral_boxes", "box", extra_iou_thresholds=(0.0,)), CoralPolygonTask()]
