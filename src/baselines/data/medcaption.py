@@ -1,0 +1,219 @@
+"""ImageCLEF 2020 medical caption data: concept and caption files, images in modality folders.
+
+- concepts: `ROCO_CLEF_41341<TAB>C0033785;C0035561` (the concept list may be empty)
+- captions: `ROCO_CLEF_41341<TAB>caption text`
+- images: `<root>/<MODALITY>/<id>.jpg` for the modality folders (DRAN, DRCO, DRCT, DRMR, DRPE, DRUS,
+  DRXR) or a flat folder; ids are file stems.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from baselines.data.base import BaseDataModule, Split
+from baselines.data.images import IMAGE_SUFFIXES, BadImagePolicy, check_images, load_rgb
+from baselines.data.transforms import detection_pipeline
+from baselines.errors import FormatError, Problem, ProblemCollector, read_lines
+
+MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
+
+
+def read_tab_file(path: str | Path, what: str) -> dict[str, str]:
+    """Reads `id<TAB>value` lines (value may be empty); duplicate ids and extra tabs are errors."""
+    problems = ProblemCollector(path)
+    result: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for number, text in read_lines(path, problems):
+        fields = text.split("\t")
+        if len(fields) > 2:
+            problems.add(number, f"{len(fields)} tab-separated fields; expected 'image_id<TAB>{what}'")
+            continue
+        image_id = fields[0].strip()
+        if not image_id:
+            problems.add(number, "empty image id")
+            continue
+        if image_id in first:
+            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
+            continue
+        first[image_id] = number
+        result[image_id] = fields[1].strip() if len(fields) == 2 else ""
+    problems.raise_if_any()
+    return result
+
+
+def split_concepts(text: str) -> list[str]:
+    """`C1;C2` -> ["C1", "C2"], uppercased as the official evaluator does; empty entries dropped."""
+    return [c.strip().upper() for c in text.split(";") if c.strip()]
+
+
+def read_concepts(path: str | Path) -> dict[str, list[str]]:
+    return {image_id: split_concepts(text) for image_id, text in read_tab_file(path, "C1;C2;...").items()}
+
+
+def find_images(root: str | Path) -> dict[str, Path]:
+    """Image id (file stem) -> path, from a flat folder or its modality subfolders."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: image folder not found")
+    found: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.stem in found:
+                raise FormatError([Problem(str(path), None, f"image id {path.stem!r} also at {found[path.stem]}")])
+            found[path.stem] = path
+    return found
+
+
+def build_vocabulary(labels: Mapping[str, Sequence[str]], min_frequency: int = 1) -> list[str]:
+    """Concepts seen at least min_frequency times, most frequent first (ties by name): deterministic."""
+    counts = Counter(c for concepts in labels.values() for c in concepts)
+    return sorted((c for c, n in counts.items() if n >= min_frequency), key=lambda c: (-counts[c], c))
+
+
+class ImageLabelDataset(Dataset):
+    """Yields `{"id", "index", "image"}` plus `"target"` (multi-hot) and/or `"text"` when given."""
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        paths: Mapping[str, Path],
+        transform: A.Compose,
+        targets: Mapping[str, np.ndarray] | None = None,
+        texts: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ids = list(ids)
+        self.paths = paths
+        self.transform = transform
+        self.targets = targets
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        image_id = self.ids[index]
+        image = self.transform(image=load_rgb(self.paths[image_id]))["image"]
+        sample: dict[str, Any] = {
+            "id": image_id,
+            "index": index,
+            "image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0),
+        }
+        if self.targets is not None:
+            sample["target"] = torch.from_numpy(self.targets[image_id])
+        if self.texts is not None:
+            sample["text"] = self.texts[image_id]
+        return sample
+
+
+class MedicalCaptionDataModule(BaseDataModule):
+    """Images with concept labels (multi-label) and/or captions (image to text).
+
+    Args:
+        train_images: Training image root (modality folders or flat).
+        predict_images: Root of the images to write a run file for.
+        train_concepts: Training concepts file; gives `target` and the vocabulary.
+        train_captions: Training captions file; gives `text`.
+        val_concepts, val_captions, val_images: A validation set; if absent, val_fraction of train.
+        val_fraction: Share of training images held out when no validation files are given.
+        min_concept_frequency: Concepts rarer than this in training are left out of the vocabulary.
+        image_size: Letterboxed square input size.
+        augmentations: Training-time albumentations transforms.
+        split_seed: Seed of the train/val split.
+        on_bad_image: "error" or "skip" (see baselines.data.images.check_images).
+        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+    """
+
+    def __init__(
+        self,
+        train_images: str,
+        predict_images: str,
+        train_concepts: str | None = None,
+        train_captions: str | None = None,
+        val_concepts: str | None = None,
+        val_captions: str | None = None,
+        val_images: str | None = None,
+        val_fraction: float = 0.1,
+        min_concept_frequency: int = 1,
+        image_size: int = 384,
+        augmentations: Sequence[A.BasicTransform] = (),
+        split_seed: int = 0,
+        on_bad_image: BadImagePolicy = "error",
+        batch_size: int = 32,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        predict_batch_size: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        if train_concepts is None and train_captions is None:
+            raise ValueError("give train_concepts, train_captions or both")
+        self.train_images = train_images
+        self.predict_images = predict_images
+        self.train_concepts = train_concepts
+        self.train_captions = train_captions
+        self.val_concepts = val_concepts
+        self.val_captions = val_captions
+        self.val_images = val_images or train_images
+        self.val_fraction = val_fraction
+        self.min_concept_frequency = min_concept_frequency
+        self.image_size = image_size
+        self.augmentations = list(augmentations)
+        self.split_seed = split_seed
+        self.on_bad_image = on_bad_image
+        self.skipped: dict[str, list[str]] = {}
+        self._vocabulary: list[str] | None = None
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Concept ids in output order, built from the training concepts."""
+        if self._vocabulary is None:
+            if self.train_concepts is None:
+                raise ValueError("no train_concepts: this data module has no concept vocabulary")
+            self._vocabulary = build_vocabulary(read_concepts(self.train_concepts), self.min_concept_frequency)
+        return self._vocabulary
+
+    def _labelled(self, concepts: str | None, captions: str | None, images: str) -> tuple[list[str], dict, dict]:
+        paths = find_images(images)
+        labels = read_concepts(concepts) if concepts else None
+        texts = read_tab_file(captions, "caption") if captions else None
+        ids = sorted(set(labels or texts or {}))
+        missing = [i for i in ids if i not in paths]
+        if missing:
+            source = concepts or captions
+            raise FileNotFoundError(f"{source}: {len(missing)} images not under {images}, e.g. {missing[:3]}")
+        targets = None
+        if labels is not None:
+            index = {c: i for i, c in enumerate(self.vocabulary)}
+            targets = {}
+            for image_id in ids:
+                vector = np.zeros(len(index), np.float32)
+                vector[[index[c] for c in labels.get(image_id, []) if c in index]] = 1.0
+                targets[image_id] = vector
+        return ids, {"paths": paths, "targets": targets, "texts": texts}, paths
+
+    def build_dataset(self, split: Split) -> Dataset:
+        pipeline = detection_pipeline(self.image_size, self.augmentations if split == "train" else (), with_boxes=False)
+        if split == "predict":
+            paths = find_images(self.predict_images)
+            ids = sorted(paths)
+            return ImageLabelDataset(self._usable(ids, paths, split), paths, pipeline)
+        if split == "val" and (self.val_concepts or self.val_captions):
+            ids, parts, paths = self._labelled(self.val_concepts, self.val_captions, self.val_images)
+        else:
+            ids, parts, paths = self._labelled(self.train_concepts, self.train_captions, self.train_images)
+            order = np.random.default_rng(self.split_seed).permutation(len(ids))
+            held = set(order[: max(1, round(len(ids) * self.val_fraction))].tolist()) if len(ids) > 1 else set()
+            ids = [i for k, i in enumerate(ids) if (k in held) == (split == "val")]
+        return ImageLabelDataset(self._usable(ids, paths, split), paths, pipeline, parts["targets"], parts["texts"])
+
+    def _usable(self, ids: list[str], paths: Mapping[str, Path], split: Split) -> list[str]:
+        keep, self.skipped[split] = check_images([paths[i] for i in ids], self.on_bad_image, split)
+        return [ids[k] for k in keep]

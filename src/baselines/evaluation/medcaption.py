@@ -1,0 +1,43 @@
+"""Medical caption scores: concept-detection F1 as the official (2018-2020) evaluator computes it, and
+corpus BLEU / chrF for captions (sacrebleu)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import sacrebleu
+
+
+def image_f1(truth: set[str], predicted: set[str]) -> float:
+    """Binary F1 over the union of both concept sets (sklearn's f1_score on that union, by hand)."""
+    true_positives = len(truth & predicted)
+    if true_positives == 0:
+        return 0.0
+    precision = true_positives / len(predicted)
+    recall = true_positives / len(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
+def concept_f1(predictions: Mapping[str, Sequence[str]], ground_truth: Mapping[str, Sequence[str]]) -> float:
+    """Mean per-image F1 over the ground-truth images; images whose ground truth is empty are skipped
+    (left out of the mean), and a ground-truth image without a prediction scores 0.
+
+    Concepts are compared uppercased, as the official evaluator does.
+    """
+    scores = []
+    for image_id, truth in ground_truth.items():
+        expected = {c.upper() for c in truth if c}
+        if not expected:
+            continue
+        scores.append(image_f1(expected, {c.upper() for c in predictions.get(image_id, ()) if c}))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def caption_scores(predictions: Mapping[str, str], ground_truth: Mapping[str, str]) -> dict[str, float]:
+    """Corpus BLEU-4 and chrF (sacrebleu defaults, lowercased), in [0, 1], over the ground-truth images."""
+    ids = list(ground_truth)
+    hypotheses = [predictions.get(i, "") for i in ids]
+    references = [[ground_truth[i] for i in ids]]
+    bleu = sacrebleu.corpus_bleu(hypotheses, references, lowercase=True)
+    chrf = sacrebleu.corpus_chrf(hypotheses, references)
+    return {"bleu": bleu.score / 100.0, "chrf": chrf.score / 100.0}

@@ -1,0 +1,170 @@
+"""Medical caption: concept files, the strict run-file validator, the official F1, captions, pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from sklearn.metrics import f1_score
+
+from baselines.data.base import collate_dicts
+from baselines.data.medcaption import build_vocabulary, read_concepts
+from baselines.errors import FormatError
+from baselines.evaluation.medcaption import caption_scores, concept_f1
+from baselines.models.multilabel import decide, per_image_f1
+from baselines.pipeline import run
+from baselines.tasks import get_task
+from baselines.tasks.medcaption import CaptionReference
+
+FIXTURES = Path(__file__).parent / "fixtures" / "medcaption"
+Compose = Callable[..., DictConfig]
+TINY = ("synthetic.n_train=12", "synthetic.n_test=4", "data.batch_size=4")
+
+
+def test_official_concept_file_parses_uppercased_with_empty_lists() -> None:
+    assert read_concepts(FIXTURES / "concepts.txt") == {
+        "ROCO_CLEF_41341": ["C0033785", "C0035561"],
+        "ROCO_CLEF_41342": [],
+        "ROCO_CLEF_41343": ["C0040405"],
+    }
+
+
+def test_vocabulary_is_by_frequency_then_name_with_cut_off() -> None:
+    labels = {"a": ["C2", "C1"], "b": ["C2", "C3"], "c": ["C3"]}
+    assert build_vocabulary(labels) == ["C2", "C3", "C1"]
+    assert build_vocabulary(labels, min_frequency=2) == ["C2", "C3"]
+
+
+REFERENCE = CaptionReference(ids={"a", "b", "c"})
+GOOD = "a\tC1;C2\nb\t\nc\tC3\n"
+BAD = [
+    ("a\tC1\tC2\nb\t\nc\tC3\n", 1, "3 tab-separated fields"),
+    ("a\tC1;C2\nb\t\nc\tC3\td\n", 3, "3 tab-separated fields"),
+    ("a\tC1;C1\nb\t\nc\tC3\n", 1, "duplicate concept(s) C1"),
+    ("a\tC1;c1\nb\t\nc\tC3\n", 1, "duplicate concept(s) C1"),
+    ("a\tC1\nb\t\nc\tC3\nz\tC4\n", 4, "unknown image 'z'"),
+    ("a\tC1\nb\t\nc\tC3\na\tC4\n", 4, "duplicate image 'a' (first on line 1)"),
+    ("a\tC1\nb\t\n", None, "2 images in the run, 3 in the test set; missing: c"),
+    ("a\tC1\nb\t\nc\tC3\n\tC4\n", 4, "empty or has surrounding spaces"),
+    (" a\tC1\nb\t\nc\tC3\n", 1, "empty or has surrounding spaces"),
+    ("a\t" + ";".join(f"C{i}" for i in range(101)) + "\nb\t\nc\tC3\n", 1, "101 concepts"),
+    ("a C1\nb\t\nc\tC3\n", 1, "unknown image 'a C1'"),
+    ("a,C1\nb\t\nc\tC3\n", 1, "unknown image 'a,C1'"),
+    ("a|C1\nb\t\nc\tC3\n", 1, "unknown image 'a|C1'"),
+    ("a\tC1;;C1\nb\t\nc\tC3\n", 1, "duplicate concept(s) C1"),
+    ("synpic100|yes\n", 1, "unknown image 'synpic100|yes'"),  # a VQA-Med run file
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), BAD, ids=[b[2] for b in BAD])
+def test_concept_run_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
+    path = tmp_path / "run.tsv"
+    path.write_text(text)
+    with pytest.raises(FormatError) as info:
+        get_task("concepts").parse_run(path, REFERENCE)
+    matching = [p for p in info.value.problems if p.line == line and message in p.message]
+    assert matching, str(info.value)
+
+
+def test_valid_concept_run(tmp_path: Path) -> None:
+    path = tmp_path / "run.tsv"
+    path.write_bytes(("\ufeff" + GOOD.replace("\n", "\r\n")).encode())
+    assert get_task("concepts").parse_run(path, REFERENCE) == {"a": ["C1", "C2"], "b": [], "c": ["C3"]}
+
+
+def test_concept_f1_by_hand_and_against_sklearn() -> None:
+    truth = {"a": ["C1", "C2"], "b": [], "c": ["C3", "C4", "C5"], "d": ["C6"]}
+    run = {"a": ["c1", "C9"], "b": ["C1"], "c": ["C3", "C4", "C5"], "d": []}
+    # a: P 1/2, R 1/2 -> 0.5; b skipped (empty truth); c: 1; d: 0 -> (0.5 + 1 + 0) / 3
+    assert concept_f1(run, truth) == pytest.approx(0.5)
+    for image_id in ("a", "c"):
+        union = sorted({c.upper() for c in truth[image_id] + run[image_id]})
+        expected = f1_score(
+            [c in truth[image_id] for c in union], [c in {x.upper() for x in run[image_id]} for c in union]
+        )
+        assert concept_f1({image_id: run[image_id]}, {image_id: truth[image_id]}) == pytest.approx(expected)
+
+
+def test_module_f1_agrees_with_the_evaluator() -> None:
+    selected = torch.tensor([[1, 0, 1], [0, 0, 0], [1, 1, 1]], dtype=torch.bool)
+    targets = torch.tensor([[1, 1, 0], [0, 0, 0], [0, 0, 1]], dtype=torch.bool)
+    names = ["C0", "C1", "C2"]
+
+    def as_sets(matrix: torch.Tensor) -> dict[str, list[str]]:
+        return {str(i): [names[j] for j in range(3) if matrix[i, j]] for i in range(3)}
+
+    assert float(per_image_f1(selected, targets)) == pytest.approx(concept_f1(as_sets(selected), as_sets(targets)))
+
+
+def test_decision_rule_caps_and_fills() -> None:
+    probabilities = torch.tensor([[0.9, 0.8, 0.7, 0.1], [0.2, 0.3, 0.1, 0.05]])
+    selected = decide(probabilities, torch.full((4,), 0.5), top_k=2, min_labels=1)
+    assert selected.tolist() == [[True, True, False, False], [False, True, False, False]]
+
+
+def test_caption_scores_are_sacrebleu_corpus_scores() -> None:
+    truth = {"a": "x-ray showing a small nodule", "b": "ct scan showing a cavity"}
+    assert caption_scores(truth, truth) == pytest.approx({"bleu": 1.0, "chrf": 1.0})
+    assert caption_scores({"a": "", "b": ""}, truth)["bleu"] == 0.0
+
+
+def test_caption_run_validator(tmp_path: Path) -> None:
+    path = tmp_path / "run.tsv"
+    path.write_text("a\tx-ray showing a cavity\nb\tone\ttwo\n")
+    with pytest.raises(FormatError, match=r"run.tsv:2: 3 tab-separated fields"):
+        get_task("caption").parse_run(path, REFERENCE)
+
+
+def test_concepts_fast_dev_run(demo_cfg: Compose) -> None:
+    cfg = demo_cfg("concepts", *TINY, "debug=fast_dev_run")
+    instantiate(cfg.synthetic)
+    summary = run(cfg)
+    lines = Path(summary["run_file"]).read_text().splitlines()
+    assert len(lines) == 4 and all(line.startswith("SYNTH_TEST_") and "\t" in line for line in lines)
+
+
+def test_concepts_train_then_predict_from_checkpoint(demo_cfg: Compose, tmp_path: Path) -> None:
+    cfg = demo_cfg("concepts", *TINY, "trainer.max_epochs=1")
+    instantiate(cfg.synthetic)
+    trained = run(cfg)
+    assert "f1" in trained["scores"]
+    state = torch.load(trained["checkpoint"], map_location="cpu", weights_only=True)
+    assert state["vocabulary"][0] in ("C0000101", "C0000102")
+    predicted = run(demo_cfg("concepts", *TINY, "train=false", f"ckpt_path={trained['checkpoint']}", output="again"))
+    assert Path(predicted["run_file"]).read_bytes() == Path(trained["run_file"]).read_bytes()
+    # a checkpoint whose vocabulary does not match the data is refused, with what to do
+    with pytest.raises(ValueError, match="same train_concepts file"):
+        run(
+            demo_cfg(
+                "concepts",
+                *TINY,
+                "train=false",
+                "data.min_concept_frequency=3",
+                f"ckpt_path={trained['checkpoint']}",
+                output="mismatch",
+            )
+        )
+
+
+def test_multilabel_overfits_one_batch(demo_cfg: Compose) -> None:
+    torch.manual_seed(0)
+    cfg = demo_cfg("concepts", *TINY)
+    instantiate(cfg.synthetic)
+    datamodule = instantiate(cfg.data)
+    module = instantiate(cfg.model)
+    module.build_head(datamodule.vocabulary)
+    batch = collate_dicts([datamodule.dataset("train")[i] for i in range(8)])
+    optimizer = torch.optim.AdamW(module.parameters(), lr=2e-3)
+    for step in range(40):
+        optimizer.zero_grad()
+        loss = module.training_step(batch, step)
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():  # train-mode batch statistics: the check is that the batch was memorised
+        probabilities = module(batch["image"]).sigmoid()
+    assert float(loss) < 0.05
+    assert float(per_image_f1(probabilities > 0.5, batch["target"] > 0.5)) == pytest.approx(1.0)
