@@ -87,7 +87,7 @@ def render(rng: np.random.Generator, modality: str, size: int = 128) -> tuple[np
     if modality == "DRCT":
         fov = np.zeros_like(img)
         cv2.circle(fov, (size // 2, size // 2), size // 2 - 2, 1, -1)
-        img = img * fov
+        img = (img * fov).astype(np.uint8)
     img = cv2.GaussianBlur(img, (3, 3), 0)
     modality_cui, modality_words = MODALITY_CONCEPTS[modality]
     words = [FINDINGS[i][1] for i in chosen]
