@@ -88,12 +88,12 @@ def render(rng: np.random.Generator, modality: str, size: int = 128) -> tuple[np
         fov = np.zeros_like(img)
         cv2.circle(fov, (size // 2, size // 2), size // 2 - 2, 1, -1)
         img = (img * fov).astype(np.uint8)
-    img = cv2.GaussianBlur(img, (3, 3), 0)
+    blurred = cv2.GaussianBlur(img, (3, 3), 0)
     modality_cui, modality_words = MODALITY_CONCEPTS[modality]
     words = [FINDINGS[i][1] for i in chosen]
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     caption = f"{modality_words} showing {listed}"
-    return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB), [modality_cui] + [FINDINGS[i][0] for i in chosen], caption
+    return cv2.cvtColor(blurred, cv2.COLOR_GRAY2RGB), [modality_cui] + [FINDINGS[i][0] for i in chosen], caption
 
 
 def generate(root: str | Path, n_train: int = 240, n_test: int = 60, seed: int = 0, size: int = 128) -> Path:
