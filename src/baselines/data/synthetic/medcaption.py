@@ -2,7 +2,8 @@
 and the caption is written from what is drawn, so both baselines can learn something checkable.
 
 Writes `<root>/{train,test}/images/<MODALITY>/<id>.jpg` (DRXR radiographs, DRCT slices with a round
-field of view), `{train,test}/concepts.txt` (`id<TAB>C1;C2`) and `{train,test}/captions.txt`.
+field of view), `{train,test}/concepts.txt` (`id<TAB>C1;C2`), `{train,test}/captions.txt`, and
+`<root>/tokenizer/`, a word-level tokenizer trained on the training captions (no hub needed).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import cv2
 import numpy as np
 
 from baselines.runfiles.atomic import atomic_write_text
+from baselines.text.tokenizers import train_word_tokenizer
 
 Draw = Callable[[np.ndarray, np.random.Generator], None]
 
@@ -113,4 +115,6 @@ def generate(root: str | Path, n_train: int = 240, n_test: int = 60, seed: int =
             caption_lines.append(f"{image_id}\t{caption}")
         atomic_write_text(root / split / "concepts.txt", "\n".join(concept_lines) + "\n")
         atomic_write_text(root / split / "captions.txt", "\n".join(caption_lines) + "\n")
+        if split == "train":
+            train_word_tokenizer([line.split("\t", 1)[1] for line in caption_lines], root / "tokenizer")
     return root
