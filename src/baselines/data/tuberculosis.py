@@ -1,0 +1,304 @@
+"""ImageCLEF 2020 tuberculosis CT report data: NIfTI volumes, lung masks, per-lung labels.
+
+Layout: `<ct_dir>/CTR_TRN_001.nii.gz`, lung masks of the same name in `<mask_dir>` (the official
+`masks1` or `masks2` version; values 1 and 2 are the two lungs), labels in a CSV with a header:
+`filename,LeftLungAffected,RightLungAffected,CavernsLeft,CavernsRight,PleurisyLeft,PleurisyRight`.
+
+Preprocessing per lung: crop the mask's bounding box (plus a margin), HU window to [0, 1], mirror
+the right lung left-right so one network sees every lung the same way round, resize to `size`.
+Results are cached on disk (keyed by file content and settings), so epochs do not re-decode NIfTI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
+
+from baselines.data.base import BaseDataModule, Split
+from baselines.errors import FormatError, Problem, ProblemCollector, read_lines
+
+LABELS: tuple[str, ...] = (
+    "LeftLungAffected",
+    "RightLungAffected",
+    "CavernsLeft",
+    "CavernsRight",
+    "PleurisyLeft",
+    "PleurisyRight",
+)
+FINDINGS: tuple[str, ...] = ("affected", "caverns", "pleurisy")
+
+
+def lung_label_order(labels: Sequence[str]) -> list[tuple[int, int]]:
+    """For each label name, its (lung, finding) position in the network output (lung 0 = left).
+
+    Names must contain Left/Right and one of Affected/Caverns/Pleurisy (case-insensitive).
+    """
+    order = []
+    for name in labels:
+        low = name.lower()
+        lungs = [i for i, side in enumerate(("left", "right")) if side in low]
+        findings = [i for i, f in enumerate(FINDINGS) if f in low]
+        if len(lungs) != 1 or len(findings) != 1:
+            raise ValueError(f"label {name!r} must name one lung (Left/Right) and one finding {FINDINGS}")
+        order.append((lungs[0], findings[0]))
+    if len(set(order)) != len(order):
+        raise ValueError(f"labels {list(labels)} repeat a (lung, finding) pair")
+    return order
+
+
+def read_labels(path: str | Path, labels: Sequence[str] = LABELS) -> dict[str, np.ndarray]:
+    """Reads the label CSV (header row naming `filename` and the label columns, values 0/1)."""
+    problems = ProblemCollector(path)
+    rows = read_lines(path, problems)
+    try:
+        _, header_text = next(rows)
+    except StopIteration:
+        raise FormatError([Problem(str(path), None, "empty file: expected a header row")]) from None
+    header = [h.strip() for h in header_text.split(",")]
+    missing = [name for name in ("filename", *labels) if name not in header]
+    if missing:
+        raise FormatError([Problem(str(path), 1, f"header lacks column(s) {', '.join(missing)}; got {header}")])
+    columns = [header.index(name) for name in labels]
+    result: dict[str, np.ndarray] = {}
+    for number, text in rows:
+        fields = [f.strip() for f in text.split(",")]
+        if len(fields) != len(header):
+            problems.add(number, f"{len(fields)} fields; the header has {len(header)}")
+            continue
+        ct = fields[header.index("filename")]
+        if ct in result:
+            problems.add(number, f"duplicate CT {ct!r}")
+            continue
+        values = [fields[c] for c in columns]
+        if any(v not in ("0", "1") for v in values):
+            problems.add(number, f"label values must be 0 or 1, got {values}")
+            continue
+        result[ct] = np.array([int(v) for v in values], np.float32)
+    problems.raise_if_any()
+    return result
+
+
+def list_volumes(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: CT folder not found")
+    return sorted(p for p in folder.iterdir() if p.name.endswith((".nii.gz", ".nii")))
+
+
+@dataclass(frozen=True)
+class LungPreprocessing:
+    """Settings of the per-lung preprocessing.
+
+    Attributes:
+        size: Output (depth, height, width) of each lung volume.
+        window: HU window mapped to [0, 1].
+        margin: Voxels added around the mask's bounding box.
+        mask_outside: Zero the voxels outside the lung mask.
+        left_value, right_value: Mask values of the left and right lung [assumption; configurable].
+    """
+
+    size: tuple[int, int, int] = (64, 96, 96)
+    window: tuple[float, float] = (-1000.0, 400.0)
+    margin: int = 4
+    mask_outside: bool = False
+    left_value: int = 1
+    right_value: int = 2
+
+    def key(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        image: Any = nib.load(str(path))
+        return np.asarray(image.dataobj, dtype=np.float32)
+    except Exception as exc:  # nibabel raises many types for broken files
+        raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
+
+
+def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.ndarray:
+    """Both lungs of one CT as a (2, D, H, W) float16 array in [0, 1], left first, right mirrored."""
+    ct = _load(volume)
+    lungs = _load(mask)
+    if ct.shape != lungs.shape:
+        raise ValueError(f"{volume}: CT shape {ct.shape} differs from its mask {mask} {lungs.shape}")
+    low, high = settings.window
+    scaled = np.clip((ct - low) / (high - low), 0, 1)
+    out = []
+    for side, value in enumerate((settings.left_value, settings.right_value)):
+        inside = lungs == value
+        if not inside.any():
+            raise ValueError(f"{mask}: no voxel with value {value} (the {'left' if side == 0 else 'right'} lung)")
+        box = [
+            slice(max(0, int(idx.min()) - settings.margin), int(idx.max()) + 1 + settings.margin)
+            for idx in np.nonzero(inside)
+        ]
+        crop = scaled[tuple(box)] * (inside[tuple(box)] if settings.mask_outside else 1)
+        if side == 1:
+            crop = crop[::-1]  # NIfTI axis 0 is left-right: mirror the right lung onto the left
+        tensor = torch.from_numpy(np.ascontiguousarray(crop, np.float32))[None, None]
+        out.append(F.interpolate(tensor, size=settings.size, mode="trilinear", align_corners=False)[0, 0])
+    return torch.stack(out).numpy().astype(np.float16)
+
+
+def cached_ct(volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None) -> np.ndarray:
+    """`preprocess_ct`, memoised on disk by the content of both files and the settings."""
+    if cache_dir is None:
+        return preprocess_ct(volume, mask, settings)
+    digest = hashlib.sha256(settings.key().encode())
+    for path in (volume, mask):
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    target = cache_dir / f"{volume.name.split('.')[0]}-{digest.hexdigest()[:16]}.npy"
+    if target.is_file():
+        return np.load(target)
+    array = preprocess_ct(volume, mask, settings)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".tmp.npy")
+    np.save(temporary, array)
+    temporary.replace(target)  # atomic: parallel workers never read a half-written file
+    return array
+
+
+class CTDataset(Dataset):
+    """Yields `{"id", "index", "volume" (2, 1, D, H, W), "target" (2, 3) per lung and finding}`."""
+
+    def __init__(
+        self,
+        cts: Sequence[Path],
+        mask_dir: Path,
+        settings: LungPreprocessing,
+        cache_dir: Path | None,
+        labels: dict[str, np.ndarray] | None,
+        order: Sequence[tuple[int, int]],
+        flip_p: float = 0.0,
+    ) -> None:
+        self.cts = list(cts)
+        self.mask_dir = mask_dir
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self.labels = labels
+        self.order = list(order)
+        self.flip_p = flip_p
+
+    def __len__(self) -> int:
+        return len(self.cts)
+
+    def per_lung(self, flat: np.ndarray) -> np.ndarray:
+        target = np.zeros((2, len(FINDINGS)), np.float32)
+        for value, (lung, finding) in zip(flat, self.order, strict=True):
+            target[lung, finding] = value
+        return target
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        ct = self.cts[index]
+        mask = self.mask_dir / ct.name
+        if not mask.is_file():
+            raise FileNotFoundError(f"{ct}: no lung mask {mask}")
+        volume = torch.from_numpy(cached_ct(ct, mask, self.settings, self.cache_dir).astype(np.float32))[:, None]
+        if self.flip_p and torch.rand(()) < self.flip_p:
+            volume = volume.flip(-1)  # front-back flip: a lung stays a lung of its side
+        sample: dict[str, Any] = {"id": ct.name, "index": index, "volume": volume}
+        if self.labels is not None:
+            sample["target"] = torch.from_numpy(self.per_lung(self.labels[ct.name]))
+        return sample
+
+
+class TuberculosisDataModule(BaseDataModule):
+    """CTs with lung masks and per-lung labels; one sample per CT holding both lungs.
+
+    Args:
+        train_cts, train_masks, train_labels: Training CT folder, its mask folder and label CSV.
+        predict_cts, predict_masks: CTs to write a run file for, and their masks.
+        labels: Label columns, in run-file order.
+        val_fraction: Share of training CTs held out for validation.
+        size, window, margin, mask_outside, left_value, right_value: See LungPreprocessing.
+        cache_dir: Where preprocessed lungs are cached (None: no cache).
+        flip_p: Probability of a front-back flip in training.
+        balanced_sampling: Draw training CTs with weights favouring rare positive labels.
+        split_seed: Seed of the train/val split.
+        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+    """
+
+    def __init__(
+        self,
+        train_cts: str,
+        train_masks: str,
+        train_labels: str,
+        predict_cts: str,
+        predict_masks: str,
+        labels: Sequence[str] = LABELS,
+        val_fraction: float = 0.15,
+        size: Sequence[int] = (64, 96, 96),
+        window: Sequence[float] = (-1000.0, 400.0),
+        margin: int = 4,
+        mask_outside: bool = False,
+        left_value: int = 1,
+        right_value: int = 2,
+        cache_dir: str | None = None,
+        flip_p: float = 0.5,
+        balanced_sampling: bool = False,
+        split_seed: int = 0,
+        batch_size: int = 4,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        predict_batch_size: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        self.train_cts, self.train_masks, self.train_labels = Path(train_cts), Path(train_masks), train_labels
+        self.predict_cts, self.predict_masks = Path(predict_cts), Path(predict_masks)
+        self.labels = tuple(labels)
+        self.order = lung_label_order(self.labels)
+        self.val_fraction = val_fraction
+        if len(size) != 3 or len(window) != 2:
+            raise ValueError(f"size needs 3 values (D, H, W) and window 2 (low, high HU); got {size}, {window}")
+        self.settings = LungPreprocessing(
+            (int(size[0]), int(size[1]), int(size[2])),
+            (float(window[0]), float(window[1])),
+            margin,
+            mask_outside,
+            left_value,
+            right_value,
+        )
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.flip_p = flip_p
+        self.balanced_sampling = balanced_sampling
+        self.split_seed = split_seed
+
+    def build_dataset(self, split: Split) -> Dataset:
+        if split == "predict":
+            cts = list_volumes(self.predict_cts)
+            return CTDataset(cts, self.predict_masks, self.settings, self.cache_dir, None, self.order)
+        labels = read_labels(self.train_labels, self.labels)
+        available = {p.name: p for p in list_volumes(self.train_cts)}
+        missing = sorted(set(labels) - set(available))
+        if missing:
+            raise FileNotFoundError(
+                f"{self.train_labels}: {len(missing)} CTs not in {self.train_cts}, e.g. {missing[:3]}"
+            )
+        names = sorted(labels)
+        order = np.random.default_rng(self.split_seed).permutation(len(names))
+        held = set(order[: max(1, round(len(names) * self.val_fraction))].tolist())
+        chosen = [available[n] for i, n in enumerate(names) if (i in held) == (split == "val")]
+        flip = self.flip_p if split == "train" else 0.0
+        return CTDataset(chosen, self.train_masks, self.settings, self.cache_dir, labels, self.order, flip)
+
+    def train_sampler(self) -> Sampler | None:
+        if not self.balanced_sampling:
+            return None
+        dataset = self.dataset("train")
+        assert isinstance(dataset, CTDataset) and dataset.labels is not None
+        matrix = np.stack([dataset.labels[p.name] for p in dataset.cts])
+        rarity = 1.0 / np.maximum(matrix.sum(0), 1)
+        weights = [(float((row * rarity).max()) if row.any() else float(rarity.min())) for row in matrix]
+        return WeightedRandomSampler(weights, num_samples=len(weights), replacement=True)

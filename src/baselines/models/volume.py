@@ -1,0 +1,105 @@
+"""The volume-classification LightningModule (tuberculosis CT report): per-lung findings from 3D CT.
+
+Samples carry `volume` (B, 2, 1, D, H, W): both lungs of a CT, the right one mirrored, so one 3D
+network scores every lung; its (2B, findings) logits are arranged back per CT and reported in the
+run-file label order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import monai.networks.nets as monai_nets
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MultilabelAUROC
+
+from baselines.data.tuberculosis import FINDINGS, LABELS, lung_label_order
+from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+
+
+def monai_classifier(name: str = "resnet18", num_outputs: int = len(FINDINGS), in_channels: int = 1) -> nn.Module:
+    """A MONAI 3D classifier (resnet10/18/34/50 or DenseNet121/169), random init."""
+    if name.startswith("resnet"):
+        return getattr(monai_nets, name)(spatial_dims=3, n_input_channels=in_channels, num_classes=num_outputs)
+    if name.lower().startswith("densenet"):
+        cls = {"densenet121": monai_nets.DenseNet121, "densenet169": monai_nets.DenseNet169}[name.lower()]
+        return cls(spatial_dims=3, in_channels=in_channels, out_channels=num_outputs)
+    raise ValueError(f"unknown MONAI classifier {name!r}: resnet10/18/34/50, densenet121/169")
+
+
+class VolumeClassificationTask(BaseTask):
+    """One 3D network over both (mirrored) lungs of each CT.
+
+    Args:
+        net: Maps (N, 1, D, H, W) lung volumes to (N, findings) logits.
+        labels: Run-file label names in order (see baselines.data.tuberculosis.lung_label_order).
+        pos_weight: Optional BCE positive weight per finding (affected, caverns, pleurisy).
+        gradient_checkpointing: Recompute the network's activations in the backward pass
+            (less memory for large volumes, about a third more compute).
+        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        labels: Sequence[str] = LABELS,
+        pos_weight: Sequence[float] | None = None,
+        gradient_checkpointing: bool = False,
+        scheduler_interval: str = "epoch",
+        monitor: str | None = "val/mean_auc",
+        channels_last: bool = False,
+        compile_model: bool = False,
+    ) -> None:
+        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        self.net = net
+        self.labels = tuple(labels)
+        self.order = lung_label_order(self.labels)
+        weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
+        self.register_buffer("pos_weight", weight, persistent=False)
+        self.gradient_checkpointing = gradient_checkpointing
+        self.val_auc = MultilabelAUROC(num_labels=len(self.labels), average=None)
+
+    def lung_logits(self, volume: torch.Tensor) -> torch.Tensor:
+        """(B, 2, 1, D, H, W) -> (B, 2, findings) logits."""
+        batch = volume.shape[0]
+        flat = volume.flatten(0, 1)
+        if self.gradient_checkpointing and self.training:
+            logits = torch.utils.checkpoint.checkpoint(self.net, flat, use_reentrant=False)
+        else:
+            logits = self.net(flat)
+        return logits.view(batch, 2, -1)
+
+    def run_order(self, per_lung: torch.Tensor) -> torch.Tensor:
+        """(B, 2, findings) -> (B, labels) in run-file order."""
+        return torch.stack([per_lung[:, lung, finding] for lung, finding in self.order], 1)
+
+    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        weight: torch.Tensor | None = self.pos_weight  # type: ignore[assignment]
+        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=weight)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self._loss(self.lung_logits(batch["volume"]), batch["target"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["id"]))
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits = self.lung_logits(batch["volume"])
+        self.log("val/loss", self._loss(logits, batch["target"]), batch_size=len(batch["id"]), sync_dist=True)
+        self.val_auc.update(self.run_order(logits).sigmoid(), self.run_order(batch["target"]).long())
+
+    def on_validation_epoch_end(self) -> None:
+        per_label = self.val_auc.compute()
+        self.log("val/mean_auc", per_label.mean(), prog_bar=True)
+        self.val_auc.reset()
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
+        probabilities = self.run_order(self.lung_logits(batch["volume"])).float().sigmoid().cpu()
+        return [
+            {"id": batch["id"][i], "index": int(batch["index"][i]), "probabilities": probabilities[i].tolist()}
+            for i in range(len(batch["id"]))
+        ]
