@@ -137,7 +137,7 @@ def test_concepts_train_then_predict_from_checkpoint(demo_cfg: Compose, tmp_path
     predicted = run(demo_cfg("concepts", *TINY, "train=false", f"ckpt_path={trained['checkpoint']}", output="again"))
     assert Path(predicted["run_file"]).read_bytes() == Path(trained["run_file"]).read_bytes()
     # a checkpoint whose vocabulary does not match the data is refused, with what to do
-    with pytest.raises(ValueError, match="same train_concepts file"):
+    with pytest.raises(ValueError, match="same training file"):
         run(
             demo_cfg(
                 "concepts",

@@ -14,7 +14,8 @@ import torch
 from timm.loss import AsymmetricLossMultiLabel
 from torch import nn
 
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.base import OptimizerFactory, SchedulerFactory
+from baselines.models.vocabulary import VocabularyHeadTask
 
 THRESHOLD_GRID = torch.linspace(0.02, 0.98, 49)
 
@@ -37,7 +38,7 @@ def decide(probabilities: torch.Tensor, thresholds: torch.Tensor, top_k: int, mi
     return selected
 
 
-class MultiLabelTask(BaseTask):
+class MultiLabelTask(VocabularyHeadTask):
     """timm encoder + linear multi-label head.
 
     Args:
@@ -79,32 +80,12 @@ class MultiLabelTask(BaseTask):
         self._val_probabilities: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
 
+    def head_features(self) -> int:
+        return int(getattr(self.net, "num_features"))  # noqa: B009
+
     def build_head(self, vocabulary: list[str]) -> None:
-        self.vocabulary = list(vocabulary)
-        self.head = nn.Linear(int(getattr(self.net, "num_features")), len(vocabulary), device=self.device)  # noqa: B009
+        super().build_head(vocabulary)
         self.register_buffer("thresholds", torch.full((len(vocabulary),), 0.5, device=self.device))
-
-    def setup(self, stage: str) -> None:
-        if self.head is None:
-            vocabulary = getattr(getattr(self.trainer, "datamodule", None), "vocabulary", None)
-            if not vocabulary:
-                raise ValueError("MultiLabelTask needs a data module with a non-empty `vocabulary`")
-            self.build_head(vocabulary)
-        super().setup(stage)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["vocabulary"] = self.vocabulary
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_load_checkpoint(checkpoint)
-        saved = checkpoint.get("vocabulary")
-        if saved is not None and self.vocabulary and saved != self.vocabulary:
-            raise ValueError(
-                f"the checkpoint was trained on a vocabulary of {len(saved)} concepts that differs from the one "
-                f"built from this data module's training concepts ({len(self.vocabulary)}); use the same "
-                "train_concepts file and min_concept_frequency as in training"
-            )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.head is None:
