@@ -8,7 +8,7 @@ field of view), `{train,test}/concepts.txt` (`id<TAB>C1;C2`), `{train,test}/capt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -79,11 +79,22 @@ FINDINGS: tuple[tuple[str, str, Draw], ...] = (
 MODALITY_CONCEPTS = {"DRXR": ("C0000101", "x-ray"), "DRCT": ("C0000102", "ct scan")}
 
 
-def render(rng: np.random.Generator, modality: str, size: int = 128) -> tuple[np.ndarray, list[str], str]:
-    """One image; returns it (RGB), its concepts (modality concept first) and its caption."""
+def render(
+    rng: np.random.Generator, modality: str, size: int = 128, findings: Sequence[int] | None = None
+) -> tuple[np.ndarray, list[str], str]:
+    """One image; returns it (RGB), its concepts (modality concept first) and its caption.
+
+    Args:
+        rng: Random generator.
+        modality: "DRXR" or "DRCT".
+        size: Side in pixels.
+        findings: Indices into FINDINGS to draw; by default 1 to 3 random ones.
+    """
     img = np.clip(rng.normal(40, 8, (size, size)), 0, 255).astype(np.uint8)
     cv2.ellipse(img, (size // 2, size // 2), (size // 2 - 8, size // 2 - 14), 0, 0, 360, 95, -1)
-    chosen = sorted(rng.choice(len(FINDINGS), size=int(rng.integers(1, 4)), replace=False).tolist())
+    if findings is None:
+        findings = rng.choice(len(FINDINGS), size=int(rng.integers(1, 4)), replace=False).tolist()
+    chosen = sorted(findings)
     for i in chosen:
         FINDINGS[i][2](img, rng)
     if modality == "DRCT":

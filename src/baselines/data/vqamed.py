@@ -1,0 +1,195 @@
+"""VQA-Med 2020 data: `|`-separated files, images `<dir>/<id>.jpg`.
+
+- VQA train/val: `image_id|question|answer`; test questions `image_id|question`; reference answers
+  `image_id|answer` (mixed case, some leading spaces; `#` separates alternatives).
+- VQG: `image_id|question` lines (several per image) or `image_id|q1|q2|...`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import albumentations as A
+import torch
+from torch.utils.data import Dataset
+
+from baselines.data.base import BaseDataModule, Split
+from baselines.data.images import BadImagePolicy, check_images, load_rgb
+from baselines.data.transforms import detection_pipeline
+from baselines.errors import ProblemCollector, read_lines
+
+
+def read_pipe_file(path: str | Path, fields: int, what: str) -> list[tuple[int, list[str]]]:
+    """Lines split on `|` with exactly `fields` fields (answers are kept as written)."""
+    problems = ProblemCollector(path)
+    rows = []
+    for number, text in read_lines(path, problems):
+        parts = text.split("|")
+        if len(parts) != fields:
+            problems.add(number, f"{len(parts)} '|'-separated fields; expected '{what}'")
+            continue
+        if not parts[0].strip():
+            problems.add(number, "empty image id")
+            continue
+        rows.append((number, [parts[0].strip(), *parts[1:]]))
+    problems.raise_if_any()
+    return rows
+
+
+def read_qa(path: str | Path) -> list[tuple[str, str, str]]:
+    """`image_id|question|answer` rows in file order."""
+    return [(r[0], r[1], r[2]) for _, r in read_pipe_file(path, 3, "image_id|question|answer")]
+
+
+def read_questions(path: str | Path) -> list[tuple[str, str]]:
+    """Test questions `image_id|question` in test-set order."""
+    return [(r[0], r[1]) for _, r in read_pipe_file(path, 2, "image_id|question")]
+
+
+def read_answers(path: str | Path) -> dict[str, str]:
+    """Reference answers `image_id|answer`, in file order (the order run files must follow)."""
+    return {r[0]: r[1] for _, r in read_pipe_file(path, 2, "image_id|answer")}
+
+
+def read_generated_questions(path: str | Path) -> dict[str, list[str]]:
+    """VQG questions: `image_id|q1|q2|...` lines, repeated ids merged, empty questions dropped."""
+    problems = ProblemCollector(path)
+    result: dict[str, list[str]] = {}
+    for number, text in read_lines(path, problems):
+        parts = text.split("|")
+        if len(parts) < 2 or not parts[0].strip():
+            problems.add(number, "expected 'image_id|question[|question...]'")
+            continue
+        result.setdefault(parts[0].strip(), []).extend(q.strip() for q in parts[1:] if q.strip())
+    problems.raise_if_any()
+    return result
+
+
+def answer_key(answer: str) -> str:
+    """Class label of an answer: lowercased, whitespace collapsed."""
+    return " ".join(answer.lower().split())
+
+
+class VQAMedDataset(Dataset):
+    """Yields `{"id", "index", "image"}` plus `question`, `answer` (VQA) or `text` (VQG) when given."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], image_dir: Path, transform: A.Compose) -> None:
+        self.rows = list(rows)
+        self.image_dir = image_dir
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self.rows[index]
+        image = self.transform(image=load_rgb(self.image_dir / f"{row['id']}.jpg"))["image"]
+        return {
+            **row,
+            "index": index,
+            "image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0),
+        }
+
+
+class VQAMedDataModule(BaseDataModule):
+    """VQA (image + question -> answer) or VQG (image -> questions) data.
+
+    Args:
+        mode: "vqa" or "vqg".
+        train_file: VQA `image_id|question|answer` or VQG `image_id|question...` training file.
+        train_images: Folder of the training images (`<id>.jpg`).
+        predict_images: Folder of the test images.
+        predict_questions: VQA test questions `image_id|question` (run-file order); for VQG, None
+            predicts every image of predict_images.
+        val_file, val_images: Validation set; if None, val_fraction of the training rows.
+        val_fraction: Share of training rows held out when no validation file is given.
+        min_answer_frequency: Answers rarer than this in training are left out of the vocabulary.
+        image_size: Letterboxed square input size.
+        augmentations: Training-time albumentations transforms.
+        split_seed: Seed of the train/val split.
+        on_bad_image: "error" or "skip" (see baselines.data.images.check_images).
+        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+    """
+
+    def __init__(
+        self,
+        mode: Literal["vqa", "vqg"],
+        train_file: str,
+        train_images: str,
+        predict_images: str,
+        predict_questions: str | None = None,
+        val_file: str | None = None,
+        val_images: str | None = None,
+        val_fraction: float = 0.1,
+        min_answer_frequency: int = 1,
+        image_size: int = 384,
+        augmentations: Sequence[A.BasicTransform] = (),
+        split_seed: int = 0,
+        on_bad_image: BadImagePolicy = "error",
+        batch_size: int = 32,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        predict_batch_size: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        if mode == "vqa" and predict_questions is None:
+            raise ValueError("VQA needs predict_questions (the test questions file)")
+        self.mode = mode
+        self.train_file, self.train_images = train_file, Path(train_images)
+        self.predict_images, self.predict_questions = Path(predict_images), predict_questions
+        self.val_file, self.val_images = val_file, Path(val_images or train_images)
+        self.val_fraction = val_fraction
+        self.min_answer_frequency = min_answer_frequency
+        self.image_size = image_size
+        self.augmentations = list(augmentations)
+        self.split_seed = split_seed
+        self.on_bad_image = on_bad_image
+        self.skipped: dict[str, list[str]] = {}
+        self._answers: list[str] | None = None
+
+    @property
+    def answers(self) -> list[str]:
+        """Answer classes (VQA), most frequent training answer first."""
+        if self._answers is None:
+            counts = Counter(answer_key(a) for _, _, a in read_qa(self.train_file))
+            keep = [a for a, n in counts.items() if n >= self.min_answer_frequency]
+            self._answers = sorted(keep, key=lambda a: (-counts[a], a))
+        return self._answers
+
+    def _rows(self, path: str) -> list[dict[str, Any]]:
+        if self.mode == "vqa":
+            return [{"id": i, "question": q, "answer": a} for i, q, a in read_qa(path)]
+        return [{"id": i, "text": q} for i, questions in read_generated_questions(path).items() for q in questions]
+
+    def build_dataset(self, split: Split) -> Dataset:
+        augmentations = self.augmentations if split == "train" else ()
+        pipeline = detection_pipeline(self.image_size, augmentations, with_boxes=False)
+        if split == "predict":
+            if self.predict_questions is not None:
+                rows = [{"id": i, "question": q} for i, q in read_questions(self.predict_questions)]
+            else:
+                rows = [{"id": p.stem} for p in sorted(self.predict_images.glob("*.jpg"))]
+            return VQAMedDataset(self._usable(rows, self.predict_images, split), self.predict_images, pipeline)
+        if split == "val" and self.val_file:
+            return VQAMedDataset(
+                self._usable(self._rows(self.val_file), self.val_images, split), self.val_images, pipeline
+            )
+        rows = self._rows(self.train_file)
+        images = sorted({r["id"] for r in rows})  # split by image, so no image is in both
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
+        held = {images[k] for k in order[: max(1, round(len(images) * self.val_fraction))]}
+        chosen = [r for r in rows if (r["id"] in held) == (split == "val")]
+        return VQAMedDataset(self._usable(chosen, self.train_images, split), self.train_images, pipeline)
+
+    def _usable(self, rows: list[dict[str, Any]], folder: Path, split: Split) -> list[dict[str, Any]]:
+        keep, self.skipped[split] = check_images([folder / f"{r['id']}.jpg" for r in rows], self.on_bad_image, split)
+        return [rows[k] for k in keep]
+
+
+def answer_targets(answers: Sequence[str], vocabulary: Mapping[str, int]) -> torch.Tensor:
+    """Class indices of answers; -100 (ignored by cross-entropy) for answers outside the vocabulary."""
+    return torch.tensor([vocabulary.get(answer_key(a), -100) for a in answers])

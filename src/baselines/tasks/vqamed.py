@@ -1,0 +1,150 @@
+"""VQA-Med 2020: visual question answering (`vqa`) and visual question generation (`vqg`).
+
+- vqa run file: `image_id|answer`, exactly one line per test image in test-set order; accuracy
+  (primary) and BLEU as the official evaluator (see baselines.evaluation.vqamed).
+- vqg run file: `image_id|q1|q2|...`, one line per test image; BLEU of the generated questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baselines.data.vqamed import read_answers, read_generated_questions, read_questions
+from baselines.errors import ProblemCollector, read_lines
+from baselines.evaluation.vqamed import BleuSemantics, accuracy, bleu, question_bleu
+from baselines.tasks.base import TaskSpec
+
+
+@dataclass
+class VQAReference:
+    """Test image ids in test-set order (None: unknown) and, when loaded, the reference answers/questions."""
+
+    order: list[str] | None
+    ground_truth: dict[str, Any] | None = None
+
+
+def _test_order(images: str | Path) -> list[str]:
+    """Test-set order: from a test questions file (`image_id|question`), or a folder's `<id>.jpg` sorted."""
+    path = Path(images)
+    if path.is_dir():
+        return sorted(p.stem for p in path.glob("*.jpg"))
+    return [image_id for image_id, _ in read_questions(path)]
+
+
+class VQATask(TaskSpec):
+    """Args:
+    bleu_semantics: "legacy" (NLTK <= 3.2.5 method0, reproduces the published 2020 numbers) or "nltk".
+    """
+
+    def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
+        self.name = "vqa"
+        self.primary_metric = "accuracy"
+        self.bleu_semantics: BleuSemantics = bleu_semantics
+
+    def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
+        return "".join(f"{p['id']}|{' '.join(str(p['answer']).split()) or 'no'}\n" for p in predictions)
+
+    def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> VQAReference:
+        truth = read_answers(ground_truth) if ground_truth is not None else None
+        order = _test_order(images) if images is not None else (list(truth) if truth is not None else None)
+        return VQAReference(order, truth)
+
+    def parse_run(self, path: str | Path, reference: VQAReference | None) -> dict[str, str]:
+        """The official checks: 2 `|` tokens, the test id expected at each line, non-empty answer, line count."""
+        problems = ProblemCollector(path)
+        order = reference.order if reference is not None else None
+        result: dict[str, str] = {}
+        count = 0
+        for number, text in read_lines(path, problems):
+            count += 1
+            parts = text.split("|")
+            if len(parts) != 2:
+                problems.add(number, f"{len(parts)} '|'-separated tokens; expected '<image_id>|<answer>'")
+                continue
+            image_id, answer = parts[0], parts[1].strip()
+            if order is not None:
+                if count > len(order):
+                    problems.add(number, f"more lines than the {len(order)} test images")
+                    continue
+                if image_id != order[count - 1]:
+                    problems.add(
+                        number, f"expected image {order[count - 1]!r} on this line (test-set order), got {image_id!r}"
+                    )
+                    continue
+            elif image_id in result:
+                problems.add(number, f"duplicate image {image_id!r}")
+                continue
+            if not answer:
+                problems.add(number, "empty answer")
+                continue
+            result[image_id] = answer
+        if order is not None and count < len(order):
+            problems.add(None, f"{count} lines for {len(order)} test images: one line per test image is required")
+        problems.raise_if_any()
+        return result
+
+    def score(self, run: dict[str, str], reference: VQAReference) -> dict[str, float]:
+        if reference.ground_truth is None:
+            raise ValueError("vqa: scoring needs reference answers")
+        return {
+            "accuracy": accuracy(run, reference.ground_truth),
+            "bleu": bleu(run, reference.ground_truth, self.bleu_semantics),
+        }
+
+
+class VQGTask(TaskSpec):
+    """Args:
+    bleu_semantics: As for VQATask.
+    """
+
+    def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
+        self.name = "vqg"
+        self.primary_metric = "bleu"
+        self.bleu_semantics: BleuSemantics = bleu_semantics
+
+    def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
+        lines = []
+        for p in predictions:
+            questions = [" ".join(q.replace("|", " ").split()) for q in p["texts"]]
+            unique = list(dict.fromkeys(q for q in questions if q)) or ["what is shown in this image?"]
+            lines.append("|".join([str(p["id"]), *unique]) + "\n")
+        return "".join(lines)
+
+    def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> VQAReference:
+        truth = read_generated_questions(ground_truth) if ground_truth is not None else None
+        order = _test_order(images) if images is not None else (list(truth) if truth is not None else None)
+        return VQAReference(order, truth)
+
+    def parse_run(self, path: str | Path, reference: VQAReference | None) -> dict[str, list[str]]:
+        problems = ProblemCollector(path)
+        known = set(reference.order) if reference is not None and reference.order is not None else None
+        result: dict[str, list[str]] = {}
+        for number, text in read_lines(path, problems):
+            parts = text.split("|")
+            image_id, questions = parts[0], [q.strip() for q in parts[1:]]
+            if len(parts) < 2:
+                problems.add(number, "expected '<image_id>|<question>[|<question>...]'")
+            elif image_id in result:
+                problems.add(number, f"duplicate image {image_id!r}")
+            elif known is not None and image_id not in known:
+                problems.add(number, f"unknown image {image_id!r}")
+            elif not all(questions):
+                problems.add(number, "empty question (stray '|')")
+            else:
+                result[image_id] = questions
+        if known is not None and len(result) < len(known):
+            missing = sorted(known - set(result))
+            problems.add(None, f"{len(missing)} test images have no line: {', '.join(missing[:5])}")
+        problems.raise_if_any()
+        return result
+
+    def score(self, run: dict[str, list[str]], reference: VQAReference) -> dict[str, float]:
+        if reference.ground_truth is None:
+            raise ValueError("vqg: scoring needs reference questions")
+        return {"bleu": question_bleu(run, reference.ground_truth, self.bleu_semantics)}
+
+
+TASKS = [VQATask(), VQGTask()]
