@@ -75,10 +75,11 @@ class BaseDataModule(pl.LightningDataModule):
         """A sampler for the training split (e.g. class-balanced); None shuffles uniformly."""
         return None
 
-    def _loader(self, split: Split, shuffle: bool, batch_size: int) -> DataLoader:
-        sampler = self.train_sampler() if split == "train" else None
+    def _make_loader(
+        self, dataset: Dataset, batch_size: int, shuffle: bool = False, sampler: Sampler | None = None
+    ) -> DataLoader:
         return DataLoader(
-            self.dataset(split),
+            dataset,
             batch_size=batch_size,
             shuffle=shuffle and sampler is None,
             sampler=sampler,
@@ -88,6 +89,10 @@ class BaseDataModule(pl.LightningDataModule):
             collate_fn=self.collate_fn,
             drop_last=False,
         )
+
+    def _loader(self, split: Split, shuffle: bool, batch_size: int) -> DataLoader:
+        sampler = self.train_sampler() if split == "train" else None
+        return self._make_loader(self.dataset(split), batch_size, shuffle, sampler)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True, batch_size=self.batch_size)

@@ -48,6 +48,27 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
+def find_images_by_stem(root: str | Path) -> dict[str, Path]:
+    """Image id (file stem) -> path for every image under root, in any subfolder (modality or day folders).
+
+    Raises:
+        FileNotFoundError: If root does not exist.
+        FormatError: If two files share an id.
+    """
+    from baselines.errors import FormatError, Problem
+
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: image folder not found")
+    found: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.stem in found:
+                raise FormatError([Problem(str(path), None, f"image id {path.stem!r} also at {found[path.stem]}")])
+            found[path.stem] = path
+    return found
+
+
 def list_images(folder: str | Path) -> list[Path]:
     """Image files directly in folder, sorted by name.
 

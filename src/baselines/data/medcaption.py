@@ -19,9 +19,10 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import IMAGE_SUFFIXES, BadImagePolicy, check_images, load_rgb
+from baselines.data.images import BadImagePolicy, check_images, load_rgb
+from baselines.data.images import find_images_by_stem as find_images
 from baselines.data.transforms import detection_pipeline
-from baselines.errors import FormatError, Problem, ProblemCollector, read_lines
+from baselines.errors import ProblemCollector, read_lines
 
 MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
 
@@ -56,20 +57,6 @@ def split_concepts(text: str) -> list[str]:
 
 def read_concepts(path: str | Path) -> dict[str, list[str]]:
     return {image_id: split_concepts(text) for image_id, text in read_tab_file(path, "C1;C2;...").items()}
-
-
-def find_images(root: str | Path) -> dict[str, Path]:
-    """Image id (file stem) -> path, from a flat folder or its modality subfolders."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: image folder not found")
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            if path.stem in found:
-                raise FormatError([Problem(str(path), None, f"image id {path.stem!r} also at {found[path.stem]}")])
-            found[path.stem] = path
-    return found
 
 
 def build_vocabulary(labels: Mapping[str, Sequence[str]], min_frequency: int = 1) -> list[str]:

@@ -1,0 +1,86 @@
+"""Synthetic lifelog: days of wearable-camera frames, one a minute, in scenes (a room colour and its
+objects, as drawn shapes) that recur at different times; metadata, topics and judgements whose
+clusters are the separate visits (events) of the asked scene."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from baselines.runfiles.atomic import atomic_write_text
+
+# name, location, activity, concepts, background RGB, object shape
+SCENES = (
+    ("kitchen", "kitchen", "eating", "cup;plate", (230, 200, 60), "circle"),
+    ("office", "office", "working", "laptop;desk", (60, 110, 220), "rectangle"),
+    ("gym", "gym", "exercising", "treadmill;weights", (220, 70, 60), "bars"),
+    ("park", "park", "walking", "tree;grass", (70, 170, 70), "triangle"),
+    ("car", "car", "driving", "steering wheel;road", (120, 120, 120), "ring"),
+    ("shop", "supermarket", "shopping", "shelves;trolley", (200, 120, 200), "grid"),
+)
+TOPICS = {
+    "kitchen": "Eating in the kitchen. Find the moments when I was eating at home in the kitchen.",
+    "office": "Working at the office. Find the moments when I worked on my laptop at the office desk.",
+    "gym": "At the gym. Find the moments when I was exercising in the gym.",
+    "park": "Walking in the park. Find the moments when I walked among trees in the park.",
+    "car": "Driving. Find the moments when I was driving my car.",
+    "shop": "Shopping. Find the moments when I was shopping in the supermarket.",
+}
+
+
+def _frame(scene: int, rng: np.random.Generator, size: int) -> np.ndarray:
+    color = np.array(SCENES[scene][4], np.float32)
+    image = np.clip(color + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+    shape = SCENES[scene][5]
+    cx, cy = (int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+    r = size // 6
+    ink = (20, 20, 20)
+    if shape == "circle":
+        cv2.circle(image, (cx, cy), r, ink, -1)
+    elif shape == "rectangle":
+        cv2.rectangle(image, (cx - r, cy - r // 2), (cx + r, cy + r // 2), ink, -1)
+    elif shape == "bars":
+        for dx in (-r, 0, r):
+            cv2.line(image, (cx + dx, cy - r), (cx + dx, cy + r), ink, 3)
+    elif shape == "triangle":
+        cv2.fillPoly(image, [np.array([[cx, cy - r], [cx - r, cy + r], [cx + r, cy + r]], np.int32)], ink)
+    elif shape == "ring":
+        cv2.circle(image, (cx, cy), r, ink, 3)
+    else:
+        for d in (-r, 0, r):
+            cv2.line(image, (cx - r, cy + d), (cx + r, cy + d), ink, 2)
+            cv2.line(image, (cx + d, cy - r), (cx + d, cy + r), ink, 2)
+    return image
+
+
+def generate(root: str | Path, n_events: int = 36, seed: int = 0, size: int = 64) -> Path:
+    """Writes `<root>/images/<day>/<id>.jpg`, `metadata.csv`, `topics.csv` and `judgements.csv`."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    start = datetime(2018, 5, 1, 7, 0)
+    clock = start
+    metadata = ["image_id,timestamp,location,activity,concepts"]
+    judgements = ["topic_id,image_id,cluster_id"]
+    scenes = [i % len(SCENES) for i in range(n_events)]
+    rng.shuffle(scenes)
+    for event, scene in enumerate(scenes):
+        name, location, activity, concepts, _, _ = SCENES[scene]
+        for _ in range(int(rng.integers(4, 10))):
+            image_id = f"{clock:%Y%m%d_%H%M%S}_000"
+            folder = root / "images" / f"{clock:%Y-%m-%d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(folder / f"{image_id}.jpg"), cv2.cvtColor(_frame(scene, rng, size), cv2.COLOR_RGB2BGR))
+            metadata.append(f"{image_id},{clock.isoformat(sep=' ')},{location},{activity},{concepts}")
+            judgements.append(f"{name},{image_id},{name}_{event:03d}")
+            clock += timedelta(minutes=1)
+        clock += timedelta(minutes=int(rng.integers(40, 180)))  # gaps between events
+    topics = ["topic_id,title,description"] + [
+        f"{key},{text.split('. ', 1)[0]},{text.split('. ', 1)[1]}" for key, text in TOPICS.items()
+    ]
+    atomic_write_text(root / "metadata.csv", "\n".join(metadata) + "\n")
+    atomic_write_text(root / "topics.csv", "\n".join(topics) + "\n")
+    atomic_write_text(root / "judgements.csv", "\n".join(judgements) + "\n")
+    return root

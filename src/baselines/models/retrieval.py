@@ -1,0 +1,158 @@
+"""The retrieval LightningModule (lifelog moment retrieval): a CLIP model from open_clip.
+
+- fit (optional): contrastive fine-tuning on image-caption pairs (captions from the lifelog metadata);
+- predict: the collection is embedded once (batched, cached on disk as an EmbeddingIndex keyed by the
+  weights and the collection), each topic's text is encoded, the exact cosine top candidates are
+  re-ranked for diversity over time (temporal MMR), and the top `top_k` are returned with confidences
+  that decrease with rank (the evaluator ranks by confidence).
+
+`baselines-tiny-clip` is a random-init configuration registered with open_clip for tests and the demo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+import torch.nn.functional as F
+
+from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.weights import MissingWeightsError
+from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
+
+open_clip.add_model_config(Path(__file__).parent / "clip_configs")
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def create_clip(model_name: str, pretrained: str | None) -> torch.nn.Module:
+    """open_clip model by name with a pretrained tag (e.g. "openai", "laion2b_s34b_b79k"), a local
+    checkpoint path, or None for random init."""
+    try:
+        return open_clip.create_model(model_name, pretrained=pretrained)
+    except RuntimeError as exc:  # open_clip raises RuntimeError for unknown tags and failed downloads
+        raise MissingWeightsError(
+            f"could not load open_clip weights {pretrained!r} for {model_name} ({exc}). Offline, download the "
+            "checkpoint elsewhere (open_clip.create_model(name, pretrained=tag) caches it under "
+            "~/.cache/huggingface) and pass its file path as pretrained, or pretrained=null for random init"
+        ) from exc
+
+
+class RetrievalTask(BaseTask):
+    """Args:
+    model_name: open_clip model name (ViT-B-32, ..., or baselines-tiny-clip).
+    pretrained: open_clip pretrained tag or checkpoint path; None for random init.
+    optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+    top_k: Images returned per topic (the run file allows at most 50).
+    candidates: Cosine top candidates handed to the re-ranking.
+    diversity_weight: MMR weight of relevance (1 disables the temporal diversity).
+    time_scale_minutes: Time over which two moments count as the same event.
+    index_dir: Where the collection embeddings are cached (None: in memory only).
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        pretrained: str | None,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        top_k: int = 50,
+        candidates: int = 500,
+        diversity_weight: float = 0.7,
+        time_scale_minutes: float = 30.0,
+        index_dir: str | None = None,
+        scheduler_interval: str = "epoch",
+        monitor: str | None = "val/loss",
+        channels_last: bool = False,
+        compile_model: bool = False,
+    ) -> None:
+        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        self.net = create_clip(model_name, pretrained)
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        self.model_name = model_name
+        self.top_k = top_k
+        self.candidates = candidates
+        self.diversity_weight = diversity_weight
+        self.time_scale = time_scale_minutes * 60.0
+        self.index_dir = index_dir
+        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
+        self.index: EmbeddingIndex | None = None
+
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        mean: torch.Tensor = self.mean  # type: ignore[assignment]
+        std: torch.Tensor = self.std  # type: ignore[assignment]
+        features = self.net.encode_image(self.prepare_images((images - mean) / std))  # type: ignore[operator]
+        return F.normalize(features.float(), dim=-1)
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(texts).to(self.device)
+        return F.normalize(self.net.encode_text(tokens).float(), dim=-1)  # type: ignore[operator]
+
+    def _contrastive_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        images, texts = self.encode_images(batch["image"]), self.encode_texts(batch["text"])
+        logits = self.net.logit_scale.exp() * images @ texts.T  # type: ignore[operator]
+        labels = torch.arange(len(images), device=self.device)
+        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self._contrastive_loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["id"]))
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.log("val/loss", self._contrastive_loss(batch), batch_size=len(batch["id"]), sync_dist=True)
+
+    def _index_key(self, ids: list[str]) -> str:
+        digest = hashlib.sha256(self.model_name.encode())
+        for name, tensor in sorted(self.net.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        digest.update("\n".join(ids).encode())
+        return digest.hexdigest()
+
+    @torch.no_grad()
+    def build_index(self, loader: Any, ids: list[str], times: list[float]) -> EmbeddingIndex:
+        """Embeds the collection (or loads the cached embeddings computed with the same weights)."""
+        key = self._index_key(ids)
+        if self.index_dir and (cached := EmbeddingIndex.load(self.index_dir, key)) is not None:
+            return cached
+        parts = [self.encode_images(batch["image"].to(self.device)).cpu() for batch in loader]
+        index = EmbeddingIndex(ids, torch.cat(parts).numpy(), torch.tensor(times).numpy(), key)
+        if self.index_dir:
+            # search what was cached (float16), so a later run from the cache ranks identically
+            index.save(self.index_dir)
+            reloaded = EmbeddingIndex.load(self.index_dir, key)
+            assert reloaded is not None
+            return reloaded
+        return index
+
+    def on_predict_start(self) -> None:
+        collection = self.trainer.datamodule.collection  # type: ignore[attr-defined]
+        loader = self.trainer.datamodule.collection_loader()  # type: ignore[attr-defined]
+        ids = [image.image_id for image in collection.images]
+        self.index = self.build_index(loader, ids, [image.time for image in collection.images])
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
+        assert self.index is not None
+        scores, rows = self.index.search(self.encode_texts(batch["text"]), self.candidates)
+        results = []
+        for i in range(len(batch["id"])):
+            candidate_rows = rows[i].tolist()
+            order = temporal_mmr(
+                scores[i].tolist(),
+                [float(self.index.times[r]) for r in candidate_rows],
+                self.top_k,
+                self.diversity_weight,
+                self.time_scale,
+            )
+            ranking = [self.index.ids[candidate_rows[j]] for j in order]
+            confidences = [1.0 - r / max(len(ranking), 1) for r in range(len(ranking))]
+            results.append(
+                {"id": batch["id"][i], "index": int(batch["index"][i]), "images": ranking, "confidences": confidences}
+            )
+        return results

@@ -1,0 +1,1 @@
+"""Embedding indexes and re-ranking for retrieval tasks (lifelog moment retrieval)."""

@@ -1,0 +1,97 @@
+"""A persistent embedding index: L2-normalised embeddings (memory-mapped .npy) + ids + times, exact
+cosine top-k by chunked matrix products, and a time-aware MMR re-ranking for diverse moments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from baselines.runfiles.atomic import atomic_write_text
+
+
+@dataclass
+class EmbeddingIndex:
+    """Attributes:
+    ids: Item ids, one per row.
+    embeddings: (N, D) L2-normalised rows (a numpy memmap when loaded from disk).
+    times: (N,) seconds, for time-aware re-ranking.
+    key: What the embeddings were computed with (model, weights, collection); a cache with another key is stale.
+    """
+
+    ids: list[str]
+    embeddings: np.ndarray
+    times: np.ndarray
+    key: str = ""
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / "embeddings.tmp.npy"
+        np.save(temporary, np.ascontiguousarray(self.embeddings, dtype=np.float16))
+        temporary.replace(folder / "embeddings.npy")
+        np.save(folder / "times.npy", self.times.astype(np.float64))
+        # written last: a folder without a complete meta.json is never loaded
+        atomic_write_text(folder / "meta.json", json.dumps({"ids": self.ids, "key": self.key}) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, key: str | None = None) -> EmbeddingIndex | None:
+        """The index saved in folder, memory-mapped; None if absent or computed with another key."""
+        folder = Path(folder)
+        if not (folder / "meta.json").is_file():
+            return None
+        meta = json.loads((folder / "meta.json").read_text())
+        if key is not None and meta["key"] != key:
+            return None
+        embeddings = np.load(folder / "embeddings.npy", mmap_mode="r")
+        return cls(meta["ids"], embeddings, np.load(folder / "times.npy"), meta["key"])
+
+    def search(self, queries: torch.Tensor, k: int, chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact cosine top-k of L2-normalised (Q, D) queries; returns (scores, row indices), each (Q, k).
+
+        The index is multiplied in chunks of rows, so a memory-mapped index larger than RAM works.
+        """
+        k = min(k, len(self.ids))
+        device, dtype = queries.device, queries.dtype
+        best_scores = torch.full((len(queries), 0), -2.0, device=device)
+        best_rows = torch.zeros((len(queries), 0), dtype=torch.long, device=device)
+        for start in range(0, len(self.ids), chunk):
+            block = torch.from_numpy(np.asarray(self.embeddings[start : start + chunk])).to(device, dtype)
+            scores = queries @ block.T
+            top = scores.topk(min(k, scores.shape[1]), dim=1)
+            best_scores = torch.cat([best_scores, top.values.float()], 1)
+            best_rows = torch.cat([best_rows, top.indices + start], 1)
+            keep = best_scores.topk(min(k, best_scores.shape[1]), dim=1)
+            best_scores, best_rows = keep.values, best_rows.gather(1, keep.indices)
+        return best_scores, best_rows
+
+
+def temporal_mmr(
+    relevance: Sequence[float], times: Sequence[float], k: int, weight: float = 0.7, time_scale: float = 1800.0
+) -> list[int]:
+    """Maximal marginal relevance with a temporal redundancy term.
+
+    Picks k of the candidates, each maximising `weight * relevance - (1 - weight) * max_similarity` where
+    the similarity to an already picked item is `exp(-|dt| / time_scale)`: moments close in time are
+    usually the same event (cluster), so spreading over time raises cluster recall.
+
+    Returns:
+        Positions into the candidate lists, in picking order.
+    """
+    rel = np.asarray(relevance, np.float64)
+    t = np.asarray(times, np.float64)
+    picked: list[int] = []
+    redundancy = np.zeros(len(rel))
+    available = np.ones(len(rel), bool)
+    for _ in range(min(k, len(rel))):
+        score = np.where(available, weight * rel - (1 - weight) * redundancy, -np.inf)
+        best = int(score.argmax())
+        picked.append(best)
+        available[best] = False
+        redundancy = np.maximum(redundancy, np.exp(-np.abs(t - t[best]) / time_scale))
+    return picked

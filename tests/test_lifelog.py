@@ -1,0 +1,140 @@
+"""Lifelog LMRT: index, search, diversity re-ranking, validator, evaluator, pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from baselines.errors import FormatError
+from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
+from baselines.pipeline import run
+from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
+from baselines.tasks import get_task
+from baselines.tasks.lifelog import LifelogReference
+
+Compose = Callable[..., DictConfig]
+
+
+def _random_index(n: int = 1000, dim: int = 32) -> EmbeddingIndex:
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(n, dim)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return EmbeddingIndex([f"i{k}" for k in range(n)], embeddings, np.arange(n, dtype=np.float64) * 60, "key-1")
+
+
+def test_index_save_load_round_trip_and_stale_key(tmp_path: Path) -> None:
+    index = _random_index()
+    index.save(tmp_path / "idx")
+    loaded = EmbeddingIndex.load(tmp_path / "idx", "key-1")
+    assert loaded is not None and isinstance(loaded.embeddings, np.memmap)
+    assert loaded.ids == index.ids and np.array_equal(loaded.times, index.times)
+    np.testing.assert_allclose(loaded.embeddings, index.embeddings, atol=1e-3)  # stored as float16
+    assert EmbeddingIndex.load(tmp_path / "idx", "other-weights") is None
+    assert EmbeddingIndex.load(tmp_path / "nothing", "key-1") is None
+
+
+def test_chunked_search_equals_brute_force() -> None:
+    index = _random_index()
+    queries = torch.from_numpy(index.embeddings[:5] + 0.1).float()
+    queries = torch.nn.functional.normalize(queries, dim=1)
+    scores, rows = index.search(queries, k=7, chunk=128)
+    expected = (queries @ torch.from_numpy(index.embeddings).T).topk(7, dim=1)
+    assert torch.equal(rows, expected.indices)
+    torch.testing.assert_close(scores, expected.values)
+
+
+def test_temporal_mmr_covers_more_clusters_than_plain_ranking() -> None:
+    # 10 near-identical hits of one event (times 0..9 min) score above 3 hits of 3 later events
+    relevance = [0.9 - 0.001 * i for i in range(10)] + [0.8, 0.79, 0.78]
+    times = [60.0 * i for i in range(10)] + [36000.0, 72000.0, 108000.0]
+    clusters = {str(i): "morning" for i in range(10)} | {"10": "a", "11": "b", "12": "c"}
+    plain = [str(i) for i in np.argsort(relevance)[::-1][:4]]
+    diverse = [str(i) for i in temporal_mmr(relevance, times, k=4, weight=0.7, time_scale=1800)]
+    assert topic_scores(plain, clusters, cutoff=4)["cr"] == 0.25
+    assert topic_scores(diverse, clusters, cutoff=4)["cr"] == 1.0
+    assert temporal_mmr(relevance, times, k=4, weight=1.0) == [0, 1, 2, 3]  # weight 1: relevance only
+
+
+def test_scores_by_hand_ranked_by_confidence_not_file_order() -> None:
+    judgements = {"t1": {"a": "c1", "b": "c1", "c": "c2"}, "t2": {"x": "c1"}}
+    # file order puts the misses first; by confidence a, c, b lead
+    run_rows = {"t1": [("z1", 0.1), ("z2", 0.2), ("a", 0.9), ("c", 0.8), ("b", 0.7)]}
+    # t1: P@10 = 3/10, CR@10 = 2 / min(2, 10) = 1, F1 = 2 * 0.3 * 1 / 1.3; t2 missing -> 0
+    f1 = 2 * 0.3 / 1.3
+    assert lmrt_scores(run_rows, judgements) == pytest.approx({"p@10": 0.15, "cr@10": 0.5, "f1@10": f1 / 2})
+    assert topic_scores(["a", "b"], {"a": "c1", "b": "c2", "c": "c3"}, cutoff=2) == pytest.approx(
+        {"p": 1.0, "cr": 1.0, "f1": 1.0}
+    )
+
+
+def test_spll_scores_by_hand() -> None:
+    assert spll_scores({"p1": 0.5, "p2": -0.1}, {"p1": 1.0, "p2": 0.2, "p3": -0.3}) == pytest.approx(
+        {"sign_accuracy": 1 / 3, "mae": (0.5 + 0.3 + 0.3) / 3}
+    )
+
+
+REFERENCE = LifelogReference(topics={"t1", "t2"}, images={"a", "b", "c"})
+GOOD = "t1,a,0.9\nt2,b,0.5\n"
+BAD = [
+    ("t1,a\nt2,b,0.5\n", 1, "2 comma-separated values"),
+    ("t1,a,0.9,x\nt2,b,0.5\n", 1, "4 comma-separated values"),
+    ("t1;a;0.9\nt2,b,0.5\n", 1, "1 comma-separated values"),
+    ("t9,a,0.9\nt1,a,0.9\nt2,b,0.5\n", 1, "unknown topic 't9'"),
+    ("t1,zz,0.9\nt1,a,0.9\nt2,b,0.5\n", 1, "unknown image 'zz'"),
+    (GOOD + "t1,a,0.3\n", 3, "already listed for topic 't1' on line 1"),
+    ("t1,a,high\nt2,b,0.5\n", 1, "is not a number"),
+    ("t1,a,1.5\nt2,b,0.5\n", 1, "must be in [0, 1]"),
+    ("t1,a,-0.5\nt2,b,0.5\n", 1, "must be in [0, 1]"),
+    ("t1,a,nan\nt2,b,0.5\n", 1, "must be in [0, 1]"),
+    ("t1,a,inf\nt2,b,0.5\n", 1, "must be in [0, 1]"),
+    ("t1,a,0.9\n", None, "1 topics have no line: t2"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), BAD, ids=[b[2] for b in BAD])
+def test_run_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text(text)
+    with pytest.raises(FormatError) as info:
+        get_task("lmrt").parse_run(path, REFERENCE)
+    assert any(p.line == line and message in p.message for p in info.value.problems), str(info.value)
+
+
+def test_at_most_50_images_per_topic(tmp_path: Path) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text("".join(f"t1,img{i},0.5\n" for i in range(51)))
+    with pytest.raises(FormatError, match=r"run.csv:51: topic 't1' has more than 50 images"):
+        get_task("lmrt").parse_run(path, None)
+
+
+def test_fast_dev_run(demo_cfg: Compose) -> None:
+    cfg = demo_cfg("lmrt", "synthetic.n_events=8", "debug=fast_dev_run")
+    instantiate(cfg.synthetic)
+    rows = Path(run(cfg)["run_file"]).read_text().splitlines()
+    topics = {row.split(",")[0] for row in rows}
+    assert len(topics) == 6 and all(len(row.split(",")) == 3 for row in rows)
+
+
+def test_pipeline_retrieves_planted_scenes_and_caches_the_index(demo_cfg: Compose, tmp_path: Path) -> None:
+    cfg = demo_cfg("lmrt", "synthetic.n_events=18", "trainer.max_epochs=20", f"model.index_dir={tmp_path}/index")
+    instantiate(cfg.synthetic)
+    summary = run(cfg)
+    assert summary["scores"]["f1@10"] > 0.4  # random ranking of 6 balanced scenes gives about 0.2
+    assert (tmp_path / "index" / "meta.json").is_file()
+    again = run(
+        demo_cfg(
+            "lmrt",
+            "synthetic.n_events=18",
+            "train=false",
+            f"ckpt_path={summary['checkpoint']}",
+            f"model.index_dir={tmp_path}/index",
+            output="again",
+        )
+    )
+    assert Path(again["run_file"]).read_text() == Path(summary["run_file"]).read_text()
