@@ -138,3 +138,32 @@ def test_pipeline_retrieves_planted_scenes_and_caches_the_index(demo_cfg: Compos
         )
     )
     assert Path(again["run_file"]).read_text() == Path(summary["run_file"]).read_text()
+
+
+SPLL_BAD = [
+    ("p1,0.5,1\np2,0.1\n", 1, "3 values"),
+    ("p1,fast\np2,0.1\n", 1, "is not a number"),
+    ("p1,nan\np2,0.1\n", 1, "must be finite"),
+    ("p1,0.5\np1,0.6\np2,0.1\n", 2, "duplicate participant 'p1'"),
+    ("p1,0.5\np2,0.1\np9,0.1\n", 3, "unknown participant 'p9'"),
+    ("p1,0.5\n", None, "1 participants have no line: p2"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), SPLL_BAD, ids=[b[2] for b in SPLL_BAD])
+def test_spll_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
+    from baselines.tasks.lifelog import ParticipantReference
+
+    path = tmp_path / "run.csv"
+    path.write_text(text)
+    with pytest.raises(FormatError) as info:
+        get_task("spll").parse_run(path, ParticipantReference({"p1", "p2"}))
+    assert any(p.line == line and message in p.message for p in info.value.problems), str(info.value)
+
+
+def test_spll_pipeline_learns_the_direction_of_change(demo_cfg: Compose) -> None:
+    cfg = demo_cfg("spll", "trainer.max_epochs=40")
+    instantiate(cfg.synthetic)
+    scores = run(cfg)["scores"]
+    assert scores["sign_accuracy"] >= 0.75  # the untrained MLP is near chance (0.44 on this set)
+    assert scores["mae"] < 0.1

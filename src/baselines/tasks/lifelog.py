@@ -1,4 +1,4 @@
-"""ImageCLEF 2020 lifelog: moment retrieval (`lmrt`).
+"""ImageCLEF 2020 lifelog: moment retrieval (`lmrt`) and sport performance (`spll`).
 
 Run file: CSV `topic_id,image_id,confidence`, at most 50 images per topic. Scores: P@10, CR@10 and
 F1@10 (primary) per topic, ranked by confidence (not file order; the public 2018 evaluator's file-order
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from baselines.data.lifelog import read_judgements, read_metadata, read_topics
+from baselines.data.tabular import read_table
 from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.lifelog import lmrt_scores
+from baselines.evaluation.lifelog import lmrt_scores, spll_scores
 from baselines.tasks.base import TaskSpec
 
 
@@ -111,4 +112,67 @@ class LMRTTask(TaskSpec):
         return lmrt_scores(run, reference.ground_truth)
 
 
-TASKS = [LMRTTask()]
+@dataclass
+class ParticipantReference:
+    ids: set[str] | None
+    ground_truth: dict[str, float] | None = None
+
+
+class SPLLTask(TaskSpec):
+    """SPLL: one predicted change (e.g. running speed, km/h) per participant.
+
+    Run file `participant_id,prediction` [assumption: the 2020 SPLL run format is not public]; metrics
+    sign accuracy (primary: did the change go the right way) and mean absolute difference.
+    """
+
+    def __init__(self) -> None:
+        self.name = "spll"
+        self.primary_metric = "sign_accuracy"
+        self.run_file_name = "run.csv"
+
+    def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
+        return "".join(f"{p['id']},{p['value']:.6f}\n" for p in predictions)
+
+    def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> ParticipantReference:
+        """ground_truth: targets CSV; images: the features CSV of the predicted participants."""
+        truth = {k: float(v[0]) for k, v in read_table(ground_truth)[1].items()} if ground_truth else None
+        ids = set(read_table(images)[1]) if images is not None else (set(truth) if truth is not None else None)
+        return ParticipantReference(ids, truth)
+
+    def parse_run(self, path: str | Path, reference: ParticipantReference | None) -> dict[str, float]:
+        problems = ProblemCollector(path)
+        result: dict[str, float] = {}
+        for number, text in read_lines(path, problems):
+            fields = [f.strip() for f in text.split(",")]
+            if len(fields) != 2:
+                problems.add(number, f"{len(fields)} values; expected 'participant_id,prediction'")
+                continue
+            if fields[0] in result:
+                problems.add(number, f"duplicate participant {fields[0]!r}")
+                continue
+            if reference is not None and reference.ids is not None and fields[0] not in reference.ids:
+                problems.add(number, f"unknown participant {fields[0]!r}")
+                continue
+            try:
+                value = float(fields[1])
+            except ValueError:
+                problems.add(number, f"prediction {fields[1]!r} is not a number")
+                continue
+            if not math.isfinite(value):
+                problems.add(number, f"prediction {fields[1]!r} must be finite")
+                continue
+            result[fields[0]] = value
+        if reference is not None and reference.ids is not None:
+            missing = sorted(reference.ids - set(result))
+            if missing:
+                problems.add(None, f"{len(missing)} participants have no line: {', '.join(missing[:5])}")
+        problems.raise_if_any()
+        return result
+
+    def score(self, run: dict[str, float], reference: ParticipantReference) -> dict[str, float]:
+        if reference.ground_truth is None:
+            raise ValueError("spll: scoring needs the targets")
+        return spll_scores(run, reference.ground_truth)
+
+
+TASKS = [LMRTTask(), SPLLTask()]
