@@ -79,15 +79,20 @@ def main() -> None:
     single, batched = query_latency(args.rows, args.dim, args.queries, args.k, args.device)
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu"
     print(f"\ndevice: {device}; torch {torch.__version__}; threads {torch.get_num_threads()}\n")
+    index = f"{args.rows:,} x {args.dim} fp16 index"
+    rows = [
+        (
+            "image embedding",
+            f"{args.model}, {size}px, batch {args.batch}, {args.precision}",
+            f"{throughput:.1f} images/s",
+        ),
+        (f"exact top-{args.k} query, one at a time", index, f"{single:.2f} ms median"),
+        (f"exact top-{args.k} query, {args.queries} batched", index, f"{batched:.2f} ms per query"),
+    ]
     print("| measurement | setting | value |")
     print("| --- | --- | ---: |")
-    print(
-        f"| image embedding | {args.model}, {size}px, batch {args.batch}, {args.precision} | {throughput:.1f} images/s |"
-    )
-    print(
-        f"| exact top-{args.k} query, one at a time | {args.rows:,} x {args.dim} fp16 index | {single:.2f} ms median |"
-    )
-    print(f"| exact top-{args.k} query, {args.queries} batched | same index | {batched:.2f} ms per query |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
