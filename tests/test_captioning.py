@@ -36,6 +36,7 @@ def test_missing_tokenizer_says_what_to_do(tmp_path: Path) -> None:
 
 @pytest.fixture
 def caption_module_and_batch(demo_cfg: Compose):  # type: ignore[no-untyped-def]
+    torch.manual_seed(0)  # the model's random init, independent of which tests ran before
     cfg = demo_cfg("caption", *TINY)
     instantiate(cfg.synthetic)
     dataset = instantiate(cfg.data).dataset("train")
@@ -52,16 +53,17 @@ def test_labels_are_text_then_eos_with_padding_ignored(caption_module_and_batch)
 
 
 def test_overfits_one_batch_and_generates_its_captions(caption_module_and_batch) -> None:  # type: ignore[no-untyped-def]
-    torch.manual_seed(0)
     module, batch = caption_module_and_batch
-    optimizer = torch.optim.AdamW(module.parameters(), lr=2e-3)
-    for step in range(150):
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
+    for step in range(250):
         optimizer.zero_grad()
         loss = module.training_step(batch, step)
         loss.backward()
         optimizer.step()
-    assert float(loss) < 0.05
-    module.eval()
+    module.eval()  # the training loss carries dropout noise; memorisation is judged without it
+    with torch.no_grad():
+        memorised = module.net(pixel_values=module.pixels(batch["image"]), labels=module.labels(batch["text"])).loss
+    assert float(memorised) < 0.05
     module.num_beams = 1  # greedy: the memorised caption is the most probable token at every step
     outputs = module.predict_step(batch, 0)
     assert [o["texts"][0] for o in outputs] == batch["text"]
