@@ -18,6 +18,24 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+def train_steps(module: torch.nn.Module, batch: dict, steps: int, lr: float) -> list[float]:
+    """Trains a module's `training_step` on one repeated batch with AdamW (module left in train mode).
+
+    Returns:
+        The loss of every step.
+    """
+    module.train()
+    optimizer = torch.optim.AdamW(module.parameters(), lr=lr)
+    losses = []
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss = module.training_step(batch, step)  # type: ignore[operator]
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    return losses
+
+
 @pytest.fixture
 def demo_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Composes `experiment=<name> +demo=<name>` writing into this test's tmp_path."""

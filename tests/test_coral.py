@@ -21,6 +21,7 @@ from baselines.evaluation.segmentation import pixel_iou, polygon_map
 from baselines.pipeline import run
 from baselines.runfiles.grouped import ImageSet, Region, format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
+from conftest import train_steps
 
 FIXTURES = Path(__file__).parent / "fixtures" / "coral"
 Compose = Callable[..., DictConfig]
@@ -182,14 +183,7 @@ def test_segmenter_overfits_one_batch(demo_cfg: Compose) -> None:
     dataset = instantiate(cfg.data).dataset("train")
     batch = collate_dicts([dataset[i] for i in range(4)])
     module = instantiate(cfg.model)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=3e-3)
-    losses = []
-    for step in range(60):
-        optimizer.zero_grad()
-        loss = module.training_step(batch, step)
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss))
+    losses = train_steps(module, batch, steps=60, lr=3e-3)
     module.eval()
     with torch.no_grad():
         predicted = module(batch["image"]).argmax(1)

@@ -12,7 +12,7 @@ from baselines.config import compose_config
 from baselines.data.base import collate_dicts
 from baselines.models.detectors import faster_rcnn
 from baselines.models.weights import MissingWeightsError
-from conftest import TINY_DRAWNUI
+from conftest import TINY_DRAWNUI, train_steps
 
 
 def _tiny_module_and_batch(root: Path):  # type: ignore[no-untyped-def]
@@ -29,15 +29,7 @@ def _tiny_module_and_batch(root: Path):  # type: ignore[no-untyped-def]
 def test_overfits_one_batch(drawnui_root: Path) -> None:
     torch.manual_seed(0)
     module, batch = _tiny_module_and_batch(drawnui_root)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
-    module.train()
-    losses = []
-    for step in range(60):
-        optimizer.zero_grad()
-        loss = module.training_step(batch, step)
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss))
+    losses = train_steps(module, batch, steps=60, lr=1e-3)
     assert losses[-1] < 0.35 * losses[0], losses[::10]
     module.eval()
     with torch.no_grad():

@@ -26,6 +26,7 @@ from baselines.errors import FormatError
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.tuberculosis import CTReference
+from conftest import train_steps
 
 Compose = Callable[..., DictConfig]
 TINY = ("synthetic.n_train=8", "synthetic.n_test=3", "+synthetic.size=32", "data.size=[16,16,16]", "data.batch_size=2")
@@ -170,13 +171,8 @@ def test_overfits_one_batch_with_gradient_checkpointing(demo_cfg: Compose) -> No
     dataset = instantiate(cfg.data).dataset("train")
     batch = collate_dicts([dataset[i] for i in range(4)])
     module = instantiate(cfg.model)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
-    for step in range(30):
-        optimizer.zero_grad()
-        loss = module.training_step(batch, step)
-        loss.backward()
-        optimizer.step()
-    assert float(loss) < 0.05
+    losses = train_steps(module, batch, steps=30, lr=1e-3)
+    assert losses[-1] < 0.05
     with torch.no_grad():
         predicted = module.lung_logits(batch["volume"]) > 0
     assert torch.equal(predicted, batch["target"] > 0.5)

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from baselines.data.images import BadImagePolicy, check_images
+
 Split = Literal["train", "val", "predict"]
+Item = TypeVar("Item")
 
 
 def collate_dicts(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -61,6 +65,7 @@ class BaseDataModule(pl.LightningDataModule):
         self.persistent_workers = persistent_workers and num_workers > 0
         self.predict_batch_size = predict_batch_size or batch_size
         self._datasets: dict[str, Dataset] = {}
+        self.skipped: dict[str, list[str]] = {}
 
     @abstractmethod
     def build_dataset(self, split: Split) -> Dataset:
@@ -70,6 +75,14 @@ class BaseDataModule(pl.LightningDataModule):
         if split not in self._datasets:
             self._datasets[split] = self.build_dataset(split)
         return self._datasets[split]
+
+    def readable(
+        self, items: Sequence[Item], paths: Sequence[Path], policy: BadImagePolicy, split: Split
+    ) -> list[Item]:
+        """The items whose image (paths[i]) can be read; under policy "skip" the others are left out and
+        recorded in `skipped[split]`, under "error" they stop the run (see check_images)."""
+        keep, self.skipped[split] = check_images(paths, policy, split)
+        return [items[k] for k in keep]
 
     def train_sampler(self) -> Sampler | None:
         """A sampler for the training split (e.g. class-balanced); None shuffles uniformly."""

@@ -14,8 +14,8 @@ import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, check_images, list_images, load_rgb
-from baselines.data.transforms import detection_pipeline, letterbox_scale
+from baselines.data.images import BadImagePolicy, list_images, load_rgb
+from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_float
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class DetectionDataset(Dataset):
         return {
             "id": record.image_id,
             "index": index,
-            "image": torch.from_numpy(out["image"]).permute(2, 0, 1).float().div_(255.0),
+            "image": to_chw_float(out["image"]),
             "boxes": torch.from_numpy(boxes),
             "labels": torch.as_tensor(np.asarray(out["labels"], dtype=np.int64)),
             "scale": letterbox_scale(width, height, self.size),
@@ -160,7 +160,6 @@ class DetectionDataModule(BaseDataModule):
         self.on_bad_image = on_bad_image
         self.id_from: IdFrom = id_from
         self.balanced_sampling = balanced_sampling
-        self.skipped: dict[str, list[str]] = {}
         self._train_val: tuple[list[DetectionRecord], list[DetectionRecord]] | None = None
 
     def _split(self) -> tuple[list[DetectionRecord], list[DetectionRecord]]:
@@ -177,10 +176,6 @@ class DetectionDataModule(BaseDataModule):
             self._train_val = (train, val)
         return self._train_val
 
-    def _usable(self, records: list[DetectionRecord], split: Split) -> list[DetectionRecord]:
-        keep, self.skipped[split] = check_images([r.path for r in records], self.on_bad_image, split)
-        return [records[i] for i in keep]
-
     def make_dataset(self, records: list[DetectionRecord], split: Split) -> Dataset:
         """The dataset of one split over its usable records; subclasses change the sample type."""
         augmentations = self.augmentations if split == "train" else ()
@@ -192,7 +187,8 @@ class DetectionDataModule(BaseDataModule):
         else:
             train, val = self._split()
             records = train if split == "train" else val
-        return self.make_dataset(self._usable(records, split), split)
+        usable = self.readable(records, [r.path for r in records], self.on_bad_image, split)
+        return self.make_dataset(usable, split)
 
     def train_sampler(self) -> Sampler | None:
         if not self.balanced_sampling:

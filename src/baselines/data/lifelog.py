@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.images import find_images_by_stem, load_rgb
-from baselines.data.transforms import detection_pipeline
+from baselines.data.transforms import detection_pipeline, to_chw_float
 from baselines.errors import FormatError, Problem, ProblemCollector
 
 
@@ -113,7 +113,7 @@ class LifelogImages(Dataset):
         return {
             "id": item.image_id,
             "index": index,
-            "image": torch.from_numpy(pixels).permute(2, 0, 1).float().div_(255.0),
+            "image": to_chw_float(pixels),
             "text": item.caption,
             "time": item.time,
         }

@@ -19,9 +19,9 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, check_images, load_rgb
+from baselines.data.images import BadImagePolicy, load_rgb
 from baselines.data.images import find_images_by_stem as find_images
-from baselines.data.transforms import detection_pipeline
+from baselines.data.transforms import detection_pipeline, to_chw_float
 from baselines.errors import ProblemCollector, read_lines
 
 MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
@@ -91,7 +91,7 @@ class ImageLabelDataset(Dataset):
         sample: dict[str, Any] = {
             "id": image_id,
             "index": index,
-            "image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0),
+            "image": to_chw_float(image),
         }
         if self.targets is not None:
             sample["target"] = torch.from_numpy(self.targets[image_id])
@@ -155,7 +155,6 @@ class MedicalCaptionDataModule(BaseDataModule):
         self.augmentations = list(augmentations)
         self.split_seed = split_seed
         self.on_bad_image = on_bad_image
-        self.skipped: dict[str, list[str]] = {}
         self._vocabulary: list[str] | None = None
 
     @property
@@ -202,5 +201,4 @@ class MedicalCaptionDataModule(BaseDataModule):
         return ImageLabelDataset(self._usable(ids, paths, split), paths, pipeline, parts["targets"], parts["texts"])
 
     def _usable(self, ids: list[str], paths: Mapping[str, Path], split: Split) -> list[str]:
-        keep, self.skipped[split] = check_images([paths[i] for i in ids], self.on_bad_image, split)
-        return [ids[k] for k in keep]
+        return self.readable(ids, [paths[i] for i in ids], self.on_bad_image, split)

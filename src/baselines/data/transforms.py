@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import albumentations as A
 import cv2
+import numpy as np
+import torch
 
 
 def letterbox_scale(width: int, height: int, size: int) -> float:
@@ -34,3 +36,8 @@ def detection_pipeline(size: int, augmentations: Sequence[A.BasicTransform] = ()
         else None
     )
     return A.Compose(steps, bbox_params=bbox_params)
+
+
+def to_chw_float(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> 3xHxW float tensor in [0, 1], the image format of every dict batch."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)

@@ -17,8 +17,8 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, check_images, load_rgb
-from baselines.data.transforms import detection_pipeline
+from baselines.data.images import BadImagePolicy, load_rgb
+from baselines.data.transforms import detection_pipeline, to_chw_float
 from baselines.errors import ProblemCollector, read_lines
 
 
@@ -90,7 +90,7 @@ class VQAMedDataset(Dataset):
         return {
             **row,
             "index": index,
-            "image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0),
+            "image": to_chw_float(image),
         }
 
 
@@ -148,7 +148,6 @@ class VQAMedDataModule(BaseDataModule):
         self.augmentations = list(augmentations)
         self.split_seed = split_seed
         self.on_bad_image = on_bad_image
-        self.skipped: dict[str, list[str]] = {}
         self._answers: list[str] | None = None
 
     @property
@@ -186,8 +185,7 @@ class VQAMedDataModule(BaseDataModule):
         return VQAMedDataset(self._usable(chosen, self.train_images, split), self.train_images, pipeline)
 
     def _usable(self, rows: list[dict[str, Any]], folder: Path, split: Split) -> list[dict[str, Any]]:
-        keep, self.skipped[split] = check_images([folder / f"{r['id']}.jpg" for r in rows], self.on_bad_image, split)
-        return [rows[k] for k in keep]
+        return self.readable(rows, [folder / f"{r['id']}.jpg" for r in rows], self.on_bad_image, split)
 
 
 def answer_targets(answers: Sequence[str], vocabulary: Mapping[str, int]) -> torch.Tensor:
