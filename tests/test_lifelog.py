@@ -167,3 +167,20 @@ def test_spll_pipeline_learns_the_direction_of_change(demo_cfg: Compose) -> None
     scores = run(cfg)["scores"]
     assert scores["sign_accuracy"] >= 0.75  # the untrained MLP is near chance (0.44 on this set)
     assert scores["mae"] < 0.1
+
+
+def test_topics_from_xml_and_csv(tmp_path: Path) -> None:
+    from baselines.data.lifelog import read_topics
+
+    xml = tmp_path / "topics.xml"
+    xml.write_text(
+        "<topics><topic><id>1</id><title>Coffee</title><description>Find me drinking coffee.</description></topic>"
+        "<topic><id>2</id><title>Gym</title><description></description></topic></topics>"
+    )
+    assert read_topics(xml) == {"1": "Coffee. Find me drinking coffee.", "2": "Gym"}
+    csv_file = tmp_path / "topics.csv"
+    csv_file.write_text("topic_id,title,description\n1,Coffee,Find me drinking coffee.\n")
+    assert read_topics(csv_file) == {"1": "Coffee. Find me drinking coffee."}
+    (tmp_path / "bad.xml").write_text("<topics><topic>")
+    with pytest.raises(FormatError, match="invalid XML"):
+        read_topics(tmp_path / "bad.xml")

@@ -69,6 +69,10 @@ def read_metadata(path: str | Path) -> list[LifelogImage]:
     return sorted(images, key=lambda image: (image.time, image.image_id))
 
 
+def _query(title: str, description: str) -> str:
+    return ". ".join(part for part in (title, description) if part)
+
+
 def read_topics(path: str | Path) -> dict[str, str]:
     """topic id -> query text (title and description), from CSV or XML."""
     path = Path(path)
@@ -80,10 +84,10 @@ def read_topics(path: str | Path) -> dict[str, str]:
         topics = {}
         for topic in root.iter("topic"):
             fields = {child.tag.lower(): (child.text or "").strip() for child in topic}
-            topics[fields.get("id", "")] = f"{fields.get('title', '')}. {fields.get('description', '')}".strip(". ")
+            topics[fields.get("id", "")] = _query(fields.get("title", ""), fields.get("description", ""))
         return topics
     return {
-        row["topic_id"].strip(): f"{row['title'].strip()}. {(row.get('description') or '').strip()}".strip(". ")
+        row["topic_id"].strip(): _query(row["title"].strip(), (row.get("description") or "").strip())
         for _, row in _csv_rows(path, ("topic_id", "title"))
     }
 
