@@ -52,7 +52,8 @@ def _partial_prediction(trainer: pl.Trainer) -> bool:
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Runs what the config asks for (`train`, `predict`, `evaluate` flags) and returns a summary.
 
-    The summary has `run_file`, `checkpoint` and `scores` (empty when there is no ground truth).
+    The summary has `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth) and
+    `metrics` (the trainer's last logged values).
     """
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
