@@ -73,11 +73,16 @@ class BaseTask(pl.LightningModule):
         self.channels_last = channels_last
         self.compile_model = compile_model
 
+    def compiled_networks(self) -> list[nn.Module]:
+        """The networks `compile_model` compiles; modules with other attribute names override this."""
+        return [self.net]
+
     def setup(self, stage: str) -> None:
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
         if self.compile_model and stage == "fit":
-            self.net = torch.compile(self.net)  # type: ignore[assignment]
+            for network in self.compiled_networks():
+                network.compile()  # in place: state-dict keys stay as they are, checkpoints load either way
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lightning does not store RNG states; with them a resumed run draws the same shuffles and

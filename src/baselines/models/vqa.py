@@ -91,6 +91,9 @@ class VQATask(VocabularyHeadTask):
     def head_features(self) -> int:
         return self.fusion_dim
 
+    def compiled_networks(self) -> list[nn.Module]:
+        return [self.image_net, self.text_net]
+
     def forward(self, images: torch.Tensor, questions: list[str]) -> torch.Tensor:
         if self.head is None:
             raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
