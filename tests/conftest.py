@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -77,3 +78,20 @@ def drawnui_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     instantiate(cfg.synthetic)
     return root
+
+
+class FailAt(pl.Callback):
+    """Makes training fail at one batch, as an out-of-memory error or a lost node would (tests only).
+
+    (A KeyboardInterrupt would make Lightning ignore SIGINT and exit the test process.)
+    """
+
+    def __init__(self, epoch: int, batch: int) -> None:
+        self.epoch = epoch
+        self.batch = batch
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: object, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            raise RuntimeError("simulated failure")

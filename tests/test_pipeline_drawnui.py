@@ -108,3 +108,14 @@ def test_predict_entry_reproduces_the_training_run_file(
     images = drawnui_root / "data/drawnui/test/images"
     assert main(["evaluate", "--task", "drawnui", predicted["run_file"], "--gt", str(gt), "--images", str(images)]) == 0
     assert re.search(rf"^map_50 +{trained['scores']['map_50']:.4f}  \(primary\)$", capsys.readouterr().out, re.M)
+
+
+def test_failed_run_resumes_from_last_and_matches(demo_cfg: Compose, drawnui_root: Path) -> None:
+    common = (*TINY_DRAWNUI, "trainer.max_epochs=2", "model.net.box_score_thresh=0.0")
+    whole = run(demo_cfg("drawnui", *common, root=drawnui_root, output="whole"))
+    crash = "+callbacks.fail={_target_: conftest.FailAt, epoch: 1, batch: 1}"
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        run(demo_cfg("drawnui", *common, crash, root=drawnui_root, output="job"))
+    # the same command again, resuming from the last checkpoint Lightning finds in the run's folder
+    resumed = run(demo_cfg("drawnui", *common, "ckpt_path=last", root=drawnui_root, output="job"))
+    assert _run_file_bytes(resumed) == _run_file_bytes(whole)

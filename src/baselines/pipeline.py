@@ -75,8 +75,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         saver = _find(callbacks, ModelCheckpoint)
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)
-        if trainer.interrupted:
-            raise SystemExit("training interrupted; resume with ckpt_path=<output_dir>/checkpoints/last.ckpt")
 
     summary: dict[str, Any] = {
         "task": spec.name,
