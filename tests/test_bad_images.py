@@ -44,7 +44,7 @@ def test_unreadable_images_stop_before_training_naming_each_file(damaged_root: t
     with pytest.raises(ImageReadError) as info:
         _datamodule(root).dataset("train")
     message = str(info.value)
-    assert "2 unreadable image(s) in the train split" in message
+    assert "2 unreadable file(s) in the train split" in message
     for name in names:
         assert f"{name}: cannot decode" in message
     assert "on_bad_image=skip" in message
@@ -63,3 +63,54 @@ def test_load_rgb_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.jpg").write_bytes(b"garbage")
     with pytest.raises(ImageReadError, match=r"bad.jpg: cannot decode image"):
         load_rgb(tmp_path / "bad.jpg")
+
+
+TINY_TB = ("synthetic.n_train=8", "synthetic.n_test=3", "+synthetic.size=32", "data.size=[16,16,16]")
+
+
+def test_corrupt_ct_and_missing_mask_are_named_or_skipped_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    cfg = demo_cfg("tbct", *TINY_TB)
+    instantiate(cfg.synthetic)
+    cts = sorted(Path(cfg.data.predict_cts).glob("*.nii.gz"))
+    cts[0].write_bytes(cts[0].read_bytes()[:200])  # truncated gzip stream
+    (Path(cfg.data.predict_masks) / cts[1].name).unlink()
+    with pytest.raises(ImageReadError) as info:
+        instantiate(cfg.data).dataset("predict")
+    message = str(info.value)
+    assert "2 unreadable file(s) in the predict split" in message
+    assert f"{cts[0]}: cannot read NIfTI volume" in message
+    assert f"{cts[1]}: no lung mask" in message
+
+    skipping = instantiate(cfg.data, on_bad_image="skip")
+    dataset = skipping.dataset("predict")
+    assert [ct.name for ct in dataset.cts] == [ct.name for ct in cts[2:]]
+    assert [s.split(": ")[0] for s in skipping.skipped["predict"]] == [str(cts[0]), str(cts[1])]
+
+
+def _lifelog(demo_cfg, *overrides: str):  # type: ignore[no-untyped-def]
+    cfg = demo_cfg("lmrt", "synthetic.n_events=8", *overrides)
+    instantiate(cfg.synthetic)
+    return cfg, instantiate(cfg.data), instantiate(cfg.model)
+
+
+def test_unreadable_lifelog_image_stops_the_index_naming_the_file(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    _, datamodule, model = _lifelog(demo_cfg)
+    path = datamodule.collection.paths[datamodule.collection.images[3].image_id]
+    path.write_bytes(b"not a jpeg")
+    images = datamodule.collection.images
+    with pytest.raises(ImageReadError, match=rf"{path}: cannot decode image"):
+        model.build_index(datamodule.collection_loader(), [i.image_id for i in images], [i.time for i in images])
+
+
+def test_skipped_lifelog_images_are_left_out_of_the_index_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    cfg, datamodule, model = _lifelog(demo_cfg, "data.on_bad_image=skip")
+    images = datamodule.collection.images
+    broken = datamodule.collection.paths[images[3].image_id]
+    broken.write_bytes(b"not a jpeg")
+    datamodule.collection.paths[images[5].image_id].unlink()
+    fresh = instantiate(cfg.data)  # lists the images again: one is gone
+    index = model.build_index(fresh.collection_loader(), [i.image_id for i in images], [i.time for i in images])
+    assert index.ids == [i.image_id for k, i in enumerate(images) if k not in (3, 5)]
+    assert len(model.skipped_images) == 2
+    assert any(str(broken) in reason for reason in model.skipped_images)
+    assert any(repr(images[5].image_id) in reason and "not found" in reason for reason in model.skipped_images)

@@ -16,10 +16,9 @@ from baselines.data.base import collate_dicts
 from baselines.data.coral import CORAL_CLASSES, parse_coral_annotations
 from baselines.data.detection import DetectionRecord, balanced_image_weights
 from baselines.data.polygons import fill_polygons, mask_to_polygons
-from baselines.errors import FormatError
 from baselines.evaluation.segmentation import pixel_iou, polygon_map
 from baselines.pipeline import run
-from baselines.runfiles.grouped import ImageSet, Region, format_grouped_lines, parse_grouped_file
+from baselines.runfiles.grouped import Region, format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
 from conftest import train_steps
 
@@ -44,46 +43,6 @@ def test_polygon_file_quirks_are_handled_and_counted() -> None:
     assert sponge.box == (60, 5, 80, 30)
     assert len(regions["2018_0714_112502_037"]) == 2  # the one-point polygon is skipped
     assert (report.regions, report.negative_coordinates, report.degenerate_polygons) == (3, 1, 1)
-
-
-BAD_ANNOTATIONS = [
-    ("box", "img 0 c_sponge 1 1 2 3", "7 space-separated fields"),
-    ("box", "img 0 c_sponge 1 1 2 3 4 5", "9 space-separated fields"),
-    ("box", "img 0 c_spong 1 1 2 3 4", "unknown substrate 'c_spong'"),
-    ("box", "img 0 c_sponge 1 1 2 x 4", "non-numeric coordinate"),
-    ("box", "img 0 c_sponge 1 1 2 nan 4", "finite"),
-    ("polygon", "img 0 c_sponge 1 1", "5 space-separated fields"),
-    ("polygon", "img 0 c_sponge 1 1 2 3 4 5", "odd number of polygon coordinates"),
-    ("polygon", "img 0 c_sponge 1 1 2 3 4 5 y", "non-numeric coordinate"),
-]
-
-
-@pytest.mark.parametrize(("kind", "line", "message"), BAD_ANNOTATIONS, ids=[b[2] for b in BAD_ANNOTATIONS])
-def test_bad_annotation_lines(tmp_path: Path, kind: str, line: str, message: str) -> None:
-    path = tmp_path / "ann.txt"
-    path.write_text("img 0 c_sponge 1 " + ("1 2 3 4" if kind == "box" else "1 1 5 1 5 5") + "\n" + line + "\n")
-    with pytest.raises(FormatError) as info:
-        parse_coral_annotations(path, kind)  # type: ignore[arg-type]
-    (problem,) = info.value.problems
-    assert problem.line == 2 and message in problem.message
-
-
-BAD_POLYGON_RUNS = [
-    ("a;c_sponge 0.5:1+1+5+1", "at least 3 vertices"),
-    ("a;c_sponge 0.5:1+1+5+1+5", "at least 3 vertices"),
-    ("a;c_sponge 0.5:1+1+5.5+1+5+5", "not a non-negative integer"),
-    ("a;c_sponge 0.5:1+1+500+1+5+5", "outside the 100x80 image"),
-    ("a;c_sponge 1+1+5+1+5+5", "has no confidence"),
-]
-
-
-@pytest.mark.parametrize(("line", "message"), BAD_POLYGON_RUNS, ids=[b[1] for b in BAD_POLYGON_RUNS])
-def test_bad_polygon_run_lines(tmp_path: Path, line: str, message: str) -> None:
-    path = tmp_path / "run.txt"
-    path.write_text(line + "\n")
-    with pytest.raises(FormatError) as info:
-        parse_grouped_file(path, CORAL_CLASSES, "polygon", ImageSet({"a": (100, 80)}))
-    assert info.value.problems[0].line == 1 and message in info.value.problems[0].message
 
 
 def test_polygon_run_round_trip(tmp_path: Path) -> None:

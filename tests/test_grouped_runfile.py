@@ -57,50 +57,6 @@ def test_bom_crlf_and_trailing_semicolon_are_accepted(tmp_path: Path, images: Pa
     assert set(run) == {"a.jpg", "b.jpg"}
 
 
-BAD = [
-    # (second line of the file, 1-based line of the error, expected words in the message)
-    ("a.jpg|paragraph 0.9:10x10+0+0", 2, "contains whitespace"),
-    ("a.jpg,paragraph 0.9:10x10+0+0", 2, "contains whitespace"),
-    ("b.jpg;paragraph 10x10+0+0", 2, "has no confidence"),
-    ("b.jpg;paragrph 0.9:10x10+0+0", 2, "unknown class 'paragrph'"),
-    ("zzz.jpg;paragraph 0.9:10x10+0+0", 2, "unknown image 'zzz.jpg'"),
-    ("b.jpg;paragraph 0.9:50x10+60+0", 2, "outside the 100x80 image"),
-    ("b.jpg;paragraph 0.9:10x81+0+0", 2, "outside the 100x80 image"),
-    ("b.jpg;paragraph abc:10x10+0+0", 2, "is not a number"),
-    ("b.jpg;paragraph 0.9:10xA+0+0", 2, "not WxH+X+Y"),
-    ("b.jpg;paragraph 1.5:10x10+0+0", 2, "in [0, 1]"),
-    ("b.jpg;paragraph -0.1:10x10+0+0", 2, "in [0, 1]"),
-    ("b.jpg;paragraph nan:10x10+0+0", 2, "finite"),
-    ("b.jpg;paragraph inf:10x10+0+0", 2, "finite"),
-    ("b.jpg;paragraph 0.9:0x10+0+0", 2, "zero width or height"),
-    ("b.jpg;paragraph 0.9:10x10+-5+0", 2, "not WxH+X+Y"),
-    ("b.jpg;paragraph 0.9:10.5x10+0+0", 2, "not WxH+X+Y"),
-    ("b.jpg;paragraph 0.9:10x10+0", 2, "not WxH+X+Y"),
-    ("b.jpg;paragraph0.9:10x10+0+0", 2, "one space"),
-    ("b.jpg;paragraph  0.9:10x10+0+0", 2, "extra whitespace"),
-    ("b.jpg;;paragraph 0.9:10x10+0+0", 2, "field 2 is empty"),
-    ("b.jpg;paragraph 0.9:10x10+0+0,", 2, "empty region"),
-    ("b.jpg;paragraph 0.9:10x10+0+0;paragraph 0.8:10x10+1+1", 2, "more than one group"),
-    (";paragraph 0.9:10x10+0+0", 2, "expected an image id"),
-    (" b.jpg;paragraph 0.9:10x10+0+0", 2, "surrounding spaces"),
-    ("a.jpg;button 0.9:10x10+0+0", 2, "duplicate image 'a.jpg' (first on line 1)"),
-    ("b.jpg;paragraph 0.9:10x10+0+0;", 2, "field 3 is empty"),
-]
-
-
-@pytest.mark.parametrize(("line", "line_number", "message"), BAD, ids=[b[2] + "|" + b[0] for b in BAD])
-def test_bad_run_lines_are_reported_with_line_numbers(
-    tmp_path: Path, images: Path, line: str, line_number: int, message: str
-) -> None:
-    path = _write(tmp_path, f"{OK}\n{line}\n")
-    with pytest.raises(FormatError) as info:
-        parse_grouped_file(path, DRAWNUI_CLASSES, "box", _reference(images))
-    problems = [p for p in info.value.problems if p.line == line_number]
-    assert problems, str(info.value)
-    assert message in problems[0].message
-    assert problems[0].path == str(path)
-
-
 def test_missing_image_is_reported_for_the_whole_file(tmp_path: Path, images: Path) -> None:
     with pytest.raises(FormatError) as info:
         parse_grouped_file(_write(tmp_path, OK + "\n"), DRAWNUI_CLASSES, "box", _reference(images))

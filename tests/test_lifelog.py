@@ -81,31 +81,6 @@ def test_spll_scores_by_hand() -> None:
 
 REFERENCE = LifelogReference(topics={"t1", "t2"}, images={"a", "b", "c"})
 GOOD = "t1,a,0.9\nt2,b,0.5\n"
-BAD = [
-    ("t1,a\nt2,b,0.5\n", 1, "2 comma-separated values"),
-    ("t1,a,0.9,x\nt2,b,0.5\n", 1, "4 comma-separated values"),
-    ("t1;a;0.9\nt2,b,0.5\n", 1, "1 comma-separated values"),
-    ("t9,a,0.9\nt1,a,0.9\nt2,b,0.5\n", 1, "unknown topic 't9'"),
-    ("t1,zz,0.9\nt1,a,0.9\nt2,b,0.5\n", 1, "unknown image 'zz'"),
-    (GOOD + "t1,a,0.3\n", 3, "already listed for topic 't1' on line 1"),
-    ("t1,a,high\nt2,b,0.5\n", 1, "is not a number"),
-    ("t1,a,1.5\nt2,b,0.5\n", 1, "must be in [0, 1]"),
-    ("t1,a,-0.5\nt2,b,0.5\n", 1, "must be in [0, 1]"),
-    ("t1,a,nan\nt2,b,0.5\n", 1, "must be in [0, 1]"),
-    ("t1,a,inf\nt2,b,0.5\n", 1, "must be in [0, 1]"),
-    ("t1,a,0.9\n", None, "1 topics have no line: t2"),
-]
-
-
-@pytest.mark.parametrize(("text", "line", "message"), BAD, ids=[b[2] for b in BAD])
-def test_run_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
-    path = tmp_path / "run.csv"
-    path.write_text(text)
-    with pytest.raises(FormatError) as info:
-        get_task("lmrt").parse_run(path, REFERENCE)
-    assert any(p.line == line and message in p.message for p in info.value.problems), str(info.value)
-
-
 def test_at_most_50_images_per_topic(tmp_path: Path) -> None:
     path = tmp_path / "run.csv"
     path.write_text("".join(f"t1,img{i},0.5\n" for i in range(51)))
@@ -138,27 +113,6 @@ def test_pipeline_retrieves_planted_scenes_and_caches_the_index(demo_cfg: Compos
         )
     )
     assert Path(again["run_file"]).read_text() == Path(summary["run_file"]).read_text()
-
-
-SPLL_BAD = [
-    ("p1,0.5,1\np2,0.1\n", 1, "3 values"),
-    ("p1,fast\np2,0.1\n", 1, "is not a number"),
-    ("p1,nan\np2,0.1\n", 1, "must be finite"),
-    ("p1,0.5\np1,0.6\np2,0.1\n", 2, "duplicate participant 'p1'"),
-    ("p1,0.5\np2,0.1\np9,0.1\n", 3, "unknown participant 'p9'"),
-    ("p1,0.5\n", None, "1 participants have no line: p2"),
-]
-
-
-@pytest.mark.parametrize(("text", "line", "message"), SPLL_BAD, ids=[b[2] for b in SPLL_BAD])
-def test_spll_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
-    from baselines.tasks.lifelog import ParticipantReference
-
-    path = tmp_path / "run.csv"
-    path.write_text(text)
-    with pytest.raises(FormatError) as info:
-        get_task("spll").parse_run(path, ParticipantReference({"p1", "p2"}))
-    assert any(p.line == line and message in p.message for p in info.value.problems), str(info.value)
 
 
 def test_spll_pipeline_learns_the_direction_of_change(demo_cfg: Compose) -> None:

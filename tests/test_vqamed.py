@@ -12,11 +12,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from baselines.data.base import collate_dicts
-from baselines.errors import FormatError
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
 from baselines.pipeline import run
-from baselines.tasks import get_task
-from baselines.tasks.vqamed import VQAReference
 from conftest import train_steps
 
 Compose = Callable[..., DictConfig]
@@ -86,47 +83,6 @@ def test_question_bleu_takes_the_best_reference_per_question() -> None:
     assert question_bleu({"a": ["is there a cavity?"]}, truth) == 1.0
     assert question_bleu({"a": ["is there a cavity?", "unrelated words here"]}, truth) == 0.5
     assert question_bleu({}, truth) == 0.0
-
-
-REFERENCE = VQAReference(order=["s1", "s2", "s3"])
-BAD_VQA = [
-    ("s1|yes|extra\ns2|no\ns3|x\n", 1, "3 '|'-separated tokens"),
-    ("s1 yes\ns2|no\ns3|x\n", 1, "1 '|'-separated tokens"),
-    ("s2|no\ns1|yes\ns3|x\n", 1, "expected image 's1' on this line"),
-    ("s1|yes\ns2|no\ns9|x\n", 3, "expected image 's3'"),
-    ("s1|yes\ns2|  \ns3|x\n", 2, "empty answer"),
-    ("s1|\ns2|no\ns3|x\n", 1, "empty answer"),
-    ("s1|yes\ns2|no\ns3|x\ns4|y\n", 4, "more lines than the 3 test images"),
-    ("s1|yes\ns2|no\n", None, "2 lines for 3 test images"),
-    ("s1\ts1|yes\ns2|no\ns3|x\n", 1, "expected image 's1'"),
-]
-
-
-@pytest.mark.parametrize(("text", "line", "message"), BAD_VQA, ids=[b[2] for b in BAD_VQA])
-def test_vqa_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
-    path = tmp_path / "run.txt"
-    path.write_text(text)
-    with pytest.raises(FormatError) as info:
-        get_task("vqa").parse_run(path, REFERENCE)
-    assert any(p.line == line and message in p.message for p in info.value.problems), str(info.value)
-
-
-BAD_VQG = [
-    ("s1\ns2|q\ns3|q\n", 1, "expected '<image_id>|<question>"),
-    ("s1|q|\ns2|q\ns3|q\n", 1, "empty question"),
-    ("s1|q\ns1|q\ns2|q\ns3|q\n", 2, "duplicate image 's1'"),
-    ("s1|q\ns2|q\ns3|q\ns9|q\n", 4, "unknown image 's9'"),
-    ("s1|q\ns2|q\n", None, "1 test images have no line: s3"),
-]
-
-
-@pytest.mark.parametrize(("text", "line", "message"), BAD_VQG, ids=[b[2] for b in BAD_VQG])
-def test_vqg_validator(tmp_path: Path, text: str, line: int | None, message: str) -> None:
-    path = tmp_path / "run.txt"
-    path.write_text(text)
-    with pytest.raises(FormatError) as info:
-        get_task("vqg").parse_run(path, REFERENCE)
-    assert any(p.line == line and message in p.message for p in info.value.problems), str(info.value)
 
 
 @pytest.mark.parametrize("name", ["vqa", "vqg"])

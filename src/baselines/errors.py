@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,33 +66,109 @@ class ProblemCollector:
         return bool(self.problems)
 
     def raise_if_any(self) -> None:
+        """Raises the problems, in line order (whole-file problems last)."""
         if self.problems:
-            raise FormatError(self.problems, self.dropped)
+            ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
+            raise FormatError(ordered, self.dropped)
 
 
 def read_lines(path: str | Path, problems: ProblemCollector | None = None) -> Iterator[tuple[int, str]]:
     """Yields (line number, text) for a text file, tolerating a UTF-8 BOM and CRLF endings.
 
     Blank lines are skipped: the official files end with a newline and some carry trailing blank
-    lines. Undecodable bytes become a problem naming the line rather than a UnicodeDecodeError.
+    lines. Undecodable bytes become a problem naming the line rather than a UnicodeDecodeError, and a
+    file with no non-blank line is a problem too (no official file is empty).
 
     Raises:
-        FormatError: If the file does not exist.
+        FormatError: If the file does not exist; without a collector, for the first problem found.
     """
     path = Path(path)
     if not path.is_file():
         raise FormatError([Problem(str(path), None, "file not found")])
+    sink = problems if problems is not None else ProblemCollector(path, limit=1)
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    found = False
     for number, chunk in enumerate(raw.split(b"\n"), start=1):
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
+            found = True
+            sink.add(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)")
             if problems is None:
-                raise FormatError([Problem(str(path), number, f"not valid UTF-8 ({exc.reason})")]) from None
-            problems.add(number, f"not valid UTF-8 ({exc.reason})")
+                sink.raise_if_any()
             continue
         text = text.rstrip("\r")
+        if "\x00" in text:
+            found = True
+            sink.add(number, "contains a NUL byte: a binary file, not a text file")
+            if problems is None:
+                sink.raise_if_any()
+            continue
         if text.strip():
+            found = True
             yield number, text
+    if not found:
+        sink.add(None, "empty file: no non-blank line")
+        if problems is None:
+            sink.raise_if_any()
+
+
+def read_csv_rows(
+    path: str | Path, required: Sequence[str], problems: ProblemCollector
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Reads a comma-separated file with a header row (quoted fields allowed, values stripped).
+
+    Rows whose field count differs from the header's, or that leave a required column empty, are
+    added to problems with their line number and left out.
+
+    Returns:
+        The header's column names and (line number, column -> value) for each good row.
+
+    Raises:
+        FormatError: If the file is missing or empty, or its header lacks a required column.
+    """
+    lines = read_lines(path, problems)
+    first = next(lines, None)
+    if first is None:
+        problems.raise_if_any()
+        raise FormatError([Problem(str(path), None, "empty file: expected a header row")])
+    header = [h.strip() for h in next(csv.reader([first[1]]))]
+    missing = [name for name in required if name not in header]
+    if missing:
+        problems.add(first[0], f"header lacks column(s) {', '.join(missing)}; got {', '.join(header)}")
+        problems.raise_if_any()
+    numeric = [h for h in header if _is_number(h)]
+    if numeric:
+        problems.add(first[0], f"expected a header row naming the columns; got values {', '.join(numeric[:3])}")
+        problems.raise_if_any()
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        problems.add(first[0], f"header repeats column(s) {', '.join(repeated)}")
+        problems.raise_if_any()
+    rows = []
+    for number, text in lines:
+        try:
+            fields = [f.strip() for f in next(csv.reader([text], strict=True))]
+        except csv.Error as exc:
+            problems.add(number, f"not a valid CSV row ({exc})")
+            continue
+        if len(fields) != len(header):
+            problems.add(number, f"{len(fields)} comma-separated values; the header has {len(header)}")
+            continue
+        row = dict(zip(header, fields, strict=True))
+        empty = [name for name in required if not row[name]]
+        if empty:
+            problems.add(number, f"empty value in column(s) {', '.join(empty)}")
+            continue
+        rows.append((number, row))
+    return header, rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -95,6 +95,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
     if not trainer.is_global_zero:
         return summary
+    skipped = {split: files for split, files in getattr(datamodule, "skipped", {}).items() if files}
+    if skipped:
+        summary["skipped"] = skipped
+        log.warning("unreadable files left out (on_bad_image=skip): %s", {k: len(v) for k, v in skipped.items()})
     summary["run_file"] = str(writer.output_path)
 
     evaluation = cfg.get("evaluation") or {}

@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from baselines.data.images import BadImagePolicy, check_images
+from baselines.data.images import BadImagePolicy, check_images, unreadable_reason
 
 Split = Literal["train", "val", "predict"]
 Item = TypeVar("Item")
@@ -77,11 +77,16 @@ class BaseDataModule(pl.LightningDataModule):
         return self._datasets[split]
 
     def readable(
-        self, items: Sequence[Item], paths: Sequence[Path], policy: BadImagePolicy, split: Split
+        self,
+        items: Sequence[Item],
+        paths: Sequence[Path],
+        policy: BadImagePolicy,
+        split: Split,
+        reason: Callable[[Path], str | None] = unreadable_reason,
     ) -> list[Item]:
-        """The items whose image (paths[i]) can be read; under policy "skip" the others are left out and
+        """The items whose file (paths[i]) can be read; under policy "skip" the others are left out and
         recorded in `skipped[split]`, under "error" they stop the run (see check_images)."""
-        keep, self.skipped[split] = check_images(paths, policy, split)
+        keep, self.skipped[split] = check_images(paths, policy, split, reason)
         return [items[k] for k in keep]
 
     def train_sampler(self) -> Sampler | None:

@@ -122,6 +122,12 @@ def parse_coral_annotations(
         if region is not None:
             result[image_id].append(region)
             report.regions += 1
+    if result and not report.regions and not problems:
+        problems.add(
+            None,
+            f"no usable region: every {kind} is degenerate"
+            + (" (is this the box annotation file?)" if kind == "polygon" else ""),
+        )
     problems.raise_if_any()
     if report.negative_coordinates or report.degenerate_polygons or report.degenerate_boxes:
         log.warning("%s: %s", path, report)

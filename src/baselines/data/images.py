@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -94,14 +94,20 @@ def unreadable_reason(path: str | Path) -> str | None:
     return None
 
 
-def check_images(paths: Sequence[Path], policy: BadImagePolicy, what: str) -> tuple[list[int], list[str]]:
-    """Checks that every image can be read before training or prediction starts.
+def check_images(
+    paths: Sequence[Path],
+    policy: BadImagePolicy,
+    what: str,
+    reason: Callable[[Path], str | None] = unreadable_reason,
+) -> tuple[list[int], list[str]]:
+    """Checks that every image (or volume) can be read before training or prediction starts.
 
     Args:
         paths: Image files.
         policy: "error" raises on the first check that finds problems; "skip" keeps the readable ones
             and reports the others (log warning and the returned list), never dropping silently.
         what: Names the split in messages.
+        reason: Why a file cannot be used, or None if it can (default: `unreadable_reason`).
 
     Returns:
         Indices of the usable paths, and "path: reason" for each skipped one.
@@ -109,16 +115,16 @@ def check_images(paths: Sequence[Path], policy: BadImagePolicy, what: str) -> tu
     Raises:
         ImageReadError: Under "error", listing every unreadable file.
     """
-    problems = [(i, f"{p}: {reason}") for i, p in enumerate(paths) if (reason := unreadable_reason(p))]
+    problems = [(i, f"{p}: {why}") for i, p in enumerate(paths) if (why := reason(p))]
     if problems and policy == "error":
         listed = "\n".join(message for _, message in problems[:20])
         more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise ImageReadError(
-            f"{len(problems)} unreadable image(s) in the {what} split (set data.on_bad_image=skip to skip "
+            f"{len(problems)} unreadable file(s) in the {what} split (set data.on_bad_image=skip to skip "
             f"and report them):\n{listed}{more}"
         )
     bad = {i for i, _ in problems}
     skipped = [message for _, message in problems]
     for message in skipped:
-        log.warning("skipping unreadable image in the %s split: %s", what, message)
+        log.warning("skipping unreadable file in the %s split: %s", what, message)
     return [i for i in range(len(paths)) if i not in bad], skipped

@@ -9,22 +9,26 @@ Formats [assumption: configurable, the 2020 files are not public]:
 
 from __future__ import annotations
 
-import csv
+import logging
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import find_images_by_stem, load_rgb
+from baselines.data.base import BaseDataModule, Split, collate_dicts
+from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_stem, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_float
-from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.errors import FormatError, Problem, ProblemCollector, read_csv_rows, read_lines
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,37 +38,34 @@ class LifelogImage:
     caption: str  # metadata words for optional contrastive fine-tuning
 
 
-def _csv_rows(path: str | Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
-    path = Path(path)
-    if not path.is_file():
-        raise FormatError([Problem(str(path), None, "file not found")])
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise FormatError([Problem(str(path), 1, f"header lacks {', '.join(missing)}; got {reader.fieldnames}")])
-        return [(number, row) for number, row in enumerate(reader, start=2)]
-
-
 def _seconds(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        return datetime.fromisoformat(text.strip()).timestamp()
+        return datetime.fromisoformat(text).timestamp()
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def read_metadata(path: str | Path) -> list[LifelogImage]:
     """Images in time order, with captions made of location, activity and concepts."""
     problems = ProblemCollector(path)
     images = []
-    for number, row in _csv_rows(path, ("image_id", "timestamp")):
+    first: dict[str, int] = {}
+    for number, row in read_csv_rows(path, ("image_id", "timestamp"), problems)[1]:
+        image_id = row["image_id"]
+        if image_id in first:
+            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
+            continue
+        first[image_id] = number
         try:
             time = _seconds(row["timestamp"])
         except ValueError:
-            problems.add(number, f"timestamp {row['timestamp']!r} is neither seconds nor an ISO date-time")
+            problems.add(number, f"timestamp {row['timestamp']!r} is neither finite seconds nor an ISO date-time")
             continue
-        words = [row.get("activity") or "", row.get("location") or "", *(row.get("concepts") or "").split(";")]
-        images.append(LifelogImage(row["image_id"].strip(), time, " ".join(w.strip() for w in words if w.strip())))
+        words = [row.get("activity", ""), row.get("location", ""), *row.get("concepts", "").split(";")]
+        images.append(LifelogImage(image_id, time, " ".join(w.strip() for w in words if w.strip())))
     problems.raise_if_any()
     return sorted(images, key=lambda image: (image.time, image.image_id))
 
@@ -74,38 +75,82 @@ def _query(title: str, description: str) -> str:
 
 
 def read_topics(path: str | Path) -> dict[str, str]:
-    """topic id -> query text (title and description), from CSV or XML."""
-    path = Path(path)
-    if path.suffix.lower() == ".xml":
+    """topic id -> query text (title and description), from CSV or XML (`<topic><id/><title/>...`)."""
+    problems = ProblemCollector(path)
+    found: list[tuple[int, str, str]] = []  # (line, topic id, query)
+    if Path(path).suffix.lower() == ".xml":
+        for _ in read_lines(path, problems):  # empty, undecodable or binary files: clear problems with lines
+            pass
+        problems.raise_if_any()
         try:
             root = ET.parse(path).getroot()
         except ET.ParseError as exc:
             raise FormatError([Problem(str(path), exc.position[0], f"invalid XML: {exc}")]) from None
-        topics = {}
-        for topic in root.iter("topic"):
+        for topic, line in zip(root.iter("topic"), _start_lines(Path(path), "topic"), strict=True):
             fields = {child.tag.lower(): (child.text or "").strip() for child in topic}
-            topics[fields.get("id", "")] = _query(fields.get("title", ""), fields.get("description", ""))
-        return topics
-    return {
-        row["topic_id"].strip(): _query(row["title"].strip(), (row.get("description") or "").strip())
-        for _, row in _csv_rows(path, ("topic_id", "title"))
-    }
+            if not fields.get("id") or not fields.get("title"):
+                problems.add(line, f"a <topic> needs non-empty <id> and <title>; got {sorted(fields)}")
+                continue
+            found.append((line, fields["id"], _query(fields["title"], fields.get("description", ""))))
+        if not found and not problems:
+            problems.add(None, "no <topic> element")
+    else:
+        for number, row in read_csv_rows(path, ("topic_id", "title"), problems)[1]:
+            found.append((number, row["topic_id"], _query(row["title"], row.get("description", ""))))
+    topics: dict[str, str] = {}
+    for at, topic_id, query in found:
+        if topic_id in topics:
+            problems.add(at, f"duplicate topic {topic_id!r}")
+        topics[topic_id] = query
+    problems.raise_if_any()
+    return topics
+
+
+def _start_lines(path: Path, tag: str) -> list[int]:
+    """Line numbers of the start tags called tag, in document order (ElementTree keeps none)."""
+    lines: list[int] = []
+    parser = expat.ParserCreate()
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        if name == tag:
+            lines.append(parser.CurrentLineNumber)
+
+    parser.StartElementHandler = start
+    parser.Parse(path.read_bytes(), True)
+    return lines
 
 
 def read_judgements(path: str | Path) -> dict[str, dict[str, str]]:
     """topic id -> {relevant image id: cluster id}."""
+    problems = ProblemCollector(path)
     result: dict[str, dict[str, str]] = {}
-    for _, row in _csv_rows(path, ("topic_id", "image_id", "cluster_id")):
-        result.setdefault(row["topic_id"].strip(), {})[row["image_id"].strip()] = row["cluster_id"].strip()
+    first: dict[tuple[str, str], int] = {}
+    for number, row in read_csv_rows(path, ("topic_id", "image_id", "cluster_id"), problems)[1]:
+        key = (row["topic_id"], row["image_id"])
+        if key in first:
+            problems.add(number, f"image {key[1]!r} judged twice for topic {key[0]!r} (first on line {first[key]})")
+            continue
+        first[key] = number
+        result.setdefault(key[0], {})[key[1]] = row["cluster_id"]
+    problems.raise_if_any()
     return result
 
 
 class LifelogImages(Dataset):
-    """Yields `{"id", "index", "image", "text", "time"}` (text: the metadata caption)."""
+    """Yields `{"id", "index", "image", "text", "time", "unreadable"}` (text: the metadata caption).
 
-    def __init__(self, images: Sequence[LifelogImage], paths: dict[str, Path], size: int) -> None:
+    Images are decoded lazily (a collection holds ~190k): under policy "error" an unreadable image
+    stops the run naming the file; under "skip" its sample carries the reason in `unreadable` and
+    `collate_readable` moves it from the batch to `batch["skipped"]`, where the consumer reports it.
+    """
+
+    def __init__(
+        self, images: Sequence[LifelogImage], paths: dict[str, Path], size: int, policy: BadImagePolicy = "error"
+    ) -> None:
         self.images = list(images)
         self.paths = paths
+        self.size = size
+        self.policy: BadImagePolicy = policy
         self.transform = detection_pipeline(size, with_boxes=False)
 
     def __len__(self) -> int:
@@ -113,14 +158,28 @@ class LifelogImages(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = self.images[index]
-        pixels = self.transform(image=load_rgb(self.paths[item.image_id]))["image"]
-        return {
-            "id": item.image_id,
-            "index": index,
-            "image": to_chw_float(pixels),
-            "text": item.caption,
-            "time": item.time,
-        }
+        sample: dict[str, Any] = {"id": item.image_id, "index": index, "text": item.caption, "time": item.time}
+        try:
+            path = self.paths.get(item.image_id)
+            if path is None:
+                raise ImageReadError(f"image {item.image_id!r} not found under the image root")
+            pixels = self.transform(image=load_rgb(path))["image"]
+        except ImageReadError as exc:
+            if self.policy == "error":
+                raise
+            return {**sample, "image": torch.zeros(3, self.size, self.size), "unreadable": str(exc)}
+        return {**sample, "image": to_chw_float(pixels), "unreadable": ""}
+
+
+def collate_readable(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """collate_dicts over the readable samples; the others' reasons go to `skipped` (the batch may be empty)."""
+    good = [s for s in samples if not s.get("unreadable")]
+    skipped = [s["unreadable"] for s in samples if s.get("unreadable")]
+    for reason in skipped:
+        log.warning("skipping unreadable lifelog image: %s", reason)
+    batch = collate_dicts(good) if good else {"id": [], "index": torch.zeros(0, dtype=torch.long)}
+    batch["skipped"] = skipped
+    return batch
 
 
 class Topics(Dataset):
@@ -145,6 +204,8 @@ class LifelogDataModule(BaseDataModule):
         image_size: Square input size.
         val_fraction: Share of images held out for validation of the optional fine-tuning.
         split_seed: Seed of that split.
+        on_bad_image: "error" (default) stops at the first missing or unreadable image, naming it; "skip"
+            leaves such images out of the index and of training and reports them (`skipped["collection"]`).
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 
@@ -156,6 +217,7 @@ class LifelogDataModule(BaseDataModule):
         image_size: int = 224,
         val_fraction: float = 0.1,
         split_seed: int = 0,
+        on_bad_image: BadImagePolicy = "error",
         batch_size: int = 64,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -167,7 +229,10 @@ class LifelogDataModule(BaseDataModule):
         self.image_size = image_size
         self.val_fraction = val_fraction
         self.split_seed = split_seed
+        self.on_bad_image: BadImagePolicy = on_bad_image
         self._collection: LifelogImages | None = None
+
+    collate_fn = staticmethod(collate_readable)
 
     @property
     def collection(self) -> LifelogImages:
@@ -176,11 +241,11 @@ class LifelogDataModule(BaseDataModule):
             images = read_metadata(self.metadata)
             paths = find_images_by_stem(self.images_root)
             missing = [i.image_id for i in images if i.image_id not in paths]
-            if missing:
+            if missing and self.on_bad_image == "error":
                 raise FileNotFoundError(
                     f"{self.metadata}: {len(missing)} images not under {self.images_root}: {missing[:3]}"
                 )
-            self._collection = LifelogImages(images, paths, self.image_size)
+            self._collection = LifelogImages(images, paths, self.image_size, self.on_bad_image)
         return self._collection
 
     def collection_loader(self) -> torch.utils.data.DataLoader:
@@ -193,4 +258,4 @@ class LifelogDataModule(BaseDataModule):
         order = np.random.default_rng(self.split_seed).permutation(len(collection.images))
         held = set(order[: max(1, round(len(order) * self.val_fraction))].tolist())
         chosen = [image for k, image in enumerate(collection.images) if (k in held) == (split == "val")]
-        return LifelogImages(chosen, collection.paths, self.image_size)
+        return LifelogImages(chosen, collection.paths, self.image_size, self.on_bad_image)

@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,24 @@ from baselines.errors import ProblemCollector, read_lines
 MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
 
 
-def read_tab_file(path: str | Path, what: str) -> dict[str, str]:
-    """Reads `id<TAB>value` lines (value may be empty); duplicate ids and extra tabs are errors."""
+def read_tab_file(path: str | Path, what: str, check: Callable[[str], str | None] | None = None) -> dict[str, str]:
+    """Reads `id<TAB>value` lines (value may be empty, the tab may not be missing).
+
+    Args:
+        check: Says what is wrong with a value, or None if it is fine.
+
+    Raises:
+        FormatError: For duplicate or empty ids, a missing or extra tab, or a value check fails.
+    """
     problems = ProblemCollector(path)
     result: dict[str, str] = {}
     first: dict[str, int] = {}
     for number, text in read_lines(path, problems):
         fields = text.split("\t")
-        if len(fields) > 2:
+        if len(fields) != 2:
             problems.add(number, f"{len(fields)} tab-separated fields; expected 'image_id<TAB>{what}'")
             continue
-        image_id = fields[0].strip()
+        image_id, value = fields[0].strip(), fields[1].strip()
         if not image_id:
             problems.add(number, "empty image id")
             continue
@@ -45,9 +53,15 @@ def read_tab_file(path: str | Path, what: str) -> dict[str, str]:
             problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
             continue
         first[image_id] = number
-        result[image_id] = fields[1].strip() if len(fields) == 2 else ""
+        if check is not None and (problem := check(value)):
+            problems.add(number, problem)
+            continue
+        result[image_id] = value
     problems.raise_if_any()
     return result
+
+
+CUI = re.compile(r"^C[0-9]{7}$")
 
 
 def split_concepts(text: str) -> list[str]:
@@ -55,8 +69,14 @@ def split_concepts(text: str) -> list[str]:
     return [c.strip().upper() for c in text.split(";") if c.strip()]
 
 
+def _not_cuis(text: str) -> str | None:
+    wrong = [c for c in split_concepts(text) if not CUI.match(c)]
+    return f"{', '.join(map(repr, wrong[:3]))} not UMLS CUIs (C and 7 digits)" if wrong else None
+
+
 def read_concepts(path: str | Path) -> dict[str, list[str]]:
-    return {image_id: split_concepts(text) for image_id, text in read_tab_file(path, "C1;C2;...").items()}
+    """The concept ground truth: image id -> CUIs (uppercased; each must be `C` and 7 digits)."""
+    return {image_id: split_concepts(text) for image_id, text in read_tab_file(path, "C1;C2;...", _not_cuis).items()}
 
 
 def build_vocabulary(labels: Mapping[str, Sequence[str]], min_frequency: int = 1) -> list[str]:

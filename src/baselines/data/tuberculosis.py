@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.errors import FormatError, Problem, ProblemCollector, read_lines
+from baselines.data.images import BadImagePolicy
+from baselines.errors import ProblemCollector, read_csv_rows
 
 LABELS: tuple[str, ...] = (
     "LeftLungAffected",
@@ -59,27 +60,16 @@ def lung_label_order(labels: Sequence[str]) -> list[tuple[int, int]]:
 def read_labels(path: str | Path, labels: Sequence[str] = LABELS) -> dict[str, np.ndarray]:
     """Reads the label CSV (header row naming `filename` and the label columns, values 0/1)."""
     problems = ProblemCollector(path)
-    rows = read_lines(path, problems)
-    try:
-        _, header_text = next(rows)
-    except StopIteration:
-        raise FormatError([Problem(str(path), None, "empty file: expected a header row")]) from None
-    header = [h.strip() for h in header_text.split(",")]
-    missing = [name for name in ("filename", *labels) if name not in header]
-    if missing:
-        raise FormatError([Problem(str(path), 1, f"header lacks column(s) {', '.join(missing)}; got {header}")])
-    columns = [header.index(name) for name in labels]
+    _, rows = read_csv_rows(path, ("filename", *labels), problems)
     result: dict[str, np.ndarray] = {}
-    for number, text in rows:
-        fields = [f.strip() for f in text.split(",")]
-        if len(fields) != len(header):
-            problems.add(number, f"{len(fields)} fields; the header has {len(header)}")
+    first: dict[str, int] = {}
+    for number, row in rows:
+        ct = row["filename"]
+        if ct in first:
+            problems.add(number, f"duplicate CT {ct!r} (first on line {first[ct]})")
             continue
-        ct = fields[header.index("filename")]
-        if ct in result:
-            problems.add(number, f"duplicate CT {ct!r}")
-            continue
-        values = [fields[c] for c in columns]
+        first[ct] = number
+        values = [row[name] for name in labels]
         if any(v not in ("0", "1") for v in values):
             problems.add(number, f"label values must be 0 or 1, got {values}")
             continue
@@ -226,6 +216,8 @@ class TuberculosisDataModule(BaseDataModule):
         flip_p: Probability of a front-back flip in training.
         balanced_sampling: Draw training CTs with weights favouring rare positive labels.
         split_seed: Seed of the train/val split.
+        on_bad_image: "error" (default) stops before training or prediction, listing every CT that is
+            unreadable, has no or a mismatched lung mask; "skip" leaves those out and reports them.
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 
@@ -248,6 +240,7 @@ class TuberculosisDataModule(BaseDataModule):
         flip_p: float = 0.5,
         balanced_sampling: bool = False,
         split_seed: int = 0,
+        on_bad_image: BadImagePolicy = "error",
         batch_size: int = 4,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -274,10 +267,24 @@ class TuberculosisDataModule(BaseDataModule):
         self.flip_p = flip_p
         self.balanced_sampling = balanced_sampling
         self.split_seed = split_seed
+        self.on_bad_image: BadImagePolicy = on_bad_image
+
+    def volume_problem(self, ct: Path, mask_dir: Path) -> str | None:
+        """Why a CT cannot be used (no mask, unreadable, shapes differ, a lung missing), or None.
+
+        It runs (and so caches, with a cache_dir) the preprocessing a training step would run."""
+        mask = mask_dir / ct.name
+        if not mask.is_file():
+            return f"no lung mask {mask}"
+        try:
+            cached_ct(ct, mask, self.settings, self.cache_dir)
+        except (OSError, ValueError) as exc:
+            return str(exc).removeprefix(f"{ct}: ")
+        return None
 
     def build_dataset(self, split: Split) -> Dataset:
         if split == "predict":
-            cts = list_volumes(self.predict_cts)
+            cts = self._usable(list_volumes(self.predict_cts), self.predict_masks, split)
             return CTDataset(cts, self.predict_masks, self.settings, self.cache_dir, None, self.order)
         labels = read_labels(self.train_labels, self.labels)
         available = {p.name: p for p in list_volumes(self.train_cts)}
@@ -290,8 +297,12 @@ class TuberculosisDataModule(BaseDataModule):
         order = np.random.default_rng(self.split_seed).permutation(len(names))
         held = set(order[: max(1, round(len(names) * self.val_fraction))].tolist())
         chosen = [available[n] for i, n in enumerate(names) if (i in held) == (split == "val")]
+        chosen = self._usable(chosen, self.train_masks, split)
         flip = self.flip_p if split == "train" else 0.0
         return CTDataset(chosen, self.train_masks, self.settings, self.cache_dir, labels, self.order, flip)
+
+    def _usable(self, cts: list[Path], mask_dir: Path, split: Split) -> list[Path]:
+        return self.readable(cts, cts, self.on_bad_image, split, lambda ct: self.volume_problem(ct, mask_dir))
 
     def train_sampler(self) -> Sampler | None:
         if not self.balanced_sampling:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
 
 open_clip.add_model_config(Path(__file__).parent / "clip_configs")
 
+log = logging.getLogger(__name__)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -82,6 +84,7 @@ class RetrievalTask(BaseTask):
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
         self.index: EmbeddingIndex | None = None
+        self.skipped_images: list[str] = []
 
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         mean: torch.Tensor = self.mean  # type: ignore[assignment]
@@ -99,12 +102,16 @@ class RetrievalTask(BaseTask):
         labels = torch.arange(len(images), device=self.device)
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor | None:
+        if not batch["id"]:
+            return None  # every image of the batch was unreadable and skipped (on_bad_image=skip)
         loss = self._contrastive_loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["id"]))
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        if not batch["id"]:
+            return
         self.log("val/loss", self._contrastive_loss(batch), batch_size=len(batch["id"]), sync_dist=True)
 
     def _index_key(self, ids: list[str]) -> str:
@@ -121,8 +128,22 @@ class RetrievalTask(BaseTask):
         key = self._index_key(ids)
         if self.index_dir and (cached := EmbeddingIndex.load(self.index_dir, key)) is not None:
             return cached
-        parts = [self.encode_images(batch["image"].to(self.device)).cpu() for batch in loader]
-        index = EmbeddingIndex(ids, torch.cat(parts).numpy(), torch.tensor(times).numpy(), key)
+        parts: list[torch.Tensor] = []
+        rows: list[int] = []
+        skipped: list[str] = []
+        for batch in loader:
+            skipped.extend(batch.get("skipped", []))
+            if batch["id"]:
+                parts.append(self.encode_images(batch["image"].to(self.device)).cpu())
+                rows.extend(int(i) for i in batch["index"])
+        if skipped:
+            log.warning("%d unreadable images left out of the index: %s", len(skipped), "; ".join(skipped[:5]))
+        self.skipped_images = skipped
+        if not parts:
+            raise ValueError("no readable image in the lifelog collection")
+        index = EmbeddingIndex(
+            [ids[r] for r in rows], torch.cat(parts).numpy(), torch.tensor([times[r] for r in rows]).numpy(), key
+        )
         if self.index_dir:
             # search what was cached (float16), so a later run from the cache ranks identically
             index.save(self.index_dir)
@@ -136,6 +157,8 @@ class RetrievalTask(BaseTask):
         loader = self.trainer.datamodule.collection_loader()  # type: ignore[attr-defined]
         ids = [image.image_id for image in collection.images]
         self.index = self.build_index(loader, ids, [image.time for image in collection.images])
+        if self.skipped_images:
+            self.trainer.datamodule.skipped["collection"] = self.skipped_images  # type: ignore[attr-defined]
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
         assert self.index is not None

@@ -21,7 +21,8 @@ from baselines.errors import ProblemCollector, read_lines
 
 RegionKind = Literal["box", "polygon"]
 
-_INT = r"(\d+)"
+_INT = r"([0-9]{1,9})"  # ASCII digits; 9 at most, which no image size reaches
+_UINT = re.compile(rf"^{_INT}$")
 _BOX = re.compile(rf"^{_INT}x{_INT}\+{_INT}\+{_INT}$")
 
 
@@ -75,7 +76,7 @@ def _parse_geometry(
     if kind == "box":
         match = _BOX.match(text)
         if not match:
-            problems.add(line, f"{where}: region {text!r} is not WxH+X+Y with non-negative integers")
+            problems.add(line, f"{where}: region {text!r} is not WxH+X+Y with non-negative integers (9 digits at most)")
             return None
         w, h, x, y = (int(v) for v in match.groups())
         if w == 0 or h == 0:
@@ -86,8 +87,11 @@ def _parse_geometry(
     if len(parts) < 6 or len(parts) % 2:
         problems.add(line, f"{where}: polygon {text!r} must be x1+y1+x2+y2+... with at least 3 vertices (even count)")
         return None
-    if not all(p.isdigit() for p in parts):
-        problems.add(line, f"{where}: polygon {text!r} has a value that is not a non-negative integer")
+    if not all(_UINT.match(p) for p in parts):
+        problems.add(
+            line,
+            f"{where}: polygon {text!r} has a value that is not a non-negative integer (9 digits at most)",
+        )
         return None
     coords = tuple(float(p) for p in parts)
     xs, ys = coords[0::2], coords[1::2]

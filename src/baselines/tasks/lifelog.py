@@ -54,8 +54,8 @@ class LMRTTask(TaskSpec):
         known_images = None
         if images is not None:
             path = Path(images)
-            header = path.read_text(encoding="utf-8-sig").split("\n", 1)[0] if path.suffix != ".xml" else ""
-            if "image_id" in header:
+            header = path.read_bytes()[:65536].split(b"\n", 1)[0] if path.is_file() and path.suffix != ".xml" else b""
+            if b"image_id" in header:
                 known_images = {image.image_id for image in read_metadata(path)}
             else:
                 topics = set(read_topics(path))

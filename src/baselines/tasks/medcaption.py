@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.medcaption import find_images, read_concepts, read_tab_file, split_concepts
+from baselines.data.medcaption import CUI, find_images, read_concepts, read_tab_file, split_concepts
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.medcaption import caption_scores, concept_f1
 from baselines.tasks.base import TaskSpec
@@ -31,10 +31,10 @@ class CaptionReference:
 
 def parse_tab_run(
     path: str | Path, reference: CaptionReference | None, what: str
-) -> tuple[dict[str, str], ProblemCollector]:
-    """Checks the shared line rules of both run files and returns id -> second field."""
+) -> tuple[dict[str, tuple[int, str]], ProblemCollector]:
+    """Checks the shared line rules of both run files and returns id -> (line number, second field)."""
     problems = ProblemCollector(path)
-    result: dict[str, str] = {}
+    result: dict[str, tuple[int, str]] = {}
     first: dict[str, int] = {}
     for number, text in read_lines(path, problems):
         fields = text.split("\t")
@@ -52,7 +52,7 @@ def parse_tab_run(
         if reference is not None and reference.ids is not None and image_id not in reference.ids:
             problems.add(number, f"unknown image {image_id!r}: not in the test set")
             continue
-        result[image_id] = fields[1] if len(fields) == 2 else ""
+        result[image_id] = (number, fields[1] if len(fields) == 2 else "")
     if reference is not None and reference.ids is not None and len(first) != len(reference.ids):
         missing = sorted(reference.ids - set(first))
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
@@ -102,16 +102,19 @@ class ConceptTask(_TabTask):
 
     def parse_run(self, path: str | Path, reference: CaptionReference | None) -> dict[str, list[str]]:
         raw, problems = parse_tab_run(path, reference, "CUI1;CUI2;...")
-        lines = {image_id: number for number, text in read_lines(path) if (image_id := text.split("\t")[0]) in raw}
         result = {}
-        for image_id, text in raw.items():
+        for image_id, (number, text) in raw.items():
             concepts = split_concepts(text)
             if len(concepts) != len(set(concepts)):
                 duplicated = sorted({c for c in concepts if concepts.count(c) > 1})
-                problems.add(lines[image_id], f"duplicate concept(s) {', '.join(duplicated)} for image {image_id!r}")
+                problems.add(number, f"duplicate concept(s) {', '.join(duplicated)} for image {image_id!r}")
             if len(concepts) > self.max_concepts:
-                problems.add(lines[image_id], f"{len(concepts)} concepts for {image_id!r}; at most {self.max_concepts}")
+                problems.add(number, f"{len(concepts)} concepts for {image_id!r}; at most {self.max_concepts}")
             result[image_id] = concepts
+        every = [c for concepts in result.values() for c in concepts]
+        if every and not any(CUI.match(c) for c in every):
+            # the official checks would pass such a file, but it cannot score: most likely another task's file
+            problems.add(None, f"no concept looks like a UMLS CUI (C and 7 digits), e.g. {every[0]!r}")
         problems.raise_if_any()
         return result
 
@@ -138,8 +141,11 @@ class CaptionTask(_TabTask):
 
     def parse_run(self, path: str | Path, reference: CaptionReference | None) -> dict[str, str]:
         raw, problems = parse_tab_run(path, reference, "caption")
+        captions = [text for _, text in raw.values() if text.strip()]
+        if captions and all(all(CUI.match(c) for c in split_concepts(t)) for t in captions):
+            problems.add(None, "every caption is a list of CUIs: this looks like a concept-detection run")
         problems.raise_if_any()
-        return raw
+        return {image_id: text for image_id, (_, text) in raw.items()}
 
     def score_against(self, run: dict[str, str], truth: dict[str, Any]) -> dict[str, float]:
         return caption_scores(run, truth)
