@@ -16,7 +16,6 @@ from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
 from baselines.pipeline import run
 from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
 from baselines.tasks import get_task
-from baselines.tasks.lifelog import LifelogReference
 
 Compose = Callable[..., DictConfig]
 
@@ -39,11 +38,12 @@ def test_index_save_load_round_trip_and_stale_key(tmp_path: Path) -> None:
     assert EmbeddingIndex.load(tmp_path / "nothing", "key-1") is None
 
 
-def test_chunked_search_equals_brute_force() -> None:
+@pytest.mark.parametrize("resident_bytes", [0, 2 << 30], ids=["streamed chunks", "resident"])
+def test_search_equals_brute_force(resident_bytes: int) -> None:
     index = _random_index()
     queries = torch.from_numpy(index.embeddings[:5] + 0.1).float()
     queries = torch.nn.functional.normalize(queries, dim=1)
-    scores, rows = index.search(queries, k=7, chunk=128)
+    scores, rows = index.search(queries, k=7, chunk=128, resident_bytes=resident_bytes)
     expected = (queries @ torch.from_numpy(index.embeddings).T).topk(7, dim=1)
     assert torch.equal(rows, expected.indices)
     torch.testing.assert_close(scores, expected.values)
@@ -79,8 +79,6 @@ def test_spll_scores_by_hand() -> None:
     )
 
 
-REFERENCE = LifelogReference(topics={"t1", "t2"}, images={"a", "b", "c"})
-GOOD = "t1,a,0.9\nt2,b,0.5\n"
 def test_at_most_50_images_per_topic(tmp_path: Path) -> None:
     path = tmp_path / "run.csv"
     path.write_text("".join(f"t1,img{i},0.5\n" for i in range(51)))

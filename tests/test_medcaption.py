@@ -41,6 +41,8 @@ def test_vocabulary_is_by_frequency_then_name_with_cut_off() -> None:
 
 
 REFERENCE = CaptionReference(ids={"a", "b", "c"})
+
+
 def test_concept_f1_by_hand_and_against_sklearn() -> None:
     truth = {"a": ["C1", "C2"], "b": [], "c": ["C3", "C4", "C5"], "d": ["C6"]}
     run = {"a": ["c1", "C9"], "b": ["C1"], "c": ["C3", "C4", "C5"], "d": []}

@@ -88,8 +88,6 @@ def test_label_order_maps_names_to_lung_and_finding() -> None:
         lung_label_order(["Affected"])
 
 
-REFERENCE = CTReference(ids={"A.nii.gz", "B.nii.gz"})
-GOOD = "A.nii.gz,0.1,0.2,0.3,0.4,0.5,0.6\nB.nii.gz,1,0,1,0,1,0\n"
 def test_auc_matches_sklearn_and_skips_one_class_labels(tmp_path: Path) -> None:
     truth = {
         f"{i}": np.array(row, np.float32)
