@@ -18,6 +18,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,24 @@ def bench_lightning(
     return steps / (timer.end - timer.start), _peak_memory()
 
 
-def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> tuple[float, float]:
+@dataclass
+class PlainResult:
+    """The plain loop's steps/s and peak memory, and where its wall time went.
+
+    Attributes:
+        loader_wait: Share of the timed wall time spent waiting for the next batch (and its copy to the
+            device): the loader bounds the step when this is large.
+        device_busy: Share of the wall time the GPU spent between each step's first and last kernel
+            (CUDA events); NaN on the CPU.
+    """
+
+    steps_per_s: float
+    peak_gib: float
+    loader_wait: float
+    device_busy: float
+
+
+def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> PlainResult:
     pl.seed_everything(0, workers=True)
     model = instantiate(cfg.model).to(device)
     model.train()
@@ -102,21 +120,36 @@ def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str,
         if precision.startswith("bf16")
         else contextlib.nullcontext()
     )
+    cuda = device == "cuda"
     batches = _batches(datamodule.train_dataloader())
     _reset_memory()
-    start = 0.0
+    start, waited = 0.0, 0.0
+    events: list[tuple[Any, Any]] = []
     for step in range(warmup + steps):
         if step == warmup:
             _sync()
             start = time.perf_counter()
+        fetch = time.perf_counter()
         batch = move_data_to_device(next(batches), torch.device(device))
+        if step >= warmup:
+            waited += time.perf_counter() - fetch
+        begin, done = (
+            (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) if cuda else (None, None)
+        )
+        if begin is not None:
+            begin.record()
         with autocast:
             loss = model.training_step(batch, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if done is not None and step >= warmup:
+            done.record()
+            events.append((begin, done))
     _sync()
-    return steps / (time.perf_counter() - start), _peak_memory()
+    wall = time.perf_counter() - start
+    busy = sum(b.elapsed_time(d) for b, d in events) / 1000 / wall if cuda else float("nan")
+    return PlainResult(steps / wall, _peak_memory(), waited / wall, busy)
 
 
 def _reset_memory() -> None:
@@ -147,17 +180,23 @@ def main() -> None:
         for name in names:
             datamodule, cfg, batch_size = _setup(name, Path(tmp) / name, args.overrides)
             lit, lit_mem = bench_lightning(cfg, datamodule, args.steps, args.warmup, args.device, precision)
-            plain, plain_mem = bench_plain(cfg, datamodule, args.steps, args.warmup, args.device, precision)
-            rows.append((name, batch_size, lit * batch_size, plain * batch_size, lit / plain, lit_mem, plain_mem))
+            plain = bench_plain(cfg, datamodule, args.steps, args.warmup, args.device, precision)
+            rows.append((name, batch_size, lit, lit_mem, plain))
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu"
     print(
         f"\ndevice: {device}; torch {torch.__version__}, lightning {pl.__version__}; precision {precision}; "
         f"{args.steps} timed steps after {args.warmup} warm-up steps; demo-scale configs\n"
     )
-    print("| task | batch | suite samples/s | plain samples/s | suite / plain | suite peak GiB | plain peak GiB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, batch, lit, plain, ratio, lit_mem, plain_mem in rows:
-        print(f"| {name} | {batch} | {lit:.1f} | {plain:.1f} | {ratio:.3f} | {lit_mem:.2f} | {plain_mem:.2f} |")
+    print(
+        "| task | batch | suite samples/s | plain samples/s | suite / plain | suite peak GiB | plain peak GiB "
+        "| plain: loader wait | plain: GPU busy |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, batch, lit, lit_mem, plain in rows:
+        print(
+            f"| {name} | {batch} | {lit * batch:.1f} | {plain.steps_per_s * batch:.1f} | {lit / plain.steps_per_s:.3f} "
+            f"| {lit_mem:.2f} | {plain.peak_gib:.2f} | {plain.loader_wait:.0%} | {plain.device_busy:.0%} |"
+        )
 
 
 if __name__ == "__main__":
