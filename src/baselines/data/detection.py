@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.images import BadImagePolicy, list_images, load_rgb
-from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_float
+from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class DetectionDataset(Dataset):
         return {
             "id": record.image_id,
             "index": index,
-            "image": to_chw_float(out["image"]),
+            "image": to_chw_uint8(out["image"]),
             "boxes": torch.from_numpy(boxes),
             "labels": torch.as_tensor(np.asarray(out["labels"], dtype=np.int64)),
             "scale": letterbox_scale(width, height, self.size),

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split, collate_dicts
 from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_stem, load_rgb
-from baselines.data.transforms import detection_pipeline, to_chw_float
+from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.errors import FormatError, Problem, ProblemCollector, read_csv_rows, read_lines
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,8 @@ class LifelogImages(Dataset):
         except ImageReadError as exc:
             if self.policy == "error":
                 raise
-            return {**sample, "image": torch.zeros(3, self.size, self.size), "unreadable": str(exc)}
-        return {**sample, "image": to_chw_float(pixels), "unreadable": ""}
+            return {**sample, "image": torch.zeros(3, self.size, self.size, dtype=torch.uint8), "unreadable": str(exc)}
+        return {**sample, "image": to_chw_uint8(pixels), "unreadable": ""}
 
 
 def collate_readable(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.images import BadImagePolicy, load_rgb
 from baselines.data.images import find_images_by_stem as find_images
-from baselines.data.transforms import detection_pipeline, to_chw_float
+from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.errors import ProblemCollector, read_lines
 
 MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
@@ -111,7 +111,7 @@ class ImageLabelDataset(Dataset):
         sample: dict[str, Any] = {
             "id": image_id,
             "index": index,
-            "image": to_chw_float(image),
+            "image": to_chw_uint8(image),
         }
         if self.targets is not None:
             sample["target"] = torch.from_numpy(self.targets[image_id])

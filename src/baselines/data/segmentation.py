@@ -13,7 +13,7 @@ from baselines.data.base import Split
 from baselines.data.detection import DetectionDataModule, DetectionRecord
 from baselines.data.images import load_rgb
 from baselines.data.polygons import fill_polygons
-from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_float
+from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 
 
 def class_mask(record: DetectionRecord, height: int, width: int) -> np.ndarray:
@@ -44,7 +44,7 @@ class SegmentationDataset(Dataset):
         return {
             "id": record.image_id,
             "index": index,
-            "image": to_chw_float(out["image"]),
+            "image": to_chw_uint8(out["image"]),
             "mask": torch.from_numpy(np.ascontiguousarray(out["mask"])).long(),
             "scale": letterbox_scale(width, height, self.size),
             "orig_size": torch.tensor([height, width]),

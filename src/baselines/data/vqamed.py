@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.images import BadImagePolicy, load_rgb
-from baselines.data.transforms import detection_pipeline, to_chw_float
+from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.errors import ProblemCollector, read_lines
 
 
@@ -105,7 +105,7 @@ class VQAMedDataset(Dataset):
         return {
             **row,
             "index": index,
-            "image": to_chw_float(image),
+            "image": to_chw_uint8(image),
         }
 
 

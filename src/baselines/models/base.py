@@ -104,4 +104,8 @@ class BaseTask(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def prepare_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Batch images as the networks take them: uint8 (from the loaders) scaled to [0, 1] floats on
+        the images' device, channels_last when set. Float images are taken as already scaled."""
+        if images.dtype == torch.uint8:
+            images = images.float().div_(255.0)
         return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images

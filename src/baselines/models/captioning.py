@@ -71,7 +71,7 @@ class CaptioningTask(BaseTask):
     def pixels(self, images: torch.Tensor) -> torch.Tensor:
         mean: torch.Tensor = self.image_mean  # type: ignore[assignment]
         std: torch.Tensor = self.image_std  # type: ignore[assignment]
-        return self.prepare_images((images - mean) / std)
+        return (self.prepare_images(images) - mean) / std  # elementwise: keeps channels_last
 
     def labels(self, texts: list[str]) -> torch.Tensor:
         """Target token ids: the text then EOS (the decoder start token is prepended by the model), pads -100.

@@ -89,7 +89,7 @@ class RetrievalTask(BaseTask):
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         mean: torch.Tensor = self.mean  # type: ignore[assignment]
         std: torch.Tensor = self.std  # type: ignore[assignment]
-        features = self.net.encode_image(self.prepare_images((images - mean) / std))  # type: ignore[operator]
+        features = self.net.encode_image((self.prepare_images(images) - mean) / std)  # type: ignore[operator]
         return F.normalize(features.float(), dim=-1)
 
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
@@ -134,7 +134,7 @@ class RetrievalTask(BaseTask):
         for batch in loader:
             skipped.extend(batch.get("skipped", []))
             if batch["id"]:
-                parts.append(self.encode_images(batch["image"].to(self.device)).cpu())
+                parts.append(self.encode_images(batch["image"].to(self.device, non_blocking=True)).cpu())
                 rows.extend(int(i) for i in batch["index"])
         if skipped:
             log.warning("%d unreadable images left out of the index: %s", len(skipped), "; ".join(skipped[:5]))
