@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from baselines.data.images import load_rgb
+from baselines.data.transforms import detection_pipeline
 from baselines.errors import FormatError
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
 from baselines.pipeline import run
@@ -136,3 +139,17 @@ def test_topics_from_xml_and_csv(tmp_path: Path) -> None:
     (tmp_path / "bad.xml").write_text("<topics><topic>")
     with pytest.raises(FormatError, match="invalid XML"):
         read_topics(tmp_path / "bad.xml")
+
+
+def test_reduced_jpeg_decode_keeps_the_longest_side_and_the_content(tmp_path: Path) -> None:
+    y, x = np.mgrid[0:768, 0:1024]
+    pixels = np.stack([(x // 4) % 256, (y // 3) % 256, ((x + y) // 8) % 256], -1).astype(np.uint8)
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), pixels, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert load_rgb(path, longest_at_least=224).shape == (192, 256, 3)  # 1/4: the longest side stays >= 224
+    assert load_rgb(path, longest_at_least=300).shape == (384, 512, 3)  # 1/2
+    assert load_rgb(path, longest_at_least=1000).shape == (768, 1024, 3)  # full size
+    letterbox = detection_pipeline(224, with_boxes=False)
+    full = letterbox(image=load_rgb(path))["image"].astype(float)
+    reduced = letterbox(image=load_rgb(path, longest_at_least=224))["image"].astype(float)
+    assert np.abs(full - reduced).mean() < 2.0

@@ -22,8 +22,16 @@ class ImageReadError(OSError):
     """An image file that is missing or cannot be decoded."""
 
 
-def load_rgb(path: str | Path) -> np.ndarray:
+_REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+def load_rgb(path: str | Path, longest_at_least: int | None = None) -> np.ndarray:
     """Reads an image as an HxWx3 uint8 RGB array (EXIF orientation applied, as OpenCV does).
+
+    Args:
+        longest_at_least: When set, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (in the DCT domain,
+            several times faster) as long as its longest side stays at least this long: for inputs
+            that are resized down anyway, e.g. lifelog photos letterboxed to 224.
 
     Raises:
         ImageReadError: Naming the file, if it is missing or cannot be decoded.
@@ -31,7 +39,11 @@ def load_rgb(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: image file not found")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    flag = cv2.IMREAD_COLOR
+    if longest_at_least and path.suffix.lower() in (".jpg", ".jpeg"):
+        longest = max(image_size(path))
+        flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
+    image = cv2.imread(str(path), flag)
     if image is None:
         raise ImageReadError(f"{path}: cannot decode image (corrupt or unsupported format)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -163,7 +163,7 @@ class LifelogImages(Dataset):
             path = self.paths.get(item.image_id)
             if path is None:
                 raise ImageReadError(f"image {item.image_id!r} not found under the image root")
-            pixels = self.transform(image=load_rgb(path))["image"]
+            pixels = self.transform(image=load_rgb(path, longest_at_least=self.size))["image"]
         except ImageReadError as exc:
             if self.policy == "error":
                 raise
