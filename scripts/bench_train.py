@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import platform
 import tempfile
 import time
@@ -29,6 +30,7 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 
 from baselines.config import compose_config
 from baselines.demo import demo_names
+from baselines.models.vocabulary import VocabularyHeadTask
 
 
 class _StepTimer(pl.Callback):
@@ -111,7 +113,10 @@ class PlainResult:
 
 def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> PlainResult:
     pl.seed_everything(0, workers=True)
-    model = instantiate(cfg.model).to(device)
+    model = instantiate(cfg.model)
+    if isinstance(model, VocabularyHeadTask):  # what `setup` does under a Trainer
+        model.build_head(getattr(datamodule, model.vocabulary_attribute))
+    model = model.to(device)
     model.train()
     configured = model.configure_optimizers()
     optimizer = configured["optimizer"] if isinstance(configured, dict) else configured
@@ -161,6 +166,10 @@ def _peak_memory() -> float:
     return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
 
 
+def _fmt(value: float, spec: str) -> str:
+    return "n/a" if math.isnan(value) else format(value, spec)  # GPU-only measurements on the CPU
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", default=None, help="comma-separated demo names (default: all)")
@@ -195,7 +204,8 @@ def main() -> None:
     for name, batch, lit, lit_mem, plain in rows:
         print(
             f"| {name} | {batch} | {lit * batch:.1f} | {plain.steps_per_s * batch:.1f} | {lit / plain.steps_per_s:.3f} "
-            f"| {lit_mem:.2f} | {plain.peak_gib:.2f} | {plain.loader_wait:.0%} | {plain.device_busy:.0%} |"
+            f"| {_fmt(lit_mem, '.2f')} | {_fmt(plain.peak_gib, '.2f')} | {plain.loader_wait:.0%} "
+            f"| {_fmt(plain.device_busy, '.0%')} |"
         )
 
 
