@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 
 from baselines.config import compose_config
 from baselines.data.images import ImageReadError, load_rgb
+from baselines.data.medcaption import read_concepts
 from conftest import TINY_DRAWNUI
 
 
@@ -98,7 +99,7 @@ def test_unreadable_lifelog_image_stops_the_index_naming_the_file(demo_cfg) -> N
     path = datamodule.collection.paths[datamodule.collection.images[3].image_id]
     path.write_bytes(b"not a jpeg")
     images = datamodule.collection.images
-    with pytest.raises(ImageReadError, match=rf"{path}: cannot decode image"):
+    with pytest.raises(ImageReadError, match=rf"{path}: cannot (decode image|read image header)"):
         model.build_index(datamodule.collection_loader(), [i.image_id for i in images], [i.time for i in images])
 
 
@@ -114,3 +115,31 @@ def test_skipped_lifelog_images_are_left_out_of_the_index_and_reported(demo_cfg)
     assert len(model.skipped_images) == 2
     assert any(str(broken) in reason for reason in model.skipped_images)
     assert any(repr(images[5].image_id) in reason and "not found" in reason for reason in model.skipped_images)
+
+
+def test_images_missing_from_a_label_file_are_an_error_or_skipped_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    cfg = demo_cfg("concepts", "synthetic.n_train=12", "synthetic.n_test=2")
+    instantiate(cfg.synthetic)
+    first = next(iter(read_concepts(cfg.data.train_concepts)))
+    next(Path(cfg.data.train_images).rglob(f"{first}.*")).unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 images not under .*on_bad_image=skip"):
+        instantiate(cfg.data).dataset("train")
+    skipping = instantiate(cfg.data, on_bad_image="skip")
+    kept = [*skipping.dataset("train").ids, *skipping.dataset("val").ids]
+    assert first not in kept and len(kept) == 11
+    reported = [*skipping.skipped["train"], *skipping.skipped["val"]]
+    assert len(reported) == 1 and f"{first}.jpg: file not found" in reported[0]
+
+
+def test_cts_missing_from_the_label_file_are_an_error_or_skipped_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    cfg = demo_cfg("tbct", *TINY_TB)
+    instantiate(cfg.synthetic)
+    gone = sorted(Path(cfg.data.train_cts).glob("*.nii.gz"))[0]
+    gone.unlink()
+    with pytest.raises(FileNotFoundError, match=r"1 CTs not in .*on_bad_image=skip"):
+        instantiate(cfg.data).dataset("train")
+    skipping = instantiate(cfg.data, on_bad_image="skip")
+    kept = [ct.name for split in ("train", "val") for ct in skipping.dataset(split).cts]
+    assert gone.name not in kept and len(kept) == 7
+    reported = [*skipping.skipped["train"], *skipping.skipped["val"]]
+    assert reported == [f"{gone}: file not found"]

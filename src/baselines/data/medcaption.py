@@ -192,9 +192,13 @@ class MedicalCaptionDataModule(BaseDataModule):
         texts = read_tab_file(captions, "caption") if captions else None
         ids = sorted(set(labels or texts or {}))
         missing = [i for i in ids if i not in paths]
-        if missing:
+        if missing and self.on_bad_image == "error":
             source = concepts or captions
-            raise FileNotFoundError(f"{source}: {len(missing)} images not under {images}, e.g. {missing[:3]}")
+            raise FileNotFoundError(
+                f"{source}: {len(missing)} images not under {images}, e.g. {missing[:3]} "
+                "(set data.on_bad_image=skip to skip and report them)"
+            )
+        paths = {**{i: Path(images) / f"{i}.jpg" for i in missing}, **paths}  # skipped and reported by _usable
         targets = None
         if labels is not None:
             index = {c: i for i, c in enumerate(self.vocabulary)}

@@ -273,6 +273,8 @@ class TuberculosisDataModule(BaseDataModule):
         """Why a CT cannot be used (no mask, unreadable, shapes differ, a lung missing), or None.
 
         It runs (and so caches, with a cache_dir) the preprocessing a training step would run."""
+        if not ct.is_file():
+            return "file not found"
         mask = mask_dir / ct.name
         if not mask.is_file():
             return f"no lung mask {mask}"
@@ -289,10 +291,12 @@ class TuberculosisDataModule(BaseDataModule):
         labels = read_labels(self.train_labels, self.labels)
         available = {p.name: p for p in list_volumes(self.train_cts)}
         missing = sorted(set(labels) - set(available))
-        if missing:
+        if missing and self.on_bad_image == "error":
             raise FileNotFoundError(
-                f"{self.train_labels}: {len(missing)} CTs not in {self.train_cts}, e.g. {missing[:3]}"
+                f"{self.train_labels}: {len(missing)} CTs not in {self.train_cts}, e.g. {missing[:3]} "
+                "(set data.on_bad_image=skip to skip and report them)"
             )
+        available.update({name: self.train_cts / name for name in missing})  # skipped and reported by _usable
         names = sorted(labels)
         order = np.random.default_rng(self.split_seed).permutation(len(names))
         held = set(order[: max(1, round(len(names) * self.val_fraction))].tolist())
