@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from baselines.config import compose_config
 from baselines.data.images import ImageReadError, load_rgb
 from baselines.data.medcaption import read_concepts
+from baselines.pipeline import run
 from conftest import TINY_DRAWNUI
 
 
@@ -143,3 +144,13 @@ def test_cts_missing_from_the_label_file_are_an_error_or_skipped_and_reported(de
     assert gone.name not in kept and len(kept) == 7
     reported = [*skipping.skipped["train"], *skipping.skipped["val"]]
     assert reported == [f"{gone}: file not found"]
+
+
+def test_the_pipeline_summary_reports_skipped_files(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    cfg = demo_cfg("lmrt", "synthetic.n_events=8", "data.on_bad_image=skip", "debug=fast_dev_run")
+    instantiate(cfg.synthetic)
+    broken = sorted(Path(cfg.data.images).rglob("*.jpg"))[2]
+    broken.write_bytes(b"not a jpeg")
+    summary = run(cfg)
+    (reason,) = summary["skipped"]["collection"]
+    assert str(broken) in reason
