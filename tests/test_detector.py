@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import albumentations as A
+import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
 
 from baselines.config import compose_config
 from baselines.data.base import collate_dicts
+from baselines.data.transforms import detection_pipeline
 from baselines.models.detectors import faster_rcnn
 from baselines.models.weights import MissingWeightsError
 from conftest import TINY_DRAWNUI, train_steps
@@ -93,3 +96,17 @@ def test_torchvision_coco_weights_offline_error_or_local_file(tmp_path: Path) ->
     net = torchvision_faster_rcnn(3, "fasterrcnn_mobilenet_v3_large_320_fpn", weights=str(tmp_path / "coco.pth"))
     assert net.roi_heads.box_predictor.cls_score.out_features == 4
     assert torch.equal(net.backbone.body["0"][0].weight, coco.backbone.body["0"][0].weight)
+
+
+@pytest.mark.parametrize("resize_first", [True, False])
+def test_letterbox_pipeline_keeps_size_origin_and_boxes(resize_first: bool) -> None:
+    image = np.zeros((300, 600, 3), np.uint8)
+    image[100:150, 200:300] = 255  # a white box at x 200-300, y 100-150
+    augment = [A.RandomScale(scale_limit=(0.2, 0.2), p=1.0)]  # changes the size: the output must not
+    pipeline = detection_pipeline(120, augment, resize_first=resize_first)
+    out = pipeline(image=image, bboxes=[(200, 100, 300, 150)], labels=[0])
+    assert out["image"].shape == (120, 120, 3)
+    assert out["image"][60:, :].max() == 0  # 600x300 -> 120x60: padding below, nothing moved
+    x0, y0, x1, y1 = out["bboxes"][0]
+    np.testing.assert_allclose([x0, y0, x1, y1], [40, 20, 60, 30], atol=1.0)
+    assert out["image"][int(y0) + 2 : int(y1) - 2, int(x0) + 2 : int(x1) - 2].min() > 200

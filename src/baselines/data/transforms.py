@@ -19,17 +19,34 @@ def letterbox_scale(width: int, height: int, size: int) -> float:
     return size / max(width, height)
 
 
-def detection_pipeline(size: int, augmentations: Sequence[A.BasicTransform] = (), with_boxes: bool = True) -> A.Compose:
-    """Augment, then letterbox: longest side resized to size, padded bottom/right to size x size.
+def detection_pipeline(
+    size: int,
+    augmentations: Sequence[A.BasicTransform] = (),
+    with_boxes: bool = True,
+    resize_first: bool = True,
+) -> A.Compose:
+    """Letterbox (longest side resized to size, padded bottom/right to size x size), augmenting in between.
 
     Padding bottom/right keeps the original top-left origin, so mapping boxes back to the original
     image is a division by `letterbox_scale`.
+
+    Args:
+        size: Side of the square output.
+        augmentations: Albumentations transforms (training only).
+        with_boxes: Whether `bboxes` (pascal_voc) and `labels` go through the pipeline.
+        resize_first: Augment after the resize, at the training resolution (default): a 4032x3024 coral
+            photo costs the augmentations 15x fewer pixels at 1024. A second resize after the
+            augmentations keeps the output size exact if one of them changes it. False augments the
+            original image first, as most pipelines do.
     """
-    steps = [
-        *augmentations,
-        A.LongestMaxSize(max_size=size, interpolation=cv2.INTER_AREA),
-        A.PadIfNeeded(size, size, position="top_left", border_mode=cv2.BORDER_CONSTANT, fill=0),
-    ]
+    resize = A.LongestMaxSize(max_size=size, interpolation=cv2.INTER_AREA)
+    if not augmentations:
+        middle: list[A.BasicTransform] = [resize]
+    elif resize_first:
+        middle = [resize, *augmentations, A.LongestMaxSize(max_size=size, interpolation=cv2.INTER_AREA)]
+    else:
+        middle = [*augmentations, resize]
+    steps = [*middle, A.PadIfNeeded(size, size, position="top_left", border_mode=cv2.BORDER_CONSTANT, fill=0)]
     bbox_params = (
         A.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.3, clip=True)
         if with_boxes
