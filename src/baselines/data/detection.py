@@ -74,8 +74,8 @@ def balanced_image_weights(records: Sequence[DetectionRecord], num_classes: int)
 class DetectionDataset(Dataset):
     """Yields `{"id", "index", "image", "boxes", "labels", "scale", "orig_size"}` dicts.
 
-    `image` is a float CHW tensor in [0, 1] letterboxed to size x size; boxes are in that frame;
-    `scale` and `orig_size` (h, w) map predictions back to the original pixels.
+    `image` is a uint8 CHW tensor letterboxed to size x size (the module scales it on its device);
+    boxes are in that frame; `scale` and `orig_size` (h, w) map predictions back to the original pixels.
     """
 
     def __init__(self, records: Sequence[DetectionRecord], transform: A.Compose, size: int) -> None:

@@ -1,6 +1,6 @@
 """The image-to-text LightningModule: medical captions, and questions about an image (VQG).
 
-Contract: samples carry `image` (float CHW in [0, 1]) and, for training and validation, `text`
+Contract: samples carry `image` (uint8 CHW, or float CHW in [0, 1]) and, for training and validation, `text`
 (the target string). `predict_step` returns per-sample dicts with `id`, `index` and `texts`, a list
 of `num_return_sequences` generated strings (best first), which run-file formats read.
 """
