@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
+from PIL import Image
 
 from baselines.config import compose_config
 from baselines.data.base import collate_dicts
+from baselines.data.detection import DetectionDataset, DetectionRecord
+from baselines.data.segmentation import SegmentationDataset
 from baselines.data.transforms import detection_pipeline
 from baselines.models.detectors import faster_rcnn
 from baselines.models.weights import MissingWeightsError
@@ -110,3 +113,26 @@ def test_letterbox_pipeline_keeps_size_origin_and_boxes(resize_first: bool) -> N
     x0, y0, x1, y1 = out["bboxes"][0]
     np.testing.assert_allclose([x0, y0, x1, y1], [40, 20, 60, 30], atol=1.0)
     assert out["image"][int(y0) + 2 : int(y1) - 2, int(x0) + 2 : int(x1) - 2].min() > 200
+
+
+def test_reduced_jpeg_decode_gives_the_same_letterboxed_sample(tmp_path: Path) -> None:
+    image = np.full((1200, 1600, 3), 40, np.uint8)
+    image[300:700, 400:1000] = 220
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(image).save(path, quality=95)
+    square = np.array([[400, 300], [1000, 300], [1000, 700], [400, 700]], np.float32)
+    record = DetectionRecord("photo.jpg", path, np.array([[400, 300, 1000, 700]], np.float32), np.array([2]), (square,))
+    for dataset_type in (DetectionDataset, SegmentationDataset):
+        full, reduced = (
+            dataset_type([record], detection_pipeline(400, with_boxes=dataset_type is DetectionDataset), 400, r)[0]
+            for r in (False, True)
+        )
+        assert reduced["scale"] == full["scale"] == 0.25
+        assert torch.equal(reduced["orig_size"], full["orig_size"])
+        assert (reduced["image"].float() - full["image"].float()).abs().mean() < 2.0
+        if dataset_type is DetectionDataset:
+            torch.testing.assert_close(reduced["boxes"], full["boxes"], atol=0.5, rtol=0)
+            torch.testing.assert_close(full["boxes"], torch.tensor([[100.0, 75.0, 250.0, 175.0]]))
+        else:
+            assert (reduced["mask"] != full["mask"]).float().mean() < 0.01
+            assert int(full["mask"][125, 175]) == 3

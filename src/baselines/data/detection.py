@@ -4,7 +4,7 @@ used by drawnUI and coral subtask 1 alike (only the annotation reader differs)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, list_images, load_rgb
+from baselines.data.images import BadImagePolicy, image_size, list_images, load_rgb
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 
 
@@ -71,6 +71,26 @@ def balanced_image_weights(records: Sequence[DetectionRecord], num_classes: int)
     return torch.tensor([float(inverse[r.labels].max()) if len(r.labels) else floor for r in records])
 
 
+def load_scaled(record: DetectionRecord, size: int | None) -> tuple[np.ndarray, DetectionRecord, tuple[int, int]]:
+    """A record's image and annotations, decoded at reduced JPEG scale when `size` allows (see load_rgb).
+
+    Returns:
+        The image, the record with boxes and polygons in that image's pixels, and the original
+        (width, height), which predictions are mapped back to.
+    """
+    width, height = image_size(record.path)
+    image = load_rgb(record.path, longest_at_least=size)
+    if image.shape[:2] == (height, width):
+        return image, record, (width, height)
+    rx, ry = image.shape[1] / width, image.shape[0] / height
+    scaled = replace(
+        record,
+        boxes=(record.boxes * np.array([rx, ry, rx, ry])).astype(np.float32),
+        polygons=tuple((polygon * np.array([rx, ry])).astype(np.float32) for polygon in record.polygons),
+    )
+    return image, scaled, (width, height)
+
+
 class DetectionDataset(Dataset):
     """Yields `{"id", "index", "image", "boxes", "labels", "scale", "orig_size"}` dicts.
 
@@ -78,18 +98,19 @@ class DetectionDataset(Dataset):
     boxes are in that frame; `scale` and `orig_size` (h, w) map predictions back to the original pixels.
     """
 
-    def __init__(self, records: Sequence[DetectionRecord], transform: A.Compose, size: int) -> None:
+    def __init__(
+        self, records: Sequence[DetectionRecord], transform: A.Compose, size: int, reduced_decode: bool = True
+    ) -> None:
         self.records = list(records)
         self.transform = transform
         self.size = size
+        self.reduced_decode = reduced_decode
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        record = self.records[index]
-        image = load_rgb(record.path)
-        height, width = image.shape[:2]
+        image, record, (width, height) = load_scaled(self.records[index], self.size if self.reduced_decode else None)
         out = self.transform(image=image, bboxes=record.boxes, labels=record.labels)
         boxes = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4)
         return {

@@ -95,19 +95,21 @@ class ImageLabelDataset(Dataset):
         transform: A.Compose,
         targets: Mapping[str, np.ndarray] | None = None,
         texts: Mapping[str, str] | None = None,
+        decode_size: int | None = None,
     ) -> None:
         self.ids = list(ids)
         self.paths = paths
         self.transform = transform
         self.targets = targets
         self.texts = texts
+        self.decode_size = decode_size  # JPEGs are decoded at reduced scale down to this (see load_rgb)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         image_id = self.ids[index]
-        image = self.transform(image=load_rgb(self.paths[image_id]))["image"]
+        image = self.transform(image=load_rgb(self.paths[image_id], longest_at_least=self.decode_size))["image"]
         sample: dict[str, Any] = {
             "id": image_id,
             "index": index,
@@ -214,7 +216,7 @@ class MedicalCaptionDataModule(BaseDataModule):
         if split == "predict":
             paths = find_images(self.predict_images)
             ids = sorted(paths)
-            return ImageLabelDataset(self._usable(ids, paths, split), paths, pipeline)
+            return ImageLabelDataset(self._usable(ids, paths, split), paths, pipeline, decode_size=self.image_size)
         if split == "val" and (self.val_concepts or self.val_captions):
             ids, parts, paths = self._labelled(self.val_concepts, self.val_captions, self.val_images)
         else:
@@ -222,7 +224,8 @@ class MedicalCaptionDataModule(BaseDataModule):
             order = np.random.default_rng(self.split_seed).permutation(len(ids))
             held = set(order[: max(1, round(len(ids) * self.val_fraction))].tolist()) if len(ids) > 1 else set()
             ids = [i for k, i in enumerate(ids) if (k in held) == (split == "val")]
-        return ImageLabelDataset(self._usable(ids, paths, split), paths, pipeline, parts["targets"], parts["texts"])
+        usable = self._usable(ids, paths, split)
+        return ImageLabelDataset(usable, paths, pipeline, parts["targets"], parts["texts"], self.image_size)
 
     def _usable(self, ids: list[str], paths: Mapping[str, Path], split: Split) -> list[str]:
         return self.readable(ids, [paths[i] for i in ids], self.on_bad_image, split)

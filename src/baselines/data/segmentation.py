@@ -10,8 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import Split
-from baselines.data.detection import DetectionDataModule, DetectionRecord
-from baselines.data.images import load_rgb
+from baselines.data.detection import DetectionDataModule, DetectionRecord, load_scaled
 from baselines.data.polygons import fill_polygons
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 
@@ -28,19 +27,20 @@ def class_mask(record: DetectionRecord, height: int, width: int) -> np.ndarray:
 class SegmentationDataset(Dataset):
     """Yields `{"id", "index", "image", "mask", "scale", "orig_size"}` dicts (letterboxed like detection)."""
 
-    def __init__(self, records: list[DetectionRecord], transform: A.Compose, size: int) -> None:
+    def __init__(
+        self, records: list[DetectionRecord], transform: A.Compose, size: int, reduced_decode: bool = True
+    ) -> None:
         self.records = records
         self.transform = transform
         self.size = size
+        self.reduced_decode = reduced_decode
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        record = self.records[index]
-        image = load_rgb(record.path)
-        height, width = image.shape[:2]
-        out = self.transform(image=image, mask=class_mask(record, height, width))
+        image, record, (width, height) = load_scaled(self.records[index], self.size if self.reduced_decode else None)
+        out = self.transform(image=image, mask=class_mask(record, *image.shape[:2]))
         return {
             "id": record.image_id,
             "index": index,

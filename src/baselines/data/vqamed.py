@@ -91,17 +91,21 @@ def answer_key(answer: str) -> str:
 class VQAMedDataset(Dataset):
     """Yields `{"id", "index", "image"}` plus `question`, `answer` (VQA) or `text` (VQG) when given."""
 
-    def __init__(self, rows: Sequence[dict[str, Any]], image_dir: Path, transform: A.Compose) -> None:
+    def __init__(
+        self, rows: Sequence[dict[str, Any]], image_dir: Path, transform: A.Compose, decode_size: int | None = None
+    ) -> None:
         self.rows = list(rows)
         self.image_dir = image_dir
         self.transform = transform
+        self.decode_size = decode_size  # JPEGs are decoded at reduced scale down to this (see load_rgb)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rows[index]
-        image = self.transform(image=load_rgb(self.image_dir / f"{row['id']}.jpg"))["image"]
+        path = self.image_dir / f"{row['id']}.jpg"
+        image = self.transform(image=load_rgb(path, longest_at_least=self.decode_size))["image"]
         return {
             **row,
             "index": index,
@@ -187,17 +191,17 @@ class VQAMedDataModule(BaseDataModule):
                 rows = [{"id": i, "question": q} for i, q in read_questions(self.predict_questions)]
             else:
                 rows = [{"id": p.stem} for p in sorted(self.predict_images.glob("*.jpg"))]
-            return VQAMedDataset(self._usable(rows, self.predict_images, split), self.predict_images, pipeline)
-        if split == "val" and self.val_file:
-            return VQAMedDataset(
-                self._usable(self._rows(self.val_file), self.val_images, split), self.val_images, pipeline
-            )
-        rows = self._rows(self.train_file)
-        images = sorted({r["id"] for r in rows})  # split by image, so no image is in both
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
-        held = {images[k] for k in order[: max(1, round(len(images) * self.val_fraction))]}
-        chosen = [r for r in rows if (r["id"] in held) == (split == "val")]
-        return VQAMedDataset(self._usable(chosen, self.train_images, split), self.train_images, pipeline)
+            folder = self.predict_images
+        elif split == "val" and self.val_file:
+            rows, folder = self._rows(self.val_file), self.val_images
+        else:
+            everything = self._rows(self.train_file)
+            images = sorted({r["id"] for r in everything})  # split by image, so no image is in both
+            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
+            held = {images[k] for k in order[: max(1, round(len(images) * self.val_fraction))]}
+            rows = [r for r in everything if (r["id"] in held) == (split == "val")]
+            folder = self.train_images
+        return VQAMedDataset(self._usable(rows, folder, split), folder, pipeline, self.image_size)
 
     def _usable(self, rows: list[dict[str, Any]], folder: Path, split: Split) -> list[dict[str, Any]]:
         return self.readable(rows, [folder / f"{r['id']}.jpg" for r in rows], self.on_bad_image, split)
