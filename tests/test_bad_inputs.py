@@ -711,6 +711,7 @@ def generic_cases(form: Format) -> list[tuple[str, bytes | None, int | None, str
         ("NUL byte", b"\n".join([first, second + b"\x00", *rest]), 2, "NUL byte"),
         ("binary file", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + bytes(range(256)), 1, ""),
         ("missing file", None, None, "file not found"),
+        ("UTF-16 file", form.valid.encode("utf-16"), None, "save the file as UTF-8"),
     ]
 
 

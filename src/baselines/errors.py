@@ -76,8 +76,9 @@ def read_lines(path: str | Path, problems: ProblemCollector | None = None) -> It
     """Yields (line number, text) for a text file, tolerating a UTF-8 BOM and CRLF endings.
 
     Blank lines are skipped: the official files end with a newline and some carry trailing blank
-    lines. Undecodable bytes become a problem naming the line rather than a UnicodeDecodeError, and a
-    file with no non-blank line is a problem too (no official file is empty).
+    lines. Undecodable bytes and NUL bytes become a problem naming the line rather than an exception
+    from deep inside; a UTF-16 file and a file with no non-blank line (no official file is empty) are
+    problems of the whole file.
 
     Raises:
         FormatError: If the file does not exist; without a collector, for the first problem found.
@@ -89,6 +90,9 @@ def read_lines(path: str | Path, problems: ProblemCollector | None = None) -> It
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        sink.add(None, "UTF-16 text (a byte-order mark says so): save the file as UTF-8")
+        sink.raise_if_any()
     found = False
     for number, chunk in enumerate(raw.split(b"\n"), start=1):
         try:
