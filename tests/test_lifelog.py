@@ -11,6 +11,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from PIL import Image
 
 from baselines.data.images import load_rgb
 from baselines.data.transforms import detection_pipeline
@@ -153,3 +154,12 @@ def test_reduced_jpeg_decode_keeps_the_longest_side_and_the_content(tmp_path: Pa
     full = letterbox(image=load_rgb(path))["image"].astype(float)
     reduced = letterbox(image=load_rgb(path, longest_at_least=224))["image"].astype(float)
     assert np.abs(full - reduced).mean() < 2.0
+
+
+def test_reduced_decode_applies_the_exif_orientation_like_the_full_one(tmp_path: Path) -> None:
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (600, 1000, 3), dtype=np.uint8))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # rotated 90 degrees: width and height swap
+    photo.save(tmp_path / "rotated.jpg", exif=exif)
+    assert load_rgb(tmp_path / "rotated.jpg").shape == (1000, 600, 3)
+    assert load_rgb(tmp_path / "rotated.jpg", longest_at_least=200).shape == (250, 150, 3)
