@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import instantiate
 
 from baselines.config import compose_config
@@ -154,3 +155,11 @@ def test_the_pipeline_summary_reports_skipped_files(demo_cfg) -> None:  # type: 
     summary = run(cfg)
     (reason,) = summary["skipped"]["collection"]
     assert str(broken) in reason
+
+
+def test_a_fully_skipped_lifelog_batch_is_a_zero_loss_on_every_parameter(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    _, _, model = _lifelog(demo_cfg)
+    loss = model.training_step({"id": [], "index": torch.zeros(0, dtype=torch.long), "skipped": ["a.jpg: gone"]}, 0)
+    loss.backward()  # every parameter gets a (zero) gradient, so DDP ranks stay in step
+    assert float(loss) == 0.0
+    assert all(p.grad is not None and not p.grad.any() for p in model.parameters() if p.requires_grad)

@@ -102,9 +102,13 @@ class RetrievalTask(BaseTask):
         labels = torch.arange(len(images), device=self.device)
         return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor | None:
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         if not batch["id"]:
-            return None  # every image of the batch was unreadable and skipped (on_bad_image=skip)
+            # every image of the batch was unreadable and skipped (on_bad_image=skip): a zero loss that
+            # touches every parameter, so DDP ranks still all-reduce in step with each other
+            return (
+                sum((p.sum() for p in self.parameters() if p.requires_grad), torch.zeros((), device=self.device)) * 0.0
+            )
         loss = self._contrastive_loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["id"]))
         return loss
