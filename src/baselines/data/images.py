@@ -25,13 +25,15 @@ class ImageReadError(OSError):
 _REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
-def load_rgb(path: str | Path, longest_at_least: int | None = None) -> np.ndarray:
+def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int | None = None) -> np.ndarray:
     """Reads an image as an HxWx3 uint8 RGB array (EXIF orientation applied, as OpenCV does).
 
     Args:
         longest_at_least: When set, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (in the DCT domain,
             several times faster) as long as its longest side stays at least this long: for inputs
             that are resized down anyway, e.g. lifelog photos letterboxed to 224.
+        longest: The image's longest side, when the caller has read it already (else read from the
+            header when longest_at_least needs it).
 
     Raises:
         ImageReadError: Naming the file, if it is missing or cannot be decoded.
@@ -41,7 +43,7 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None) -> np.ndarra
         raise ImageReadError(f"{path}: image file not found")
     flag = cv2.IMREAD_COLOR
     if longest_at_least and path.suffix.lower() in (".jpg", ".jpeg"):
-        longest = max(image_size(path))
+        longest = longest or max(image_size(path))
         flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
     image = cv2.imread(str(path), flag)
     if image is None:
