@@ -54,7 +54,10 @@ class LMRTTask(TaskSpec):
         known_images = None
         if images is not None:
             path = Path(images)
-            header = path.read_bytes()[:65536].split(b"\n", 1)[0] if path.is_file() and path.suffix != ".xml" else b""
+            header = b""
+            if path.is_file() and path.suffix != ".xml":
+                with path.open("rb") as handle:
+                    header = handle.readline()  # a metadata CSV names image_id; a topics file does not
             if b"image_id" in header:
                 known_images = {image.image_id for image in read_metadata(path)}
             else:
