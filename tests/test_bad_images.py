@@ -105,8 +105,8 @@ def test_unreadable_lifelog_image_stops_the_index_naming_the_file(demo_cfg) -> N
         model.build_index(datamodule.collection_loader(), [i.image_id for i in images], [i.time for i in images])
 
 
-def test_skipped_lifelog_images_are_left_out_of_the_index_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]
-    cfg, datamodule, model = _lifelog(demo_cfg, "data.on_bad_image=skip")
+def test_skipped_lifelog_images_are_left_out_of_the_index_and_reported(demo_cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg, datamodule, model = _lifelog(demo_cfg, "data.on_bad_image=skip", f"model.index_dir={tmp_path}/index")
     images = datamodule.collection.images
     broken = datamodule.collection.paths[images[3].image_id]
     broken.write_bytes(b"not a jpeg")
@@ -117,6 +117,11 @@ def test_skipped_lifelog_images_are_left_out_of_the_index_and_reported(demo_cfg)
     assert len(model.skipped_images) == 2
     assert any(str(broken) in reason for reason in model.skipped_images)
     assert any(repr(images[5].image_id) in reason and "not found" in reason for reason in model.skipped_images)
+    # a later run that loads the cached index still reports what the index lacks
+    model.skipped_images = []
+    cached = model.build_index(fresh.collection_loader(), [i.image_id for i in images], [i.time for i in images])
+    assert cached.ids == index.ids
+    assert [r.split(":")[0] for r in model.skipped_images] == [images[3].image_id, images[5].image_id]
 
 
 def test_images_missing_from_a_label_file_are_an_error_or_skipped_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]

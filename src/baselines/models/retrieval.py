@@ -131,6 +131,10 @@ class RetrievalTask(BaseTask):
         """Embeds the collection (or loads the cached embeddings computed with the same weights)."""
         key = self._index_key(ids)
         if self.index_dir and (cached := EmbeddingIndex.load(self.index_dir, key)) is not None:
+            kept = set(cached.ids)
+            self.skipped_images = [
+                f"{i}: left out of the cached index (unreadable when it was built)" for i in ids if i not in kept
+            ]
             return cached
         parts: list[torch.Tensor] = []
         rows: list[int] = []
