@@ -6,10 +6,11 @@ pass to the main process and what is copied to the GPU).
 
     python scripts/bench_loader.py                         # every image task of the demo, 2 workers
     python scripts/bench_loader.py --tasks lmrt --workers 8 --batches 50 data.image_size=224
-    python scripts/bench_loader.py --transforms            # augment-then-resize vs resize-then-augment
+    python scripts/bench_loader.py --transforms            # one sample decoded and transformed: before vs now
 
-Prints a Markdown table. `--transforms` times one image through each real-data config's training
-pipeline at the official image sizes, with the augmentations before and after the resize.
+Prints a Markdown table. `--transforms` times one sample of each real-data config at the official
+image size, decoding included: full decode and augmentations before the resize (as before) against
+reduced-scale decode and augmentations after the resize (as now).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import albumentations as A
 import cv2
 import numpy as np
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from baselines.config import compose_config, config_dir
 from baselines.data.images import load_rgb
@@ -72,7 +74,13 @@ def measure(loader: Any, batches: int, warmup: int) -> tuple[float, float, str]:
 
 
 # data config -> (width, height) of a typical official image
-OFFICIAL_SIZES = {"coral_boxes": (4032, 3024), "drawnui": (2480, 3508), "medcaption": (1024, 1024), "vqa": (1024, 1024)}
+OFFICIAL_SIZES = {
+    "coral_boxes": (4032, 3024),
+    "drawnui": (2480, 3508),
+    "medcaption": (1024, 1024),
+    "vqa": (1024, 1024),
+    "lmrt": (1024, 768),  # the lifelog camera
+}
 
 
 def _photo(width: int, height: int) -> np.ndarray:
@@ -90,24 +98,37 @@ def _ms(call: Any, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats * 1000
 
 
-def transform_costs(folder: Path, repeats: int = 10) -> list[tuple[str, str, float, float, float, float]]:
-    """Per real-data config: (name, sizes, ms full decode, ms reduced decode, ms augmenting first, ms resizing
-    first), for one JPEG of the official size through the training augmentations."""
+def _sample(path: Path, pipeline: A.Compose, decode_to: int | None, boxes: bool) -> None:
+    """Decode and transform one training sample, with two boxes placed relative to the decoded image."""
+    image = load_rgb(path, longest_at_least=decode_to)
+    height, width = image.shape[:2]
+    targets = {"bboxes": [(0.1 * width, 0.1 * height, 0.4 * width, 0.5 * height)], "labels": [0]} if boxes else {}
+    pipeline(image=image, **targets)
+
+
+def transform_costs(folder: Path, repeats: int = 10) -> list[tuple[str, str, float, float]]:
+    """Per real-data config: (name, sizes, ms before, ms now) for one JPEG of the official size, decoded and
+    put through the training pipeline: before = full decode, augment then resize; now = reduced-scale
+    decode, resize then augment."""
     rows = []
     for name, (width, height) in OFFICIAL_SIZES.items():
         cfg = OmegaConf.load(config_dir() / "data" / f"{name}.yaml")
+        assert isinstance(cfg, DictConfig)
         size = int(cfg.image_size)
-        augmentations = [instantiate(a) for a in cfg.augmentations]
+        augmentations = [instantiate(a) for a in cfg.get("augmentations") or []]
         path = folder / f"{name}.jpg"
         cv2.imwrite(str(path), _photo(width, height), [cv2.IMWRITE_JPEG_QUALITY, 90])
-        image = load_rgb(path)
         boxes = name in ("coral_boxes", "drawnui")
-        targets = {"bboxes": [(10, 10, 500, 400), (900, 1200, 1500, 1900)], "labels": [0, 1]} if boxes else {}
-        costs = [_ms(partial(load_rgb, path), repeats), _ms(partial(load_rgb, path, longest_at_least=size), repeats)]
-        for resize_first in (False, True):
-            pipeline = detection_pipeline(size, augmentations, boxes, resize_first)
-            costs.append(_ms(partial(pipeline, image=image, **targets), repeats))
-        rows.append((name, f"{width}x{height} -> {size}", *costs))
+        before = detection_pipeline(size, augmentations, boxes, resize_first=False)
+        now = detection_pipeline(size, augmentations, boxes, resize_first=True)
+        rows.append(
+            (
+                name,
+                f"{width}x{height} -> {size}",
+                _ms(partial(_sample, path, before, None, boxes), repeats),
+                _ms(partial(_sample, path, now, size, boxes), repeats),
+            )
+        )
     return rows
 
 
@@ -123,11 +144,11 @@ def main() -> None:
     if args.transforms:
         with tempfile.TemporaryDirectory() as tmp:
             costs = transform_costs(Path(tmp))
-        print("\n| data config | image | decode: full, ms | decode: reduced, ms | augment then resize, ms |", end="")
-        print(" resize then augment, ms |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
-        for name, sizes, full, reduced, first, last in costs:
-            print(f"| {name} | {sizes} | {full:.1f} | {reduced:.1f} | {first:.1f} | {last:.1f} |")
+        print("\n| data config | image | before: full decode, augment then resize, ms ", end="")
+        print("| now: reduced decode, resize then augment, ms | speed-up |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        for name, sizes, before, now in costs:
+            print(f"| {name} | {sizes} | {before:.1f} | {now:.1f} | {before / now:.1f}x |")
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

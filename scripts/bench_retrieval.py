@@ -12,16 +12,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
-import tempfile
 import time
-from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from baselines.data.images import load_rgb
-from baselines.data.transforms import detection_pipeline
 from baselines.models.retrieval import RetrievalTask
 from baselines.retrieval.index import EmbeddingIndex
 
@@ -43,21 +38,6 @@ def embed_throughput(model: str, device: str, precision: str, images: int, batch
             task.encode_images(pixels)
         _sync(device)
     return max(1, images // batch) * batch / (time.perf_counter() - start)
-
-
-def decode_rate(size: int, reduced: bool, images: int = 100) -> float:
-    """Images/s of one process reading a 1024x768 JPEG (the lifelog camera's size) and letterboxing it."""
-    y, x = np.mgrid[0:768, 0:1024]
-    pixels = np.stack([(x // 4) % 256, (y // 3) % 256, ((x + y) // 8) % 256], -1).astype(np.uint8)
-    noisy = np.clip(pixels + np.random.default_rng(0).normal(0, 10, pixels.shape), 0, 255).astype(np.uint8)
-    letterbox = detection_pipeline(size, with_boxes=False)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "photo.jpg"
-        cv2.imwrite(str(path), noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        start = time.perf_counter()
-        for _ in range(images):
-            letterbox(image=load_rgb(path, longest_at_least=size if reduced else None))
-        return images / (time.perf_counter() - start)
 
 
 def query_latency(rows: int, dim: int, queries: int, k: int, device: str, resident_bytes: int) -> tuple[float, float]:
@@ -85,7 +65,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="baselines-tiny-clip")
     parser.add_argument("--size", type=int, default=None, help="image side (default: 64 tiny, 224 otherwise)")
-    parser.add_argument("--decode-size", type=int, default=224, help="letterbox side of the decode measurement")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--images", type=int, default=512)
@@ -97,7 +76,6 @@ def main() -> None:
     args = parser.parse_args()
     size = args.size or (64 if args.model == "baselines-tiny-clip" else 224)
     throughput = embed_throughput(args.model, args.device, args.precision, args.images, args.batch, size)
-    decoded = {reduced: decode_rate(args.decode_size, reduced) for reduced in (False, True)}
     resident = query_latency(args.rows, args.dim, args.queries, args.k, args.device, 2 << 30)
     streamed = query_latency(args.rows, args.dim, args.queries, args.k, args.device, 0)
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu"
@@ -110,11 +88,6 @@ def main() -> None:
             f"{throughput:.1f} images/s",
         ),
     ]
-    for reduced, rate in decoded.items():
-        how = "reduced-scale JPEG decode" if reduced else "full JPEG decode"
-        rows.append(
-            ("decode + letterbox, one process", f"1024x768 JPEG to {args.decode_size}px, {how}", f"{rate:.1f} images/s")
-        )
     for name, (single, batched) in (("resident", resident), ("streamed chunks", streamed)):
         rows.append((f"exact top-{args.k} query, one at a time", f"{index}, {name}", f"{single:.2f} ms median"))
         rows.append(
