@@ -10,8 +10,8 @@ import torch
 from hydra.utils import instantiate
 
 from baselines.config import compose_config
+from baselines.data.formats.medcaption import read_concepts
 from baselines.data.images import ImageReadError, load_rgb
-from baselines.data.medcaption import read_concepts
 from baselines.pipeline import run
 from conftest import TINY_DRAWNUI
 

@@ -17,19 +17,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.data.coral import parse_coral_annotations
-from baselines.data.lifelog import read_judgements, read_metadata, read_topics
-from baselines.data.medcaption import read_concepts
-from baselines.data.tabular import read_table
-from baselines.data.tuberculosis import LABELS, read_labels
-from baselines.data.vqamed import read_answers, read_generated_questions, read_qa
+from baselines.data.formats.coral import parse_coral_annotations
+from baselines.data.formats.lifelog import read_judgements, read_metadata, read_topics
+from baselines.data.formats.medcaption import read_concepts
+from baselines.data.formats.tabular import read_table
+from baselines.data.formats.tuberculosis import LABELS, read_labels
+from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_qa
 from baselines.errors import FormatError
-from baselines.runfiles.grouped import ImageSet
 from baselines.tasks import get_task
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
 from baselines.tasks.medcaption import CaptionReference
 from baselines.tasks.tuberculosis import CTReference
 from baselines.tasks.vqamed import VQAReference
+from baselines.types import ImageSet
 
 Case = tuple[str, int | None, str]
 

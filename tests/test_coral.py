@@ -13,13 +13,14 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from baselines.data.base import collate_dicts
-from baselines.data.coral import CORAL_CLASSES, parse_coral_annotations
 from baselines.data.detection import DetectionRecord, balanced_image_weights
+from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations
 from baselines.data.polygons import fill_polygons, mask_to_polygons
 from baselines.evaluation.segmentation import pixel_iou, polygon_map
 from baselines.pipeline import run
-from baselines.runfiles.grouped import Region, format_grouped_lines, parse_grouped_file
+from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
+from baselines.types import Region
 from conftest import train_steps
 
 FIXTURES = Path(__file__).parent / "fixtures" / "coral"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baselines.evaluation.detection import mean_average_precision, precision_recall
-from baselines.runfiles.grouped import Region
+from baselines.types import Region
 
 
 def R(label: int, box: tuple[float, float, float, float], score: float = 1.0) -> Region:

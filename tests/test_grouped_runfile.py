@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from baselines.cli import main
+from baselines.data.formats.drawnui import DRAWNUI_CLASSES
 from baselines.errors import FormatError
-from baselines.runfiles.grouped import ImageSet, Region, format_grouped_lines, parse_grouped_file
+from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
-from baselines.tasks.drawnui import DRAWNUI_CLASSES
+from baselines.types import ImageSet, Region
 
 OK = "a.jpg;paragraph 0.9:10x10+0+0,0.5:20x5+30+40;button 1:5x5+95+75"
 

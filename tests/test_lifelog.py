@@ -126,7 +126,7 @@ def test_spll_pipeline_learns_the_direction_of_change(demo_cfg: Compose) -> None
 
 
 def test_topics_from_xml_and_csv(tmp_path: Path) -> None:
-    from baselines.data.lifelog import read_topics
+    from baselines.data.formats.lifelog import read_topics
 
     xml = tmp_path / "topics.xml"
     xml.write_text(

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from sklearn.metrics import f1_score
 
 from baselines.data.base import collate_dicts
-from baselines.data.medcaption import build_vocabulary, read_concepts
+from baselines.data.formats.medcaption import build_vocabulary, read_concepts
 from baselines.errors import FormatError
 from baselines.evaluation.medcaption import caption_scores, concept_f1
 from baselines.models.multilabel import decide, per_image_f1

@@ -14,13 +14,8 @@ from omegaconf import DictConfig
 from sklearn.metrics import roc_auc_score
 
 from baselines.data.base import collate_dicts
-from baselines.data.tuberculosis import (
-    LABELS,
-    LungPreprocessing,
-    cached_ct,
-    lung_label_order,
-    preprocess_ct,
-)
+from baselines.data.formats.tuberculosis import LABELS, lung_label_order
+from baselines.data.tuberculosis import LungPreprocessing, cached_ct, preprocess_ct
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.tuberculosis import CTReference

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from baselines.tasks import get_task
 
@@ -29,7 +29,7 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("num_classes"):
         OmegaConf.register_new_resolver("num_classes", lambda task: len(get_task(task).classes))
     if not OmegaConf.has_resolver("classes"):
-        OmegaConf.register_new_resolver("classes", lambda task: list(get_task(task).classes))
+        OmegaConf.register_new_resolver("classes", lambda task: ListConfig(list(get_task(task).classes)))
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

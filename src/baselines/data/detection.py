@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.images import BadImagePolicy, image_size, list_images, load_rgb
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
+from baselines.runfiles.grouped import parse_grouped_file
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,29 @@ class AnnotationReader(Protocol):
 
 
 IdFrom = Literal["name", "stem"]
+
+
+def read_grouped_records(
+    annotations: str | Path, image_dir: str | Path, classes: Sequence[str]
+) -> list[DetectionRecord]:
+    """Reads a ground-truth file in the grouped-region grammar (drawnUI: `image.jpg;class 1:WxH+X+Y,...`)
+    for the images in image_dir, whose ids are file names.
+
+    Raises:
+        FormatError: For any malformed line, with its number.
+        FileNotFoundError: If an annotated image is not in image_dir.
+    """
+    image_dir = Path(image_dir)
+    truth = parse_grouped_file(annotations, classes, "box")
+    records = []
+    for image_id, regions in truth.items():
+        path = image_dir / image_id
+        if not path.is_file():
+            raise FileNotFoundError(f"{annotations}: image {image_id!r} is not in {image_dir}")
+        boxes = np.array([r.box for r in regions], dtype=np.float32).reshape(-1, 4)
+        labels = np.array([r.label for r in regions], dtype=np.int64)
+        records.append(DetectionRecord(image_id, path, boxes, labels))
+    return records
 
 
 def unlabeled_records(image_dir: str | Path, id_from: IdFrom = "name") -> list[DetectionRecord]:
@@ -128,7 +152,7 @@ class DetectionDataModule(BaseDataModule):
     """Train/val/predict detection data from official annotation files and image folders.
 
     Args:
-        reader: Parses the task's official annotation file (e.g. `read_drawnui_annotations`).
+        reader: Parses the task's official annotation file (e.g. `read_grouped_records` with the drawnUI classes).
         train_annotations: Training ground truth.
         train_images: Folder of training images.
         predict_images: Folder of the images to write a run file for.

@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,69 +18,10 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
+from baselines.data.formats.medcaption import build_vocabulary, read_concepts, read_tab_file
 from baselines.data.images import BadImagePolicy, load_rgb
 from baselines.data.images import find_images_by_stem as find_images
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
-from baselines.errors import ProblemCollector, read_lines
-
-MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
-
-
-def read_tab_file(path: str | Path, what: str, check: Callable[[str], str | None] | None = None) -> dict[str, str]:
-    """Reads `id<TAB>value` lines (value may be empty, the tab may not be missing).
-
-    Args:
-        check: Says what is wrong with a value, or None if it is fine.
-
-    Raises:
-        FormatError: For duplicate or empty ids, a missing or extra tab, or a value check fails.
-    """
-    problems = ProblemCollector(path)
-    result: dict[str, str] = {}
-    first: dict[str, int] = {}
-    for number, text in read_lines(path, problems):
-        fields = text.split("\t")
-        if len(fields) != 2:
-            problems.add(number, f"{len(fields)} tab-separated fields; expected 'image_id<TAB>{what}'")
-            continue
-        image_id, value = fields[0].strip(), fields[1].strip()
-        if not image_id:
-            problems.add(number, "empty image id")
-            continue
-        if image_id in first:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
-            continue
-        first[image_id] = number
-        if check is not None and (problem := check(value)):
-            problems.add(number, problem)
-            continue
-        result[image_id] = value
-    problems.raise_if_any()
-    return result
-
-
-CUI = re.compile(r"^C[0-9]{7}$")
-
-
-def split_concepts(text: str) -> list[str]:
-    """`C1;C2` -> ["C1", "C2"], uppercased as the official evaluator does; empty entries dropped."""
-    return [c.strip().upper() for c in text.split(";") if c.strip()]
-
-
-def _not_cuis(text: str) -> str | None:
-    wrong = [c for c in split_concepts(text) if not CUI.match(c)]
-    return f"{', '.join(map(repr, wrong[:3]))} not UMLS CUIs (C and 7 digits)" if wrong else None
-
-
-def read_concepts(path: str | Path) -> dict[str, list[str]]:
-    """The concept ground truth: image id -> CUIs (uppercased; each must be `C` and 7 digits)."""
-    return {image_id: split_concepts(text) for image_id, text in read_tab_file(path, "C1;C2;...", _not_cuis).items()}
-
-
-def build_vocabulary(labels: Mapping[str, Sequence[str]], min_frequency: int = 1) -> list[str]:
-    """Concepts seen at least min_frequency times, most frequent first (ties by name): deterministic."""
-    counts = Counter(c for concepts in labels.values() for c in concepts)
-    return sorted((c for c, n in counts.items() if n >= min_frequency), key=lambda c: (-counts[c], c))
 
 
 class ImageLabelDataset(Dataset):

@@ -6,9 +6,7 @@ Formats [assumption: the 2020 SPLL files are per-day logs; aggregate them into o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,43 +14,8 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.errors import FormatError, Problem, ProblemCollector, read_csv_rows
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def read_table(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Reads `id,<columns>` with a header; returns the column names and id -> float values."""
-    problems = ProblemCollector(path)
-    header, lines = read_csv_rows(path, (), problems)
-    if len(header) < 2:
-        raise FormatError([Problem(str(path), 1, f"header {header}: expected an id column and value columns")])
-    rows: dict[str, np.ndarray] = {}
-    first: dict[str, int] = {}
-    for number, row in lines:
-        fields = [row[name] for name in header]
-        if not fields[0]:
-            problems.add(number, "empty id")
-            continue
-        if fields[0] in first:
-            problems.add(number, f"duplicate id {fields[0]!r} (first on line {first[fields[0]]})")
-            continue
-        first[fields[0]] = number
-        values = []
-        for name, text in zip(header[1:], fields[1:], strict=True):
-            try:
-                value = float(text)
-            except ValueError:
-                problems.add(number, f"{name}: {text!r} is not a number")
-                break
-            if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
-                problems.add(number, f"{name}: {text!r} must be a finite float32 number")
-                break
-            values.append(value)
-        else:
-            rows[fields[0]] = np.array(values, np.float32)
-    problems.raise_if_any()
-    return header[1:], rows
+from baselines.data.formats.tabular import read_table
+from baselines.errors import FormatError, Problem
 
 
 class TableDataset(Dataset):

@@ -25,64 +25,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
+from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.data.images import BadImagePolicy
-from baselines.errors import ProblemCollector, read_csv_rows
-
-LABELS: tuple[str, ...] = (
-    "LeftLungAffected",
-    "RightLungAffected",
-    "CavernsLeft",
-    "CavernsRight",
-    "PleurisyLeft",
-    "PleurisyRight",
-)
-FINDINGS: tuple[str, ...] = ("affected", "caverns", "pleurisy")
-
-
-def lung_label_order(labels: Sequence[str]) -> list[tuple[int, int]]:
-    """For each label name, its (lung, finding) position in the network output (lung 0 = left).
-
-    Names must contain Left/Right and one of Affected/Caverns/Pleurisy (case-insensitive).
-    """
-    order = []
-    for name in labels:
-        low = name.lower()
-        lungs = [i for i, side in enumerate(("left", "right")) if side in low]
-        findings = [i for i, f in enumerate(FINDINGS) if f in low]
-        if len(lungs) != 1 or len(findings) != 1:
-            raise ValueError(f"label {name!r} must name one lung (Left/Right) and one finding {FINDINGS}")
-        order.append((lungs[0], findings[0]))
-    if len(set(order)) != len(order):
-        raise ValueError(f"labels {list(labels)} repeat a (lung, finding) pair")
-    return order
-
-
-def read_labels(path: str | Path, labels: Sequence[str] = LABELS) -> dict[str, np.ndarray]:
-    """Reads the label CSV (header row naming `filename` and the label columns, values 0/1)."""
-    problems = ProblemCollector(path)
-    _, rows = read_csv_rows(path, ("filename", *labels), problems)
-    result: dict[str, np.ndarray] = {}
-    first: dict[str, int] = {}
-    for number, row in rows:
-        ct = row["filename"]
-        if ct in first:
-            problems.add(number, f"duplicate CT {ct!r} (first on line {first[ct]})")
-            continue
-        first[ct] = number
-        values = [row[name] for name in labels]
-        if any(v not in ("0", "1") for v in values):
-            problems.add(number, f"label values must be 0 or 1, got {values}")
-            continue
-        result[ct] = np.array([int(v) for v in values], np.float32)
-    problems.raise_if_any()
-    return result
-
-
-def list_volumes(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: CT folder not found")
-    return sorted(p for p in folder.iterdir() if p.name.endswith((".nii.gz", ".nii")))
 
 
 @dataclass(frozen=True)

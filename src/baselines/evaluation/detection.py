@@ -10,7 +10,7 @@ import torch
 from torchmetrics.detection import MeanAveragePrecision
 from torchvision.ops import box_iou
 
-from baselines.runfiles.grouped import Region
+from baselines.types import Region
 
 # faster-coco-eval prints its full COCO summary table at INFO level on every call.
 logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)

@@ -13,7 +13,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from baselines.data.polygons import fill_polygons, unflat
-from baselines.runfiles.grouped import Region
+from baselines.types import Region
 
 Sizes = Mapping[str, tuple[int, int] | None]
 

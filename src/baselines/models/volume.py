@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MultilabelAUROC
 
-from baselines.data.tuberculosis import FINDINGS, LABELS, lung_label_order
+from baselines.data.formats.tuberculosis import FINDINGS, LABELS, lung_label_order
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 
 

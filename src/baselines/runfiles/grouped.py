@@ -13,49 +13,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from baselines.errors import ProblemCollector, read_lines
-
-RegionKind = Literal["box", "polygon"]
+from baselines.types import ImageSet, Region, RegionKind
 
 _INT = r"([0-9]{1,9})"  # ASCII digits; 9 at most, which no image size reaches
 _UINT = re.compile(rf"^{_INT}$")
 _BOX = re.compile(rf"^{_INT}x{_INT}\+{_INT}\+{_INT}$")
-
-
-@dataclass(frozen=True)
-class Region:
-    """One scored region of one class.
-
-    Attributes:
-        label: Index into the task's class list.
-        score: Confidence in [0, 1].
-        box: (xmin, ymin, xmax, ymax) in pixels; for polygons their bounding box.
-        polygon: Flat (x1, y1, x2, y2, ...) for polygon regions, else empty.
-    """
-
-    label: int
-    score: float
-    box: tuple[float, float, float, float]
-    polygon: tuple[float, ...] = ()
-
-
-@dataclass
-class ImageSet:
-    """What a run is checked against: the expected image ids and, when known, their sizes.
-
-    Attributes:
-        sizes: image id -> (width, height), or None where the size is unknown.
-        ground_truth: image id -> ground-truth regions, when ground truth was loaded.
-        subsets: Optional subset name -> image ids, for per-subset scores.
-    """
-
-    sizes: dict[str, tuple[int, int] | None]
-    ground_truth: dict[str, list[Region]] | None = None
-    subsets: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _parse_confidence(text: str, line: int, where: str, problems: ProblemCollector) -> float | None:

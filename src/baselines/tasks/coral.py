@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from baselines.data.coral import CORAL_CLASSES, AnnotationKind, parse_coral_annotations
+from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, parse_coral_annotations
 from baselines.data.polygons import flat
 from baselines.errors import FormatError, Problem
 from baselines.evaluation.segmentation import pixel_iou, polygon_map
-from baselines.runfiles.grouped import ImageSet, Region
 from baselines.tasks.regions import RegionTask
+from baselines.types import ImageSet, Region
 
 
 class CoralTask(RegionTask):

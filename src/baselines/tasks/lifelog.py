@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.lifelog import read_judgements, read_metadata, read_topics
-from baselines.data.tabular import read_table
+from baselines.data.formats.lifelog import read_judgements, read_metadata, read_topics
+from baselines.data.formats.tabular import read_table
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores
 from baselines.tasks.base import TaskSpec

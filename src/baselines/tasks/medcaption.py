@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.medcaption import CUI, find_images, read_concepts, read_tab_file, split_concepts
+from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file, split_concepts
+from baselines.data.images import find_images_by_stem as find_images
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.medcaption import caption_scores, concept_f1
 from baselines.tasks.base import TaskSpec

@@ -12,14 +12,9 @@ import numpy as np
 from baselines.data.images import image_size, list_images
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.detection import mean_average_precision, precision_recall
-from baselines.runfiles.grouped import (
-    ImageSet,
-    Region,
-    RegionKind,
-    format_grouped_lines,
-    parse_grouped_file,
-)
+from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks.base import TaskSpec
+from baselines.types import ImageSet, Region, RegionKind
 
 
 def _array(value: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from baselines.data.tuberculosis import LABELS, list_volumes, read_labels
+from baselines.data.formats.tuberculosis import LABELS, list_volumes, read_labels
 from baselines.errors import ProblemCollector, read_lines
 from baselines.tasks.base import TaskSpec
 

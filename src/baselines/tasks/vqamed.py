@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.vqamed import read_answers, read_generated_questions, read_questions
+from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_questions
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.vqamed import BleuSemantics, accuracy, bleu, question_bleu
 from baselines.tasks.base import TaskSpec

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.data.coral import CORAL_CLASSES
+from baselines.data.formats.coral import CORAL_CLASSES
 from baselines.data.polygons import fill_polygons
 from baselines.runfiles.atomic import atomic_write_text
 

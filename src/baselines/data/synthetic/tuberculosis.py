@@ -9,7 +9,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from baselines.data.tuberculosis import LABELS
+from baselines.data.formats.tuberculosis import LABELS
 from baselines.runfiles.atomic import atomic_write_text
 
 
