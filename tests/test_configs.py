@@ -30,7 +30,7 @@ def test_experiment_composes_and_resolves(name: str, tmp_path: Path) -> None:
     OmegaConf.resolve(cfg)
     get_task(cfg.task)
     assert cfg.monitor
-    assert cfg.callbacks.run_file_writer.task == cfg.task
+    assert cfg.callbacks.run_file_writer.output_path
 
 
 @pytest.mark.parametrize("name", DEMOS)

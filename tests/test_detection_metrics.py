@@ -75,3 +75,16 @@ def test_images_without_predictions_count_as_misses() -> None:
     preds = {"a": [R(0, (0, 0, 10, 10), 0.9)]}
     assert precision_recall(preds, truth) == {"precision": 1.0, "recall": 0.5}
     assert mean_average_precision(preds, truth)["map"] == pytest.approx(51 / 101)
+
+
+def test_recall_of_exactly_0_6_keeps_its_interpolation_point() -> None:
+    # 5 ground-truth boxes in 3 images, 3 true positives ranked first: precision 1 at the recall points
+    # 0.00 ... 0.60. pycocotools gives 61/101 = 0.60396; torchmetrics + faster-coco-eval 1.8 lost the 0.60
+    # point to float rounding (60/101 = 0.59406), which is why the scorer runs pycocotools itself.
+    truth = {
+        "a": [R(0, (0, 0, 10, 10)), R(0, (20, 20, 30, 30))],
+        "b": [R(0, (0, 0, 10, 10)), R(0, (40, 40, 50, 50))],
+        "c": [R(0, (0, 0, 10, 10))],
+    }
+    preds = {"a": [R(0, (0, 0, 10, 10), 0.9)], "b": [R(0, (0, 0, 10, 10), 0.8)], "c": [R(0, (0, 0, 10, 10), 0.7)]}
+    assert mean_average_precision(preds, truth)["map"] == pytest.approx(61 / 101, abs=1e-9)

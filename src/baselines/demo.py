@@ -37,20 +37,22 @@ def demo_names() -> list[str]:
     return sorted(p.stem for p in (config_dir() / "demo").glob("*.yaml"))
 
 
-def demo_config(name: str, out: str | Path, overrides: Sequence[str] = ()):
-    """The composed config of one demo: `experiment=<name> +demo=<name>` writing under out/."""
+def demo_overrides(name: str, out: str | Path, overrides: Sequence[str] = ()) -> list[str]:
+    """The overrides of one demo: `experiment=<name> +demo=<name>` writing under out/."""
     out = Path(out).resolve()
-    return compose_config(
-        "train",
-        [
-            f"experiment={name}",
-            f"+demo={name}",
-            f"paths.root_dir={out}",
-            f"paths.output_dir={out}/{name}",
-            "overwrite=true",
-            *overrides,
-        ],
-    )
+    return [
+        f"experiment={name}",
+        f"+demo={name}",
+        f"paths.root_dir={out}",
+        f"paths.output_dir={out}/{name}",
+        "overwrite=true",
+        *overrides,
+    ]
+
+
+def demo_config(name: str, out: str | Path, overrides: Sequence[str] = ()):
+    """The composed config of one demo (see demo_overrides)."""
+    return compose_config("train", demo_overrides(name, out, overrides))
 
 
 def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoResult:
@@ -62,17 +64,20 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoRe
     instantiate(cfg.synthetic)
     spec = get_task(cfg.task)
     result.metric = spec.primary_metric
-    untrained_cfg = demo_config(
+    untrained = demo_overrides(
         name,
         out,
         [
             *overrides,
             "train=false",
+            "allow_untrained=true",
             f"callbacks.run_file_writer.output_path={Path(out).resolve()}/{name}/runs/untrained.txt",
         ],
     )
-    result.untrained = run(untrained_cfg)["scores"].get(spec.primary_metric, float("nan"))
-    summary = run(cfg)
+    result.untrained = run(compose_config("train", untrained), untrained)["scores"].get(
+        spec.primary_metric, float("nan")
+    )
+    summary = run(cfg, demo_overrides(name, out, overrides))
     result.scores = summary["scores"]
     result.trained = result.scores.get(spec.primary_metric, float("nan"))
     result.run_file = summary["run_file"] or ""

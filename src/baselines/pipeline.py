@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from baselines.checkpoints import CheckpointError, CheckpointRecord, describe_mismatch, last_checkpoint, read_record
+from baselines.data.base import BaseDataModule
 from baselines.runfiles.atomic import atomic_write_text
 from baselines.runfiles.provenance import dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
-from baselines.tasks import get_task
+from baselines.tasks import TaskSpec, get_task
 
 log = logging.getLogger(__name__)
 
@@ -49,27 +52,78 @@ def _partial_prediction(trainer: pl.Trainer) -> bool:
     return bool(getattr(trainer, "fast_dev_run", False)) or (limit is not None and limit != 1.0)
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
+def _hydra_overrides() -> list[str]:
+    """The overrides `hydra.main` composed this run from (empty outside hydra.main)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _check_inputs(datamodule: BaseDataModule, cfg: DictConfig) -> None:
+    """Reads every split the run will use before a network is built (weights may come from a hub) or
+    trained: a wrong path or a bad annotation line fails in seconds, not after the download or the epochs."""
+    splits = [*(("train", "val") if cfg.get("train") else ()), *(("predict",) if cfg.get("predict") else ())]
+    for split in splits:
+        datamodule.dataset(split)
+
+
+def _checkpoint(cfg: DictConfig, saver: ModelCheckpoint | None) -> str | None:
+    """The checkpoint to start from: `last` is looked up in the run's checkpoint folder, and refused if absent."""
+    checkpoint = cfg.get("ckpt_path")
+    if checkpoint != "last":
+        return checkpoint
+    if saver is None or saver.dirpath is None:
+        raise CheckpointError("ckpt_path=last needs callbacks.model_checkpoint (it names the checkpoint folder)")
+    return str(last_checkpoint(saver.dirpath))
+
+
+def _check_checkpoint_task(checkpoint: str, spec: TaskSpec) -> dict[str, Any] | None:
+    record = read_record(checkpoint)
+    if record is not None and record.get("task") != spec.name:
+        raise CheckpointError(
+            f"checkpoint {checkpoint} is from {record.get('task')}, not {spec.name}: "
+            f"give a {spec.name} checkpoint, or drop experiment= to predict {record.get('task')} with it"
+        )
+    return record
+
+
+def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, Any]:
     """Runs what the config asks for (`train`, `predict`, `evaluate` flags) and returns a summary.
 
-    The summary has `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth) and
-    `metrics` (the trainer's last logged values).
+    Args:
+        cfg: The composed config.
+        overrides: The overrides it was composed from, stored in checkpoints so that
+            `baselines predict ckpt_path=X` can compose it again; taken from Hydra when None.
+
+    Returns:
+        `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth), `metrics`
+        (the trainer's last logged values) and, when items were left out as unreadable, `skipped`.
     """
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
     spec = get_task(cfg.task)
-    datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model)
+    overrides = list(overrides) if overrides is not None else _hydra_overrides()
+    if cfg.get("predict") and not cfg.get("train") and cfg.get("ckpt_path") is None and not cfg.get("allow_untrained"):
+        raise CheckpointError(
+            "predicting needs a trained model: ckpt_path=<checkpoint file> (or ckpt_path=last with "
+            "hydra.run.dir=<the training run's folder>). To write a run file from an untrained model on "
+            "purpose (a baseline of baselines), set allow_untrained=true"
+        )
     callbacks = _instantiate_group(cfg.get("callbacks"))
-    loggers = _instantiate_group(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     writer = _find(callbacks, RunFileWriter)
     if cfg.get("predict") and writer is None:
         raise ValueError("predict=true needs callbacks.run_file_writer (baselines.runfiles.writer.RunFileWriter)")
     if writer is not None and cfg.get("predict"):
         writer.check_writable()
+    checkpoint = _checkpoint(cfg, _find(callbacks, ModelCheckpoint))
+    record = _check_checkpoint_task(checkpoint, spec) if checkpoint else None
+    datamodule: BaseDataModule = instantiate(cfg.data)
+    _check_inputs(datamodule, cfg)
 
-    checkpoint = cfg.get("ckpt_path")
+    model = instantiate(cfg.model)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    callbacks.append(CheckpointRecord({"task": spec.name, "overrides": overrides, "config": resolved}))
+    loggers = _instantiate_group(cfg.get("logger"))
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
     if cfg.get("train"):
         trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint)
         saver = _find(callbacks, ModelCheckpoint)
@@ -86,16 +140,27 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if not cfg.get("predict"):
         return summary
     assert writer is not None
-    writer.set_provenance(
-        config=OmegaConf.to_container(cfg, resolve=True),
-        seed=cfg.get("seed"),
-        checkpoint=checkpoint,
-        dataset_sha=dataset_fingerprint(sorted(set(_existing_paths(cfg.data)))),
+    writer.prepare(
+        spec.format_run,
+        {
+            "task": spec.name,
+            "config": resolved,
+            "overrides": overrides,
+            "seed": cfg.get("seed"),
+            "checkpoint": checkpoint,
+            "untrained": checkpoint is None and not cfg.get("train"),
+            "dataset_sha": dataset_fingerprint(sorted(set(_existing_paths(cfg.data)))),
+        },
     )
-    trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
+    try:
+        trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
+    except RuntimeError as exc:
+        if checkpoint and "Error(s) in loading state_dict" in str(exc):
+            raise CheckpointError(describe_mismatch(exc, checkpoint, record)) from None
+        raise
     if not trainer.is_global_zero:
         return summary
-    skipped = {split: files for split, files in getattr(datamodule, "skipped", {}).items() if files}
+    skipped = {split: files for split, files in datamodule.skipped.items() if files}
     if skipped:
         summary["skipped"] = skipped
         log.warning("unreadable files left out (on_bad_image=skip): %s", {k: len(v) for k, v in skipped.items()})
@@ -107,7 +172,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         log.info("partial prediction (fast_dev_run / limit_predict_batches): grammar check only, no score")
         spec.parse_run(writer.output_path, None)
         return summary
-    reference = spec.load_reference(evaluation.get("ground_truth"), evaluation.get("images"))
+    # The data module that made the predictions is the reference: no image folder needs naming again.
+    reference = spec.reference_for(datamodule.prediction_set(), evaluation.get("ground_truth"))
     if evaluation.get("subsets"):
         reference = spec.with_subsets(reference, evaluation["subsets"])
     parsed = spec.parse_run(writer.output_path, reference)  # the run file we wrote must pass the validator

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import hydra
 from omegaconf import DictConfig
 
+from baselines.checkpoints import CheckpointError, with_checkpoint_overrides
 from baselines.config import config_dir
 from baselines.pipeline import run
 
@@ -25,7 +27,17 @@ def _report(cfg: DictConfig) -> None:
 
 
 main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_report)
-predict_main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="predict")(_report)
+predict = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="predict")(_report)
+
+
+def predict_main() -> None:
+    """`baselines-predict`: without `experiment=`, the checkpoint's own overrides are composed first."""
+    try:
+        sys.argv = [sys.argv[0], *with_checkpoint_overrides(sys.argv[1:])]
+    except CheckpointError as exc:
+        sys.exit(f"error: {exc}")
+    predict()
+
 
 if __name__ == "__main__":
     main()

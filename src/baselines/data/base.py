@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from baselines.data.images import BadImagePolicy, check_images, unreadable_reason
+from baselines.types import PredictionSet
 
 Split = Literal["train", "val", "predict"]
 Item = TypeVar("Item")
@@ -75,6 +76,22 @@ class BaseDataModule(pl.LightningDataModule):
         if split not in self._datasets:
             self._datasets[split] = self.build_dataset(split)
         return self._datasets[split]
+
+    def prediction_set(self) -> PredictionSet:
+        """The predict split's official ids in order, with the file each came from: what the run file
+        written from its predictions is validated against (items skipped as unreadable are not in it).
+
+        Predict datasets expose `ids` (in dataset order) and `files` (id -> path, empty where items
+        have no file of their own).
+        """
+        dataset = self.dataset("predict")
+        ids: list[str] = dataset.ids  # type: ignore[attr-defined]
+        files: dict[str, Path] = dataset.files  # type: ignore[attr-defined]
+        return PredictionSet(tuple(ids), dict(files), self.prediction_candidates())
+
+    def prediction_candidates(self) -> frozenset[str] | None:
+        """For retrieval tasks, the collection items a run may rank; None elsewhere."""
+        return None
 
     def readable(
         self,

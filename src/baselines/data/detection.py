@@ -133,6 +133,14 @@ class DetectionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
+    @property
+    def ids(self) -> list[str]:
+        return [r.image_id for r in self.records]
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {r.image_id: r.path for r in self.records}
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         image, record, (width, height) = load_scaled(self.records[index], self.size if self.reduced_decode else None)
         out = self.transform(image=image, bboxes=record.boxes, labels=record.labels)

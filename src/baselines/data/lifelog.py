@@ -79,6 +79,14 @@ class Topics(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def ids(self) -> list[str]:
+        return [topic_id for topic_id, _ in self.items]
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {}  # topics come from no file of their own
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         topic_id, text = self.items[index]
         return {"id": topic_id, "index": index, "text": text}
@@ -137,6 +145,10 @@ class LifelogDataModule(BaseDataModule):
                 )
             self._collection = LifelogImages(images, paths, self.image_size, self.on_bad_image)
         return self._collection
+
+    def prediction_candidates(self) -> frozenset[str]:
+        """The collection's image ids: what an LMRT run may rank."""
+        return frozenset(image.image_id for image in self.collection.images)
 
     def collection_loader(self) -> torch.utils.data.DataLoader:
         return self._make_loader(self.collection, self.predict_batch_size)

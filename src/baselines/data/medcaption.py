@@ -43,6 +43,10 @@ class ImageLabelDataset(Dataset):
         self.texts = texts
         self.decode_size = decode_size  # JPEGs are decoded at reduced scale down to this (see load_rgb)
 
+    @property
+    def files(self) -> dict[str, Path]:
+        return {i: self.paths[i] for i in self.ids}
+
     def __len__(self) -> int:
         return len(self.ids)
 

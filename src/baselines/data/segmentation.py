@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import albumentations as A
@@ -37,6 +38,14 @@ class SegmentationDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.image_id for r in self.records]
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {r.image_id: r.path for r in self.records}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         image, record, (width, height) = load_scaled(self.records[index], self.size if self.reduced_decode else None)

@@ -7,6 +7,7 @@ Formats [assumption: the 2020 SPLL files are per-day logs; aggregate them into o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,10 @@ class TableDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {}  # a participant is a row of a table, not a file
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample: dict[str, Any] = {"id": self.ids[index], "index": index, "features": self.features[index]}

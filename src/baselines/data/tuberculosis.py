@@ -127,6 +127,14 @@ class CTDataset(Dataset):
     def __len__(self) -> int:
         return len(self.cts)
 
+    @property
+    def ids(self) -> list[str]:
+        return [ct.name for ct in self.cts]
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {ct.name: ct for ct in self.cts}
+
     def per_lung(self, flat: np.ndarray) -> np.ndarray:
         target = np.zeros((2, len(FINDINGS)), np.float32)
         for value, (lung, finding) in zip(flat, self.order, strict=True):

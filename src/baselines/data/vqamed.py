@@ -36,6 +36,14 @@ class VQAMedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def ids(self) -> list[str]:
+        return [row["id"] for row in self.rows]
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {row["id"]: self.image_dir / f"{row['id']}.jpg" for row in self.rows}
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rows[index]
         path = self.image_dir / f"{row['id']}.jpg"

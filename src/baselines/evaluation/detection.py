@@ -1,27 +1,21 @@
-"""Detection scores: mAP at an IoU threshold (COCO-style, via torchmetrics and faster-coco-eval),
-overall precision and recall at that threshold (greedy matching by confidence)."""
+"""Detection scores: mAP at an IoU threshold (pycocotools COCOeval), and overall precision and recall
+at that threshold (greedy matching by confidence)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-import torch
-from torchmetrics.detection import MeanAveragePrecision
-from torchvision.ops import box_iou
+import numpy as np
+from pycocotools import mask as mask_utils
 
+from baselines.evaluation.coco import coco_average_precision
 from baselines.types import Region
 
-# faster-coco-eval prints its full COCO summary table at INFO level on every call.
-logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)
 
-
-def _as_target(regions: Sequence[Region], with_scores: bool) -> dict[str, torch.Tensor]:
-    boxes = torch.tensor([r.box for r in regions], dtype=torch.float64).reshape(-1, 4)
-    out = {"boxes": boxes, "labels": torch.tensor([r.label for r in regions], dtype=torch.long)}
-    if with_scores:
-        out["scores"] = torch.tensor([r.score for r in regions], dtype=torch.float64)
-    return out
+def _xywh(region: Region) -> list[float]:
+    x0, y0, x1, y1 = region.box
+    return [x0, y0, x1 - x0, y1 - y0]
 
 
 def mean_average_precision(
@@ -29,36 +23,45 @@ def mean_average_precision(
     ground_truth: Mapping[str, Sequence[Region]],
     iou_threshold: float = 0.5,
     per_class: bool = False,
+    max_detections: int = 1000,
 ) -> dict[str, float]:
-    """COCO-style mAP (101-point interpolation, mean over classes that have ground truth).
+    """Box mAP as pycocotools computes it (101-point interpolation, mean over classes with ground truth).
 
     Images in the ground truth without a prediction count as having no detections; predictions for
     images outside the ground truth are ignored (the validator rejects them earlier).
 
+    Args:
+        max_detections: Detections kept per image and class. COCO's default is 100; drawnUI pages and
+            coral photos can hold more regions of one class, so the default here is 1000.
+
     Returns:
         `map` and, with per_class, `map_class_<label>` for classes with ground truth.
     """
-    metric = MeanAveragePrecision(
-        box_format="xyxy",
-        iou_thresholds=[iou_threshold],
-        class_metrics=per_class,
-        backend="faster_coco_eval",
-        max_detection_thresholds=[1, 10, 1000],
-        sync_on_compute=False,  # a local evaluation of a whole run file; under DDP only rank 0 scores
-    )
-    preds, targets = [], []
-    for image_id, truth in ground_truth.items():
-        preds.append(_as_target(predictions.get(image_id, ()), with_scores=True))
-        targets.append(_as_target(truth, with_scores=False))
-    metric.update(preds, targets)
-    result = metric.compute()
-    scores = {"map": float(result["map"])}
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for number, (image_id, truth) in enumerate(ground_truth.items(), start=1):
+        images.append({"id": number})
+        for region in truth:
+            box = _xywh(region)
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": number,
+                    "category_id": region.label + 1,
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": 0,
+                }
+            )
+        results.extend(
+            {"image_id": number, "category_id": r.label + 1, "bbox": _xywh(r), "score": r.score}
+            for r in predictions.get(image_id, ())
+        )
+    result = coco_average_precision(images, annotations, results, "bbox", iou_threshold, max_detections)
+    scores = {"map": result["map"]}
     if per_class:
-        for label, value in zip(
-            result["classes"].reshape(-1).tolist(), result["map_per_class"].reshape(-1).tolist(), strict=False
-        ):
-            if value >= 0:
-                scores[f"map_class_{label}"] = float(value)
+        scores.update({f"map_class_{label}": value for label, value in sorted(result["per_class"].items())})
     return scores
 
 
@@ -80,13 +83,10 @@ def precision_recall(
         for label in {r.label for r in preds} & {r.label for r in truth}:
             p = sorted((r for r in preds if r.label == label), key=lambda r: -r.score)
             t = [r for r in truth if r.label == label]
-            iou = box_iou(
-                torch.tensor([r.box for r in p], dtype=torch.float64),
-                torch.tensor([r.box for r in t], dtype=torch.float64),
-            )
-            taken = torch.zeros(len(t), dtype=torch.bool)
-            for row in iou:
-                row = row.masked_fill(taken, -1.0)
+            iou = np.asarray(mask_utils.iou([_xywh(r) for r in p], [_xywh(r) for r in t], [0] * len(t)))
+            taken = np.zeros(len(t), dtype=bool)
+            for row in iou.reshape(len(p), len(t)):
+                row = np.where(taken, -1.0, row)
                 best = int(row.argmax())
                 if row[best] >= iou_threshold:
                     taken[best] = True

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import sacrebleu
-
 
 def image_f1(truth: set[str], predicted: set[str]) -> float:
     """Binary F1 over the union of both concept sets (sklearn's f1_score on that union, by hand)."""
@@ -35,6 +33,8 @@ def concept_f1(predictions: Mapping[str, Sequence[str]], ground_truth: Mapping[s
 
 def caption_scores(predictions: Mapping[str, str], ground_truth: Mapping[str, str]) -> dict[str, float]:
     """Corpus BLEU-4 and chrF (sacrebleu defaults, lowercased), in [0, 1], over the ground-truth images."""
+    import sacrebleu  # an optional extra, needed only to score captions
+
     ids = list(ground_truth)
     hypotheses = [predictions.get(i, "") for i in ids]
     references = [[ground_truth[i] for i in ids]]

@@ -3,16 +3,13 @@ per-class pixel IoU pooled over images (intersections and unions summed before d
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pycocotools import mask as mask_utils
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from baselines.data.polygons import fill_polygons, unflat
+from baselines.evaluation.coco import coco_average_precision
 from baselines.types import Region
 
 Sizes = Mapping[str, tuple[int, int] | None]
@@ -79,28 +76,8 @@ def polygon_map(
                 }
             )
             labels.add(region.label)
-    if not annotations or not results:
-        return {"map": 0.0, "recall": 0.0}
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-        truth_api = COCO()
-        truth_api.dataset = {
-            "images": images,
-            "annotations": annotations,
-            "categories": [{"id": label + 1} for label in sorted(labels)],
-        }
-        truth_api.createIndex()
-        result_api = truth_api.loadRes(results)
-        evaluator = COCOeval(truth_api, result_api, "segm")
-        evaluator.params.iouThrs = np.array([iou_threshold])
-        evaluator.params.maxDets = [1, 10, 1000]
-        evaluator.evaluate()
-        evaluator.accumulate()
-    precision = evaluator.eval["precision"][0, :, :, 0, -1]  # recall points x classes, all areas, 1000 dets
-    recall = evaluator.eval["recall"][0, :, 0, -1]
-    return {
-        "map": float(precision[precision > -1].mean()) if np.any(precision > -1) else 0.0,
-        "recall": float(recall[recall > -1].mean()) if np.any(recall > -1) else 0.0,
-    }
+    scores = coco_average_precision(images, annotations, results, "segm", iou_threshold)
+    return {"map": scores["map"], "recall": scores["recall"]}
 
 
 def pixel_iou(

@@ -17,22 +17,14 @@ installed NLTK.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
 import warnings
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Literal
-
-from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import NLTKWordTokenizer
-from nltk.translate.bleu_score import (
-    SmoothingFunction,
-    brevity_penalty,
-    closest_ref_length,
-    modified_precision,
-    sentence_bleu,
-)
 
 BleuSemantics = Literal["legacy", "nltk"]
 ROUNDING = 4
@@ -142,20 +134,33 @@ def accuracy(predictions: Mapping[str, str], references: Mapping[str, str]) -> f
 
 
 # --- BLEU ------------------------------------------------------------------------------------------
-_TOKENIZER = NLTKWordTokenizer()
-_STEMMER = SnowballStemmer("english")
 _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+@functools.cache
+def _nltk() -> ModuleType:
+    """NLTK, imported on first use: validating a run needs none of it (and NLTK is an optional extra)."""
+    from baselines.text import nltk_light
+
+    return nltk_light
+
+
+@functools.cache
+def _tokenizer_and_stemmer() -> tuple:
+    return _nltk().NLTKWordTokenizer(), _nltk().SnowballStemmer("english")
 
 
 def bleu_words(text: str) -> list[str]:
     """Lowercase, drop punctuation, tokenise, drop stopwords, stem: the evaluator's preprocessing."""
-    words = _TOKENIZER.tokenize(text.lower().translate(_NO_PUNCTUATION))
-    return [_STEMMER.stem(w) for w in words if w.lower() not in ENGLISH_STOPWORDS]
+    tokenizer, stemmer = _tokenizer_and_stemmer()
+    words = tokenizer.tokenize(text.lower().translate(_NO_PUNCTUATION))
+    return [stemmer.stem(w) for w in words if w.lower() not in ENGLISH_STOPWORDS]
 
 
 def _legacy_sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
     """sentence_bleu with SmoothingFunction().method0 as in NLTK <= 3.2.5 (weights 1/4 each)."""
-    precisions = [modified_precision([reference], hypothesis, n) for n in range(1, 5)]
+    nltk = _nltk()
+    precisions = [nltk.modified_precision([reference], hypothesis, n) for n in range(1, 5)]
     if precisions[0].numerator == 0:
         return 0.0
     kept = []
@@ -164,7 +169,7 @@ def _legacy_sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
             break
         kept.append(p)
     hyp_len = len(hypothesis)
-    bp = brevity_penalty(closest_ref_length([reference], hyp_len), hyp_len)
+    bp = nltk.brevity_penalty(nltk.closest_ref_length([reference], hyp_len), hyp_len)
     return bp * math.exp(math.fsum(0.25 * math.log(p) for p in kept))
 
 
@@ -178,7 +183,8 @@ def sentence_score(hypothesis: str, reference: str, semantics: BleuSemantics = "
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NLTK warns on every zero-count order
         try:
-            return float(sentence_bleu([truth], candidate, smoothing_function=SmoothingFunction().method0))
+            smoothing = _nltk().SmoothingFunction().method0
+            return float(_nltk().sentence_bleu([truth], candidate, smoothing_function=smoothing))
         except ZeroDivisionError:
             return 0.0
 

@@ -35,7 +35,7 @@ class DetectionTask(BaseTask):
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = net
-        self.val_map = MeanAveragePrecision(box_format="xyxy", iou_thresholds=[0.5], backend="faster_coco_eval")
+        self.val_map = MeanAveragePrecision(box_format="xyxy", iou_thresholds=[0.5], backend="pycocotools")
 
     @staticmethod
     def _targets(batch: dict[str, Any]) -> list[dict[str, torch.Tensor]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,6 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 
 from baselines.runfiles.atomic import atomic_write_text
 from baselines.runfiles.provenance import write_provenance
-from baselines.tasks.base import get_task
 
 
 def gather_predictions(predictions: Sequence[Any]) -> list[dict[str, Any]]:
@@ -43,20 +42,25 @@ def _flatten(item: Any) -> list[dict[str, Any]]:
     return [p for sub in item for p in _flatten(sub)]
 
 
+RunFormatter = Callable[[Sequence[Mapping[str, Any]]], str]
+
+
 class RunFileWriter(BasePredictionWriter):
-    """Writes the task's run file (atomically) and its provenance JSON at the end of prediction.
+    """Writes the run file (atomically) and its provenance JSON at the end of prediction.
+
+    The pipeline hands it the task's formatter and the provenance (`prepare`) before predicting, so
+    this module knows nothing of tasks.
 
     Args:
-        task: Registered task name; its spec formats the run file.
         output_path: Where the run file goes.
         overwrite: Replace an existing run file; otherwise an existing file is an error.
     """
 
-    def __init__(self, task: str, output_path: str, overwrite: bool = False) -> None:
+    def __init__(self, output_path: str, overwrite: bool = False) -> None:
         super().__init__(write_interval="epoch")
-        self.task = task
         self.output_path = Path(output_path)
         self.overwrite = overwrite
+        self.format_run: RunFormatter | None = None
         self.provenance: dict[str, Any] = {}
         self.written: Path | None = None
 
@@ -65,19 +69,10 @@ class RunFileWriter(BasePredictionWriter):
         if self.output_path.exists() and not self.overwrite:
             raise FileExistsError(f"{self.output_path} exists; set overwrite=true to replace it")
 
-    def set_provenance(
-        self,
-        config: Mapping[str, Any] | None,
-        seed: int | None,
-        checkpoint: str | None,
-        dataset_sha: str | None,
-    ) -> None:
-        self.provenance = {
-            "config": config,
-            "seed": seed,
-            "checkpoint": checkpoint,
-            "dataset_sha": dataset_sha,
-        }
+    def prepare(self, format_run: RunFormatter, provenance: Mapping[str, Any]) -> None:
+        """Sets the task's formatter and what the provenance JSON records (config, seed, checkpoint, ...)."""
+        self.format_run = format_run
+        self.provenance = dict(provenance)
 
     def write_on_epoch_end(
         self,
@@ -86,16 +81,19 @@ class RunFileWriter(BasePredictionWriter):
         predictions: Sequence[Any],
         batch_indices: Sequence[Any],
     ) -> None:
+        if self.format_run is None:
+            raise RuntimeError("RunFileWriter.prepare(format_run, provenance) was not called before predicting")
         ordered = gather_predictions(predictions)
         if not trainer.is_global_zero:
             return
-        text = get_task(self.task).format_run(ordered)
+        text = self.format_run(ordered)
         self.written = atomic_write_text(self.output_path, text, overwrite=self.overwrite)
+        extra = {k: v for k, v in self.provenance.items() if k not in ("config", "seed", "checkpoint", "dataset_sha")}
         write_provenance(
             self.output_path,
             self.provenance.get("config"),
             self.provenance.get("seed"),
             self.provenance.get("checkpoint"),
             self.provenance.get("dataset_sha"),
-            extra={"task": self.task, "num_predictions": len(ordered)},
+            extra={**extra, "num_predictions": len(ordered)},
         )

@@ -7,11 +7,17 @@ A task module under `baselines.tasks` defines one or more `TaskSpec` objects in 
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from baselines.types import PredictionSet
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TaskSpec(ABC):
@@ -26,6 +32,7 @@ class TaskSpec(ABC):
     name: str
     primary_metric: str
     run_file_name: str = "run.txt"
+    reference_hint: str = "give --gt <ground truth> or --images <the test items>"
 
     @property
     def classes(self) -> Sequence[str]:
@@ -44,6 +51,15 @@ class TaskSpec(ABC):
         """
 
     @abstractmethod
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> Any:
+        """What a run file written from `predicted` is validated (and, with ground truth, scored) against.
+
+        The data module that made the predictions says which items they cover, in which order and from
+        which files, so the pipeline never has to be told again where the test images are. Ground truth
+        of items that were not predicted (left out as unreadable) is left out of the score, with a warning.
+        """
+
+    @abstractmethod
     def parse_run(self, path: str | Path, reference: Any | None) -> Any:
         """Parses and strictly validates a run file.
 
@@ -55,6 +71,13 @@ class TaskSpec(ABC):
     def score(self, run: Any, reference: Any) -> dict[str, float]:
         """Scores a parsed run against a reference that has ground truth, as the official evaluator does."""
 
+    def unchecked(self, reference: Any | None) -> list[str]:
+        """The validator's checks that need a reference this validation did not have (`baselines validate`
+        prints them, so a grammar-only pass is never mistaken for a full one)."""
+        if reference is None:
+            return [f"ids against the test set, and one line per test item ({self.reference_hint})"]
+        return []
+
     def with_subsets(self, reference: Any, path: str | Path) -> Any:
         """Adds test-subset membership to a reference so `score` also reports per-subset values."""
         raise ValueError(f"task {self.name} has no per-subset scores")
@@ -63,37 +86,79 @@ class TaskSpec(ABC):
         return self.score(self.parse_run(run_path, reference), reference)
 
 
+def predicted_truth(truth: Mapping[str, T], predicted: PredictionSet, source: str | Path) -> dict[str, T]:
+    """The ground truth of the predicted items, in the ground truth's order; says what is left out."""
+    wanted = set(predicted.ids)
+    kept = {key: value for key, value in truth.items() if key in wanted}
+    if len(kept) < len(truth):
+        left_out = [key for key in truth if key not in wanted]
+        log.warning(
+            "%s: %d of %d ground-truth items were not predicted (e.g. %s) and are not scored",
+            source,
+            len(left_out),
+            len(truth),
+            ", ".join(left_out[:3]),
+        )
+    return kept
+
+
 _REGISTRY: dict[str, TaskSpec] = {}
+_UNAVAILABLE: dict[str, str] = {}  # task module -> why it could not be imported (a missing extra)
 
 
 def _discover() -> None:
+    """Imports every task module once; a module that needs a missing package is recorded, not half-registered."""
     import baselines.tasks as package
 
+    found: dict[str, TaskSpec] = {}
+    broken: dict[str, str] = {}
     for module in pkgutil.iter_modules(package.__path__):
         if module.name.startswith("_") or module.name == "base":
             continue
-        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        try:
+            loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        except ImportError as exc:
+            broken[module.name] = f"{type(exc).__name__}: {exc}"
+            continue
         for spec in getattr(loaded, "TASKS", []):
-            if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+            if spec.name in found and found[spec.name] is not spec:
                 raise RuntimeError(f"task name {spec.name!r} is defined twice")
-            _REGISTRY[spec.name] = spec
+            found[spec.name] = spec
+    _REGISTRY.update(found)
+    _UNAVAILABLE.update(broken)
+
+
+def _ensure_discovered() -> None:
+    if not _REGISTRY and not _UNAVAILABLE:
+        _discover()
 
 
 def task_names() -> list[str]:
-    if not _REGISTRY:
-        _discover()
+    _ensure_discovered()
     return sorted(_REGISTRY)
+
+
+def unavailable_task_modules() -> dict[str, str]:
+    """Task modules that could not be imported (module name -> the ImportError), e.g. without the [tasks] extra."""
+    _ensure_discovered()
+    return dict(_UNAVAILABLE)
 
 
 def get_task(name: str) -> TaskSpec:
     """Returns the registered task called name.
 
     Raises:
-        KeyError: With the list of known tasks.
+        KeyError: With the list of known tasks, and the task modules that failed to import.
     """
-    if not _REGISTRY:
-        _discover()
+    _ensure_discovered()
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_REGISTRY))}") from None
+        message = f"unknown task {name!r}; known tasks: {', '.join(sorted(_REGISTRY))}"
+        if _UNAVAILABLE:
+            failed = "; ".join(f"baselines.tasks.{m} ({why})" for m, why in sorted(_UNAVAILABLE.items()))
+            message += (
+                f". Task modules that could not be imported: {failed}. "
+                "Install the optional dependencies: pip install 'imageclef-baselines[tasks]'"
+            )
+        raise KeyError(message) from None

@@ -19,11 +19,11 @@ from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, parse_co
 from baselines.data.polygons import flat
 from baselines.errors import FormatError, Problem
 from baselines.evaluation.segmentation import pixel_iou, polygon_map
-from baselines.tasks.regions import RegionTask
+from baselines.tasks.regions import RegionSpec
 from baselines.types import ImageSet, Region
 
 
-class CoralTask(RegionTask):
+class CoralSpec(RegionSpec):
     """A coral subtask: grouped-region run files, ground truth in the official annotation format."""
 
     def __init__(self, name: str, kind: AnnotationKind, extra_iou_thresholds: Sequence[float] = ()) -> None:
@@ -43,7 +43,7 @@ class CoralTask(RegionTask):
         }
 
 
-class CoralPolygonTask(CoralTask):
+class CoralPolygonSpec(CoralSpec):
     """Subtask 2: polygons scored by mask mAP and pooled pixel IoU."""
 
     def __init__(self) -> None:
@@ -61,4 +61,4 @@ class CoralPolygonTask(CoralTask):
         return scores
 
 
-TASKS = [CoralTask("coral_boxes", "box", extra_iou_thresholds=(0.0,)), CoralPolygonTask()]
+TASKS = [CoralSpec("coral_boxes", "box", extra_iou_thresholds=(0.0,)), CoralPolygonSpec()]

@@ -7,6 +7,6 @@ Primary metric mAP@0.5; overall precision@0.5 is the secondary one, recall@0.5 i
 from __future__ import annotations
 
 from baselines.data.formats.drawnui import DRAWNUI_CLASSES
-from baselines.tasks.regions import RegionTask
+from baselines.tasks.regions import RegionSpec
 
-TASKS = [RegionTask("drawnui", DRAWNUI_CLASSES, kind="box")]
+TASKS = [RegionSpec("drawnui", DRAWNUI_CLASSES, kind="box")]

@@ -17,7 +17,8 @@ from baselines.data.formats.lifelog import read_judgements, read_metadata, read_
 from baselines.data.formats.tabular import read_table
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores
-from baselines.tasks.base import TaskSpec
+from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.types import PredictionSet
 
 
 @dataclass
@@ -25,11 +26,11 @@ class LifelogReference:
     """Known topics and images (None: unchecked) and, when loaded, the judgements (topic -> image -> cluster)."""
 
     topics: set[str] | None
-    images: set[str] | None
+    images: set[str] | frozenset[str] | None
     ground_truth: dict[str, dict[str, str]] | None = None
 
 
-class LMRTTask(TaskSpec):
+class LMRTSpec(TaskSpec):
     """Args:
     max_per_topic: Most images per topic in a run file.
     """
@@ -63,6 +64,18 @@ class LMRTTask(TaskSpec):
             else:
                 topics = set(read_topics(path))
         return LifelogReference(topics, known_images, truth)
+
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> LifelogReference:
+        truth = predicted_truth(read_judgements(ground_truth), predicted, ground_truth) if ground_truth else None
+        return LifelogReference(set(predicted.ids), predicted.candidates, truth)
+
+    reference_hint = "give --images <topics file>, or --gt <judgements>"
+
+    def unchecked(self, reference: LifelogReference | None) -> list[str]:
+        missing = super().unchecked(reference)
+        if reference is None or reference.images is None:
+            missing.append("image ids against the collection (give --images <metadata CSV>)")
+        return missing
 
     def with_metadata(self, reference: LifelogReference, metadata: str | Path) -> LifelogReference:
         reference.images = {image.image_id for image in read_metadata(metadata)}
@@ -121,12 +134,14 @@ class ParticipantReference:
     ground_truth: dict[str, float] | None = None
 
 
-class SPLLTask(TaskSpec):
+class SPLLSpec(TaskSpec):
     """SPLL: one predicted change (e.g. running speed, km/h) per participant.
 
     Run file `participant_id,prediction` [assumption: the 2020 SPLL run format is not public]; metrics
     sign accuracy (primary: did the change go the right way) and mean absolute difference.
     """
+
+    reference_hint = "give --images <features CSV of the predicted participants>, or --gt <targets CSV>"
 
     def __init__(self) -> None:
         self.name = "spll"
@@ -141,6 +156,13 @@ class SPLLTask(TaskSpec):
         truth = {k: float(v[0]) for k, v in read_table(ground_truth)[1].items()} if ground_truth else None
         ids = set(read_table(images)[1]) if images is not None else (set(truth) if truth is not None else None)
         return ParticipantReference(ids, truth)
+
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> ParticipantReference:
+        truth = None
+        if ground_truth is not None:
+            targets = {k: float(v[0]) for k, v in read_table(ground_truth)[1].items()}
+            truth = predicted_truth(targets, predicted, ground_truth)
+        return ParticipantReference(set(predicted.ids), truth)
 
     def parse_run(self, path: str | Path, reference: ParticipantReference | None) -> dict[str, float]:
         problems = ProblemCollector(path)
@@ -178,4 +200,4 @@ class SPLLTask(TaskSpec):
         return spll_scores(run, reference.ground_truth)
 
 
-TASKS = [LMRTTask(), SPLLTask()]
+TASKS = [LMRTSpec(), SPLLSpec()]

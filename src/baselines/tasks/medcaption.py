@@ -19,7 +19,8 @@ from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file,
 from baselines.data.images import find_images_by_stem as find_images
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.medcaption import caption_scores, concept_f1
-from baselines.tasks.base import TaskSpec
+from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.types import PredictionSet
 
 
 @dataclass
@@ -61,8 +62,9 @@ def parse_tab_run(
     return result, problems
 
 
-class _TabTask(TaskSpec):
+class _TabSpec(TaskSpec):
     ground_truth_what: str
+    reference_hint = "give --images <test image folder>, or --gt <ground truth>"
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> CaptionReference:
         ids = set(find_images(images)) if images is not None else None
@@ -70,6 +72,12 @@ class _TabTask(TaskSpec):
         if ids is None and truth is not None:
             ids = set(truth)
         return CaptionReference(ids, truth)
+
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> CaptionReference:
+        truth = None
+        if ground_truth is not None:
+            truth = predicted_truth(self.read_ground_truth(ground_truth), predicted, ground_truth)
+        return CaptionReference(set(predicted.ids), truth)
 
     def read_ground_truth(self, path: str | Path) -> dict[str, Any]:
         raise NotImplementedError
@@ -83,7 +91,7 @@ class _TabTask(TaskSpec):
         raise NotImplementedError
 
 
-class ConceptTask(_TabTask):
+class ConceptSpec(_TabSpec):
     """Concept detection: multi-label UMLS CUIs per image.
 
     Args:
@@ -123,7 +131,7 @@ class ConceptTask(_TabTask):
         return {"f1": concept_f1(run, truth)}
 
 
-class CaptionTask(_TabTask):
+class CaptionSpec(_TabSpec):
     """Captioning: one caption per image, scored by corpus BLEU and chrF."""
 
     def __init__(self) -> None:
@@ -152,4 +160,4 @@ class CaptionTask(_TabTask):
         return caption_scores(run, truth)
 
 
-TASKS = [ConceptTask(), CaptionTask()]
+TASKS = [ConceptSpec(), CaptionSpec()]

@@ -13,8 +13,8 @@ from baselines.data.images import image_size, list_images
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.detection import mean_average_precision, precision_recall
 from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
-from baselines.tasks.base import TaskSpec
-from baselines.types import ImageSet, Region, RegionKind
+from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.types import ImageSet, PredictionSet, Region, RegionKind
 
 
 def _array(value: Any) -> np.ndarray:
@@ -35,7 +35,7 @@ def regions_from_prediction(prediction: Mapping[str, Any]) -> list[Region]:
     ]
 
 
-class RegionTask(TaskSpec):
+class RegionSpec(TaskSpec):
     """A task scored by detection mAP on grouped-region run files.
 
     Args:
@@ -87,6 +87,20 @@ class RegionTask(TaskSpec):
             if not sizes:
                 sizes = dict.fromkeys(truth)
         return ImageSet(sizes=sizes, ground_truth=truth)
+
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> ImageSet:
+        sizes = {i: image_size(predicted.files[i]) if i in predicted.files else None for i in predicted.ids}
+        truth = None
+        if ground_truth is not None:
+            truth = predicted_truth(self.read_ground_truth(ground_truth, None), predicted, ground_truth)
+        return ImageSet(sizes=sizes, ground_truth=truth)
+
+    reference_hint = "give --images <test image folder>, or --gt <ground truth>"
+
+    def unchecked(self, reference: ImageSet | None) -> list[str]:
+        if reference is not None and any(size is None for size in reference.sizes.values()):
+            return ["regions inside their image (needs the image sizes: give --images <test image folder>)"]
+        return super().unchecked(reference)
 
     def with_subsets(self, reference: ImageSet, path: str | Path) -> ImageSet:
         """Adds test subsets from a file of `image_id subset` lines (space, tab, comma or ';' separated)."""

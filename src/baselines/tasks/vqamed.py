@@ -15,7 +15,8 @@ from typing import Any
 from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_questions
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.vqamed import BleuSemantics, accuracy, bleu, question_bleu
-from baselines.tasks.base import TaskSpec
+from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.types import PredictionSet
 
 
 @dataclass
@@ -34,10 +35,12 @@ def _test_order(images: str | Path) -> list[str]:
     return [image_id for image_id, _ in read_questions(path)]
 
 
-class VQATask(TaskSpec):
+class VQASpec(TaskSpec):
     """Args:
     bleu_semantics: "legacy" (NLTK <= 3.2.5 method0, reproduces the published 2020 numbers) or "nltk".
     """
+
+    reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
         self.name = "vqa"
@@ -51,6 +54,10 @@ class VQATask(TaskSpec):
         truth = read_answers(ground_truth) if ground_truth is not None else None
         order = _test_order(images) if images is not None else (list(truth) if truth is not None else None)
         return VQAReference(order, truth)
+
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> VQAReference:
+        truth = predicted_truth(read_answers(ground_truth), predicted, ground_truth) if ground_truth else None
+        return VQAReference(list(predicted.ids), truth)
 
     def parse_run(self, path: str | Path, reference: VQAReference | None) -> dict[str, str]:
         """The official checks: 2 `|` tokens, the test id expected at each line, non-empty answer, line count."""
@@ -95,10 +102,12 @@ class VQATask(TaskSpec):
         }
 
 
-class VQGTask(TaskSpec):
+class VQGSpec(TaskSpec):
     """Args:
-    bleu_semantics: As for VQATask.
+    bleu_semantics: As for VQASpec.
     """
+
+    reference_hint = "give --images <test image folder>, or --gt <reference questions>"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
         self.name = "vqg"
@@ -117,6 +126,12 @@ class VQGTask(TaskSpec):
         truth = read_generated_questions(ground_truth) if ground_truth is not None else None
         order = _test_order(images) if images is not None else (list(truth) if truth is not None else None)
         return VQAReference(order, truth)
+
+    def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> VQAReference:
+        truth = None
+        if ground_truth is not None:
+            truth = predicted_truth(read_generated_questions(ground_truth), predicted, ground_truth)
+        return VQAReference(list(predicted.ids), truth)
 
     def parse_run(self, path: str | Path, reference: VQAReference | None) -> dict[str, list[str]]:
         problems = ProblemCollector(path)
@@ -147,4 +162,4 @@ class VQGTask(TaskSpec):
         return {"bleu": question_bleu(run, reference.ground_truth, self.bleu_semantics)}
 
 
-TASKS = [VQATask(), VQGTask()]
+TASKS = [VQASpec(), VQGSpec()]

@@ -1,0 +1,1 @@
+"""Subcommands of `baselines` (see baselines.cli): one module each, with `HELP`, `configure`, `run`."""

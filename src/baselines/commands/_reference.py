@@ -1,0 +1,33 @@
+"""What validate and evaluate share: the task, its reference from --gt / --images, and what went unchecked."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", required=True, help="a registered task (baselines tasks)")
+    parser.add_argument("run_file")
+    parser.add_argument(
+        "--ground-truth", "--gt", dest="ground_truth", default=None, help="the split's official ground-truth file"
+    )
+    parser.add_argument(
+        "--images",
+        default=None,
+        help="what the run must cover: the test image (or CT) folder, the VQA test questions file, the "
+        "LMRT topics or metadata file, the SPLL features file",
+    )
+
+
+def load(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The task spec and the reference the run is checked against (None: grammar only)."""
+    from baselines.tasks import get_task
+
+    spec = get_task(args.task)
+    if args.ground_truth is None and args.images is None:
+        return spec, None
+    reference = spec.load_reference(args.ground_truth, args.images)
+    if getattr(args, "subsets", None):
+        reference = spec.with_subsets(reference, args.subsets)
+    return spec, reference

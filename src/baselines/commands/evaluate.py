@@ -1,0 +1,31 @@
+"""`baselines evaluate --task T RUN --gt GT [--images DIR] [--subsets FILE] [--json]`: score a run file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from baselines.commands._reference import add_reference_arguments, load
+
+HELP = "score a run file as the official evaluator does"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_reference_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.add_argument("--subsets", default=None, help="file of 'image_id subset' lines: per-subset scores")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ground_truth is None:
+        raise ValueError("evaluate needs --gt: the ground truth of the split the run was made for")
+    spec, reference = load(args)
+    scores = spec.evaluate_file(args.run_file, reference)
+    if args.json:
+        print(json.dumps(scores, indent=2, sort_keys=True))
+    else:
+        width = max(len(k) for k in scores)
+        for key, value in scores.items():
+            marker = "  (primary)" if key == spec.primary_metric else ""
+            print(f"{key:<{width}}  {value:.4f}{marker}")
+    return 0

@@ -1,0 +1,105 @@
+"""The `baselines` command line outside the pipeline: grammar-only validation, light imports, missing extras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from baselines.cli import main
+
+DRAWNUI_RUN = "a.jpg;button 0.9:10x10+0+0\nb.jpg;\n"
+
+
+def test_validate_without_a_reference_checks_the_grammar_and_says_what_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(DRAWNUI_RUN)
+    assert main(["validate", "--task", "drawnui", str(run_file)]) == 0
+    out = capsys.readouterr().out
+    assert "valid drawnui run file" in out
+    assert "not checked: ids against the test set, and one line per test item (give --images" in out
+
+
+def test_validate_with_ground_truth_only_says_region_bounds_went_unchecked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(DRAWNUI_RUN)
+    truth = tmp_path / "gt.csv"
+    truth.write_text("a.jpg;button 1:10x10+0+0\nb.jpg;\n")
+    assert main(["validate", "--task", "drawnui", str(run_file), "--gt", str(truth)]) == 0
+    assert "not checked: regions inside their image" in capsys.readouterr().out
+
+
+def test_grammar_errors_are_still_found_without_a_reference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_file = tmp_path / "run.txt"
+    run_file.write_text("a.jpg;buton 0.9:10x10+0+0\n")
+    assert main(["validate", "--task", "drawnui", str(run_file)]) == 2
+    assert f"{run_file}:1: unknown class 'buton'" in capsys.readouterr().err
+
+
+def test_evaluate_without_ground_truth_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(DRAWNUI_RUN)
+    assert main(["evaluate", "--task", "drawnui", str(run_file)]) == 2
+    assert "evaluate needs --gt" in capsys.readouterr().err
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("task", ["drawnui", "coral_polygons", "concepts", "vqa", "vqg", "lmrt", "spll", "tbct"])
+def test_validate_and_evaluate_never_import_torch(task: str) -> None:
+    # A text file is read and scored with NumPy, pycocotools and (for VQA-Med) NLTK: importing torch,
+    # Lightning or transformers would cost 10-20 s of start-up (scripts/bench_cli.py).
+    result = _python(
+        "import sys\n"
+        "from baselines.cli import main\n"
+        f"main(['validate', '--task', {task!r}, 'missing.txt'])\n"
+        "from baselines.tasks import get_task\n"
+        f"spec = get_task({task!r})\n"
+        "heavy = ('torch', 'lightning', 'transformers', 'albumentations', 'timm')\n"
+        "heavy = sorted(m for m in heavy if m in sys.modules)\n"
+        "print('heavy:', heavy)\n"
+    )
+    assert "heavy: []" in result.stdout, result.stdout + result.stderr
+
+
+def test_tasks_lists_every_task_without_the_optional_extras() -> None:
+    # sacrebleu, nltk and scikit-learn belong to the [tasks] extra: they are imported only when scoring
+    result = _python(
+        "import sys\n"
+        "for name in ('sacrebleu', 'nltk', 'sklearn'):\n"
+        "    sys.modules[name] = None\n"
+        "from baselines.cli import main\n"
+        "sys.exit(main(['tasks']))\n"
+    )
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.splitlines()]
+    assert listed == sorted(
+        ["caption", "concepts", "coral_boxes", "coral_polygons", "drawnui", "lmrt", "spll", "tbct", "vqa", "vqg"]
+    )
+
+
+def test_a_task_module_that_cannot_import_is_reported_not_silently_dropped(tmp_path: Path) -> None:
+    result = _python(
+        "import sys\n"
+        "sys.modules['baselines.data.formats.lifelog'] = None\n"  # as if a dependency of the module were missing
+        "from baselines.cli import main\n"
+        "code = main(['tasks'])\n"
+        "from baselines.tasks import get_task\n"
+        "try:\n"
+        "    get_task('lmrt')\n"
+        "except KeyError as exc:\n"
+        "    print('KeyError:', exc)\n"
+        "sys.exit(code)\n"
+    )
+    assert result.returncode == 1
+    assert "unavailable: baselines.tasks.lifelog (ModuleNotFoundError" in result.stdout
+    assert "KeyError: \"unknown task 'lmrt'" in result.stdout
+    assert "pip install 'imageclef-baselines[tasks]'" in result.stdout
