@@ -1,22 +1,50 @@
 # Two commands do everything on a fresh machine:
 #   make demo   - install into .venv, then train every task briefly on synthetic data and score it
 #   make test   - install into .venv, then lint, type-check and run the test suite
+# The install takes the exact versions of requirements/lock.txt; `make lock` regenerates the lock files.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 PYTEST_ARGS ?=
+# `make lock` needs uv (pip install uv) and PyPI; LOCK_FLAGS=--upgrade moves every pin to the newest release
+# (without it, the pins already in the lock files are kept wherever the requirements allow).
+UV ?= uv
+LOCK_FLAGS ?=
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install lock demo test lint typecheck pytest bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/cpu.txt
+# Every dependency at its locked version, then the package itself without resolving anything.
+# A stale lock stops the install (run `make lock`): the grep if it lacks a pin of requirements/cpu.txt,
+# pip check if pyproject.toml asks for something it lacks.
+$(STAMP): pyproject.toml requirements/cpu.txt requirements/lock.txt
+	grep -E '^[a-z]' requirements/cpu.txt | while read -r pin; do \
+	    grep -Eq "^$$pin( |$$)" requirements/lock.txt || { echo "requirements/lock.txt lacks $$pin: run make lock" >&2; exit 1; }; done
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements/cpu.txt -e ".[tasks,dev]"
+	$(BIN)/python -m pip install -r requirements/lock.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# requirements/lock.txt: pyproject.toml's dependencies with the [tasks,dev] extras and the torch pair of
+# requirements/cpu.txt, for any Python >= 3.10 and OS (universal: environment markers pick the lines).
+# It is resolved against PyPI, not this machine's pip indexes: pip then installs the same versions from
+# wherever its configuration finds them (local wheel directories included).
+# requirements/lock-docker.txt: the image's set (Python 3.12 of Ubuntu 24.04, [tasks] only) without torch,
+# torchvision and the CUDA libraries torch pins (nvidia-*, cuda-*, triton): the Dockerfile installs those
+# from the PyTorch CUDA 12.8 index first, at the versions of requirements/cpu.txt.
+lock:
+	$(UV) pip compile --quiet --no-python-downloads $(LOCK_FLAGS) pyproject.toml requirements/cpu.txt \
+	    --extra tasks --extra dev --universal --python-version 3.10 -o requirements/lock.txt \
+	    --custom-compile-command "make lock (uv pip compile pyproject.toml requirements/cpu.txt --extra tasks --extra dev --universal --python-version 3.10)"
+	$(UV) pip compile --quiet --no-python-downloads $(LOCK_FLAGS) pyproject.toml --extra tasks -c requirements/cpu.txt \
+	    --python-version 3.12 --python-platform x86_64-manylinux_2_39 -o requirements/lock-docker.txt \
+	    $$(sed -nE 's/^(torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+)==.*/--no-emit-package \1/p' requirements/lock.txt | sort -u) \
+	    --custom-compile-command "make lock (uv pip compile pyproject.toml --extra tasks -c requirements/cpu.txt --python-version 3.12 --python-platform x86_64-manylinux_2_39 --no-emit-package torch ...)"
 
 demo: $(STAMP)
 	$(BIN)/baselines demo --out $(DEMO_OUT)
