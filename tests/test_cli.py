@@ -103,3 +103,27 @@ def test_a_task_module_that_cannot_import_is_reported_not_silently_dropped(tmp_p
     assert "unavailable: baselines.tasks.lifelog (ModuleNotFoundError" in result.stdout
     assert "KeyError: \"unknown task 'lmrt'" in result.stdout
     assert "pip install 'imageclef-baselines[tasks]'" in result.stdout
+
+
+def test_format_warnings_are_printed_and_the_file_still_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baselines.errors import ProblemCollector
+    from baselines.tasks import get_task
+
+    spec = get_task("drawnui")
+    original = spec.parse_run
+
+    def parse_and_warn(path, reference):  # a validator that notes something suspicious on line 1
+        problems = ProblemCollector(path)
+        problems.warn(1, "looks odd")
+        problems.raise_if_any()
+        return original(path, reference)
+
+    monkeypatch.setattr(spec, "parse_run", parse_and_warn)
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(DRAWNUI_RUN)
+    assert main(["validate", "--task", "drawnui", str(run_file)]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: {run_file}:1: looks odd" in captured.err
+    assert "valid drawnui run file" in captured.out

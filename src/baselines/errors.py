@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,11 @@ class FormatError(ValueError):
         super().__init__("\n".join(lines))
 
 
+class FormatWarning(UserWarning):
+    """Something in an input file the official evaluator accepts but that is most likely a mistake
+    (e.g. a concept run without any CUI-like concept): reported, not refused."""
+
+
 class ProblemCollector:
     """Collects problems while a file is read, then raises them together.
 
@@ -55,6 +61,7 @@ class ProblemCollector:
         self.limit = limit
         self.problems: list[Problem] = []
         self.dropped = 0
+        self.notes: list[Problem] = []
 
     def add(self, line: int | None, message: str) -> None:
         if len(self.problems) < self.limit:
@@ -62,23 +69,40 @@ class ProblemCollector:
         else:
             self.dropped += 1
 
+    def warn(self, line: int | None, message: str) -> None:
+        """Records something accepted but suspicious; `raise_if_any` issues it as a FormatWarning."""
+        if len(self.notes) < self.limit:
+            self.notes.append(Problem(self.path, line, message))
+
     def __bool__(self) -> bool:
         return bool(self.problems)
 
     def raise_if_any(self) -> None:
-        """Raises the problems, in line order (whole-file problems last)."""
+        """Issues the warnings, then raises the problems, in line order (whole-file problems last)."""
+        for note in self.notes:
+            warnings.warn(FormatWarning(str(note)), stacklevel=2)
+        self.notes = []
         if self.problems:
             ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
             raise FormatError(ordered, self.dropped)
 
 
-def read_lines(path: str | Path, problems: ProblemCollector | None = None) -> Iterator[tuple[int, str]]:
-    """Yields (line number, text) for a text file, tolerating a UTF-8 BOM and CRLF endings.
+def read_lines(
+    path: str | Path, problems: ProblemCollector | None = None, strict: bool = False
+) -> Iterator[tuple[int, str]]:
+    """Yields (line number, text) for a text file, tolerating CRLF endings and a missing final newline.
 
-    Blank lines are skipped: the official files end with a newline and some carry trailing blank
-    lines. Undecodable bytes and NUL bytes become a problem naming the line rather than an exception
-    from deep inside; a UTF-16 file and a file with no non-blank line (no official file is empty) are
-    problems of the whole file.
+    Undecodable bytes and NUL bytes become a problem naming the line rather than an exception from deep
+    inside; a UTF-16 file and a file with no non-blank line (no official file is empty) are problems
+    of the whole file.
+
+    Args:
+        path: The file.
+        problems: Where problems go; without one, the first problem is raised.
+        strict: Read as the official evaluators of the run files do (VQA-Med, concepts, TB, LMRT): a
+            blank or whitespace-only line (anywhere, the end included) and a UTF-8 byte-order mark are
+            problems, since the official scripts reject such a run. Otherwise (annotation and
+            ground-truth files, which are ours to read kindly) blank lines are skipped and a BOM dropped.
 
     Raises:
         FormatError: If the file does not exist; without a collector, for the first problem found.
@@ -87,36 +111,49 @@ def read_lines(path: str | Path, problems: ProblemCollector | None = None) -> It
     if not path.is_file():
         raise FormatError([Problem(str(path), None, "file not found")])
     sink = problems if problems is not None else ProblemCollector(path, limit=1)
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        sink.add(None, "UTF-16 text (a byte-order mark says so): save the file as UTF-8")
-        sink.raise_if_any()
     found = False
-    for number, chunk in enumerate(raw.split(b"\n"), start=1):
-        try:
-            text = chunk.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            found = True
-            sink.add(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)")
-            if problems is None:
-                sink.raise_if_any()
-            continue
-        text = text.rstrip("\r")
-        if "\x00" in text:
-            found = True
-            sink.add(number, "contains a NUL byte: a binary file, not a text file")
-            if problems is None:
-                sink.raise_if_any()
-            continue
-        if text.strip():
-            found = True
-            yield number, text
+    with path.open("rb") as handle:  # line by line: a validator never holds the whole file
+        head = handle.read(3)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            sink.add(None, "UTF-16 text (a byte-order mark says so): save the file as UTF-8")
+            sink.raise_if_any()
+        if head == b"\xef\xbb\xbf":
+            if strict:
+                sink.add(1, f"starts with a UTF-8 byte-order mark, which the official evaluator reads as {_BOM_READ}")
+                if problems is None:
+                    sink.raise_if_any()
+        else:
+            handle.seek(0)
+        for number, chunk in enumerate(handle, start=1):
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                found = True
+                sink.add(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)")
+                if problems is None:
+                    sink.raise_if_any()
+                continue
+            text = text.rstrip("\n").rstrip("\r")
+            if "\x00" in text:
+                found = True
+                sink.add(number, "contains a NUL byte: a binary file, not a text file")
+                if problems is None:
+                    sink.raise_if_any()
+                continue
+            if text.strip():
+                found = True
+                yield number, text
+            elif strict:
+                sink.add(number, "blank or whitespace-only line: the official evaluator rejects the file (remove it)")
+                if problems is None:
+                    sink.raise_if_any()
     if not found:
         sink.add(None, "empty file: no non-blank line")
         if problems is None:
             sink.raise_if_any()
+
+
+_BOM_READ = "part of the first id: save the file without BOM"
 
 
 def read_csv_rows(

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator
 from typing import Any
+
+from baselines.errors import FormatWarning
 
 
 def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,3 +37,18 @@ def load(args: argparse.Namespace) -> tuple[Any, Any]:
     if getattr(args, "subsets", None):
         reference = spec.with_subsets(reference, args.subsets)
     return spec, reference
+
+
+@contextlib.contextmanager
+def printed_warnings() -> Iterator[None]:
+    """Prints each FormatWarning (accepted, but probably a mistake) as `warning: <file>:<line>: ...`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FormatWarning)
+        try:
+            yield
+        finally:
+            for item in caught:
+                if issubclass(item.category, FormatWarning):
+                    print(f"warning: {item.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(item.message, item.category, item.filename, item.lineno)

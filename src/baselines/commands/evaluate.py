@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from baselines.commands._reference import add_reference_arguments, load
+from baselines.commands._reference import add_reference_arguments, load, printed_warnings
 
 HELP = "score a run file as the official evaluator does"
 
@@ -19,8 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.ground_truth is None:
         raise ValueError("evaluate needs --gt: the ground truth of the split the run was made for")
-    spec, reference = load(args)
-    scores = spec.evaluate_file(args.run_file, reference)
+    with printed_warnings():
+        spec, reference = load(args)
+        scores = spec.evaluate_file(args.run_file, reference)
     if args.json:
         print(json.dumps(scores, indent=2, sort_keys=True))
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from baselines.commands._reference import add_reference_arguments, load
+from baselines.commands._reference import add_reference_arguments, load, printed_warnings
 
 HELP = "check a run file line by line (with --gt/--images also against the test set)"
 
@@ -14,8 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec, reference = load(args)
-    spec.parse_run(args.run_file, reference)
+    with printed_warnings():
+        spec, reference = load(args)
+        spec.parse_run(args.run_file, reference)
     print(f"{args.run_file}: valid {spec.name} run file")
     for check in spec.unchecked(reference):
         print(f"  not checked: {check}")
