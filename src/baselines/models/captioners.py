@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from transformers import (
@@ -13,19 +14,23 @@ from transformers import (
     ViTModel,
 )
 
-from baselines.models.weights import MissingWeightsError
+from baselines.models.weights import MissingWeightsError, hub_reachable, offline_advice
 from baselines.text.tokenizers import load_tokenizer
 
 
 def _pretrained(kind: type[PreTrainedModel], name: str, options: dict[str, Any]) -> PreTrainedModel:
+    """A hub name or a local folder; offline, only the local hub cache is looked at (no retries)."""
+    local = (
+        f"run `{kind.__name__}.from_pretrained(NAME).save_pretrained(DIR)` on a machine with internet, copy DIR "
+        "here and pass its path, or pass null for a random-init model"
+    )
+    offline = not Path(name).expanduser().is_dir() and not hub_reachable()
     try:
-        return kind.from_pretrained(name, **options)
+        return kind.from_pretrained(name, local_files_only=offline, **options)
     except OSError as exc:
-        raise MissingWeightsError(
-            f"could not load {name!r} ({exc}). Offline, run "
-            f"`{kind.__name__}.from_pretrained(NAME).save_pretrained(DIR)` on a machine with internet, copy DIR "
-            "here and pass its path, or pass null for a random-init model"
-        ) from exc
+        if offline:
+            raise MissingWeightsError(offline_advice(f"{kind.__name__} {name!r}", local)) from exc
+        raise MissingWeightsError(f"could not load {name!r} ({exc}). Offline, {local}") from exc
 
 
 def vision_encoder_decoder(

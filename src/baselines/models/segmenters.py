@@ -8,7 +8,7 @@ from pathlib import Path
 import segmentation_models_pytorch as smp
 from torch import nn
 
-from baselines.models.weights import MissingWeightsError, load_state_dict_file
+from baselines.models.weights import MissingWeightsError, hub_reachable, load_state_dict_file, offline_advice
 
 
 def smp_model(
@@ -30,6 +30,15 @@ def smp_model(
         decoder_channels: Decoder widths (Unet family).
     """
     hub_weights = encoder_weights if encoder_weights is not None and not Path(encoder_weights).suffix else None
+    if hub_weights is not None and not hub_reachable():
+        raise MissingWeightsError(
+            offline_advice(
+                f"{hub_weights!r} weights of encoder {encoder!r}",
+                "if they are in that cache already, run with HF_HUB_OFFLINE=1 (the hub client then reads its "
+                "cache without asking the hub); else save the encoder's state dict elsewhere and set "
+                "encoder_weights=/path/to/encoder.pth, or use encoder_weights=null",
+            )
+        )
     try:
         model = smp.create_model(
             architecture,
