@@ -58,7 +58,7 @@ def check(entry: Mapping[str, Any], score: Callable[[], Mapping[str, float]], na
             continue
         compared += 1
         mine = got[names[official_name]]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if value is None or value == "NaN" or (isinstance(value, float) and math.isnan(value)):
             assert mine is None or math.isnan(mine), (official_name, mine)
         else:
             assert mine == pytest.approx(value, abs=1e-4), (official_name, mine, value)
