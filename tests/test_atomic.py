@@ -38,3 +38,54 @@ def test_failure_mid_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytes
         atomic_write_text(target, "partial new run\n")
     assert target.read_text() == "complete old run\n"
     assert [p.name for p in tmp_path.iterdir()] == ["run.txt"]
+
+
+def test_new_files_follow_the_umask_like_a_plain_open(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        target = atomic_write_text(tmp_path / "run.txt", "x\n")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x\n")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_full_disk_names_the_path_and_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    target = tmp_path / "run.txt"
+    atomic_write_text(target, "complete old run\n")
+
+    real_open = Path.open
+
+    def full_disk(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        handle = real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        if self.name.endswith(".tmp"):
+            handle.write("partial")  # the write itself fails half way
+
+            def fail(*_: object) -> None:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+            handle.write = fail  # type: ignore[method-assign]
+        return handle
+
+    monkeypatch.setattr(Path, "open", full_disk)
+    with pytest.raises(OSError, match=rf"cannot write {target}: No space left on device") as caught:
+        atomic_write_text(target, "new run\n")
+    assert caught.value.errno == errno.ENOSPC
+    assert target.read_text() == "complete old run\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.txt"]
+
+
+def test_a_read_only_folder_names_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def read_only(*args: object, **kwargs: object) -> None:  # what mkstemp meets on a read-only mount
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError, match=rf"cannot write {tmp_path / 'run.txt'}: Read-only file system"):
+        atomic_write_text(tmp_path / "run.txt", "x\n")

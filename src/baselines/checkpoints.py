@@ -10,6 +10,8 @@ passes `trust_checkpoint=true` (docs/security.md).
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,12 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from baselines.runfiles.atomic import atomic_path
+
+log = logging.getLogger(__name__)
 
 RECORD_KEY = "baselines_record"
 TRUSTED_TARGET_PREFIXES = (
@@ -55,6 +63,40 @@ class CheckpointRecord(Callback):
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[RECORD_KEY] = self.record
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, through a temporary file and a rename: a crash or a full disk
+    during a save leaves the previous checkpoint (e.g. last.ckpt) whole and loadable."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        with atomic_path(path) as temporary:
+            super().save_checkpoint(checkpoint, temporary, storage_options)
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+class Preemption(Callback):
+    """SIGTERM (a cluster's preemption, `kill`, a job's time limit) saves a resumable last.ckpt.
+
+    Lightning stops the loops on SIGTERM (SLURM's requeue signal is handled by Lightning itself); this
+    saves the state reached into the run's checkpoint folder, so `ckpt_path=last` resumes from it.
+    The pipeline then exits with status 143 and prints the command that resumes.
+
+    Args:
+        dirpath: The checkpoint folder (the model checkpoint callback's).
+    """
+
+    def __init__(self, dirpath: str | Path) -> None:
+        self.dirpath = Path(dirpath)
+        self.saved: Path | None = None
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException):
+            self.saved = self.dirpath / "last.ckpt"
+            trainer.save_checkpoint(self.saved)
+            epoch, step = trainer.current_epoch, trainer.global_step
+            log.warning("SIGTERM: saved %s at epoch %d, step %d", self.saved, epoch, step)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

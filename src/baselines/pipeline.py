@@ -16,9 +16,19 @@ import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from baselines.checkpoints import CheckpointError, CheckpointRecord, describe_mismatch, last_checkpoint, read_record
+from baselines.checkpoints import (
+    AtomicCheckpointIO,
+    CheckpointError,
+    CheckpointRecord,
+    Preemption,
+    describe_mismatch,
+    last_checkpoint,
+    override_key,
+    read_record,
+)
 from baselines.data.base import BaseDataModule
 from baselines.runfiles.atomic import atomic_write_text
 from baselines.runfiles.provenance import dataset_fingerprint
@@ -85,6 +95,18 @@ def _check_checkpoint_task(checkpoint: str, spec: TaskSpec) -> dict[str, Any] | 
     return record
 
 
+def _report_preemption(preemption: Preemption | None, overrides: Sequence[str], cfg: DictConfig) -> None:
+    saved = preemption.saved if preemption is not None else None
+    if saved is None:
+        log.error("SIGTERM: training stopped; no checkpoint folder, so nothing was saved to resume from")
+        return
+    again = [o for o in overrides if override_key(o) not in ("ckpt_path", "hydra.run.dir")]
+    if not any(override_key(o) == "paths.output_dir" for o in overrides):
+        again.append(f"hydra.run.dir={cfg.paths.output_dir}")
+    command = " ".join(["baselines", "train", *again, "ckpt_path=last"])
+    log.error("SIGTERM: training stopped and %s was saved. Resume with:\n  %s", saved, command)
+
+
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, Any]:
     """Runs what the config asks for (`train`, `predict`, `evaluate` flags) and returns a summary.
 
@@ -121,11 +143,21 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     model = instantiate(cfg.model)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     callbacks.append(CheckpointRecord({"task": spec.name, "overrides": overrides, "config": resolved}))
+    saver = _find(callbacks, ModelCheckpoint)
+    preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
+    if preemption is not None:
+        callbacks.append(preemption)
     loggers = _instantiate_group(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
 
     if cfg.get("train"):
-        trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint)
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint)
+        except SIGTERMException:
+            _report_preemption(preemption, overrides, cfg)
+            raise SystemExit(143) from None  # 128 + SIGTERM, as a process killed by the signal reports
         saver = _find(callbacks, ModelCheckpoint)
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)

@@ -10,7 +10,7 @@ import lightning.pytorch as pl
 import torch.distributed as dist
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.runfiles.atomic import atomic_path, atomic_write_text
 from baselines.runfiles.provenance import write_provenance
 
 
@@ -65,9 +65,13 @@ class RunFileWriter(BasePredictionWriter):
         self.written: Path | None = None
 
     def check_writable(self) -> None:
-        """Fails early (before hours of training) if the run file exists and may not be replaced."""
+        """Fails early (before hours of training) if the run file exists and may not be replaced, or if
+        its folder cannot be written (a read-only mount)."""
         if self.output_path.exists() and not self.overwrite:
             raise FileExistsError(f"{self.output_path} exists; set overwrite=true to replace it")
+        with atomic_path(self.output_path.with_name(f".{self.output_path.name}.probe")) as probe:
+            probe.write_bytes(b"")
+        self.output_path.with_name(f".{self.output_path.name}.probe").unlink()
 
     def prepare(self, format_run: RunFormatter, provenance: Mapping[str, Any]) -> None:
         """Sets the task's formatter and what the provenance JSON records (config, seed, checkpoint, ...)."""
