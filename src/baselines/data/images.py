@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,9 @@ log = logging.getLogger(__name__)
 BadImagePolicy = Literal["error", "skip"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# Pillow's decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS), 15x the largest official image (coral,
+# 4032x3024): larger images are refused from their header, before anything is decoded.
+MAX_IMAGE_PIXELS = 178_956_970
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -39,11 +43,14 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int
         ImageReadError: Naming the file, if it is missing or cannot be decoded.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImageReadError(f"{path}: image file not found")
+    if (missing := _not_a_file(path)) is not None:
+        raise ImageReadError(f"{path}: {missing}")
+    width, height = image_size(path)  # the header only: a decompression bomb is refused before decoding
+    if (too_big := _too_many_pixels(width, height)) is not None:
+        raise ImageReadError(f"{path}: {too_big}")
     flag = cv2.IMREAD_COLOR
     if longest_at_least and path.suffix.lower() in (".jpg", ".jpeg"):
-        longest = longest or max(image_size(path))
+        longest = longest or max(width, height)
         flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
     image = cv2.imread(str(path), flag)
     if image is None:
@@ -54,10 +61,14 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) as `load_rgb` would return it, read from the header only."""
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
-    except (OSError, UnidentifiedImageError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel cap is ours to apply
+            with Image.open(path) as image:
+                width, height = image.size
+                orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{path}: refused before decoding, a decompression bomb ({exc})") from None
+    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: cannot read image header ({exc})") from None
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
@@ -98,14 +109,45 @@ def list_images(folder: str | Path) -> list[Path]:
 def unreadable_reason(path: str | Path) -> str | None:
     """Why an image cannot be used (missing, not an image, truncated), or None if it verifies."""
     path = Path(path)
-    if not path.is_file():
-        return "file not found"
+    if (missing := _not_a_file(path)) is not None:
+        return missing
     try:
-        with Image.open(path) as image:
-            image.verify()  # walks the whole stream: catches truncated files that header reads miss
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+        too_big = _too_many_pixels(*image_size(path))
+    except ImageReadError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    if too_big is not None:
+        return too_big
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.verify()  # walks the whole stream: catches truncated files that header reads miss
+    except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as exc:
         return f"cannot decode ({exc})"
     return None
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What a path named like an image is when it is not a readable file, or None."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "a folder, not an image file"
+    if path.is_symlink():
+        return "a symbolic link whose target is missing (or a loop of links)"
+    if path.exists():
+        return "not a regular file (a device, socket or pipe)"
+    return "file not found"
+
+
+def _too_many_pixels(width: int, height: int) -> str | None:
+    if width * height <= MAX_IMAGE_PIXELS:
+        return None
+    return (
+        f"{width}x{height} = {width * height:,} pixels, more than the cap of {MAX_IMAGE_PIXELS:,} "
+        "(baselines.data.images.MAX_IMAGE_PIXELS): a decompression bomb or an image far larger than the "
+        "task's, refused before decoding"
+    )
 
 
 def check_images(
