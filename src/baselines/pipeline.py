@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from baselines.checkpoints import (
     AtomicCheckpointIO,
@@ -31,7 +31,7 @@ from baselines.checkpoints import (
 )
 from baselines.data.base import BaseDataModule
 from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.provenance import dataset_fingerprint
+from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
 
@@ -44,13 +44,17 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
 
 
-def _existing_paths(node: Any) -> Iterator[str]:
+def _existing_paths(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """(config key, path) for every string value under node that names an existing file or folder."""
     if isinstance(node, DictConfig):
         for key, value in node.items():
             if key != "_target_":
-                yield from _existing_paths(value)
+                yield from _existing_paths(value, f"{where}.{key!s}" if where else str(key))
+    elif isinstance(node, ListConfig):
+        for index, value in enumerate(node):
+            yield from _existing_paths(value, f"{where}[{index}]")
     elif isinstance(node, str) and ("/" in node) and Path(node).exists():
-        yield node
+        yield where, node
 
 
 def _find(callbacks: list[Any], kind: type) -> Any | None:
@@ -181,7 +185,9 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
             "seed": cfg.get("seed"),
             "checkpoint": checkpoint,
             "untrained": checkpoint is None and not cfg.get("train"),
-            "dataset_sha": dataset_fingerprint(sorted(set(_existing_paths(cfg.data)))),
+            "dataset_sha": dataset_fingerprint(sorted({path for _, path in _existing_paths(cfg.data)})),
+            # local weights (pretrained=/path/..., a model folder): what exactly the network started from
+            "weights_sha256": {f"model.{key}": content_sha256(path) for key, path in _existing_paths(cfg.model)},
         },
     )
     try:

@@ -55,6 +55,17 @@ def dataset_fingerprint(paths: Iterable[str | Path]) -> str:
     return digest.hexdigest()
 
 
+def content_sha256(path: str | Path) -> str:
+    """sha256 of a file (as `sha256sum` prints it), or of a folder's files: relative names and contents."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{item.relative_to(path)}\0{sha256_file(item)}\n".encode())
+    return digest.hexdigest()
+
+
 def provenance_path(run_path: str | Path) -> Path:
     run_path = Path(run_path)
     return run_path.with_name(run_path.name + ".provenance.json")
