@@ -25,11 +25,15 @@ def config_dir() -> Path:
 
 
 def register_resolvers() -> None:
-    """`${num_classes:drawnui}` and `${classes:drawnui}` read the task registry, so class lists live in one place."""
+    """`${num_classes:drawnui}`, `${classes:drawnui}` and `${id_from:coral_boxes}` read the task registry, so class
+    lists and id rules live in one place."""
     if not OmegaConf.has_resolver("num_classes"):
         OmegaConf.register_new_resolver("num_classes", lambda task: len(get_task(task).classes))
     if not OmegaConf.has_resolver("classes"):
         OmegaConf.register_new_resolver("classes", lambda task: ListConfig(list(get_task(task).classes)))
+    if not OmegaConf.has_resolver("id_from"):
+        # the official id of an image file (its name or its stem) is stated once, by the task
+        OmegaConf.register_new_resolver("id_from", lambda task: get_task(task).id_from)
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:
