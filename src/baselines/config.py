@@ -24,6 +24,13 @@ def config_dir() -> Path:
     raise FileNotFoundError(f"no Hydra config tree (train.yaml) in any of {[str(c) for c in candidates]}")
 
 
+def _id_from(task: str) -> str:
+    rule = getattr(get_task(task), "id_from", None)
+    if rule is None:
+        raise ValueError(f"task {task!r} has no image-id rule (id_from): only region tasks name images by file")
+    return str(rule)
+
+
 def register_resolvers() -> None:
     """`${num_classes:drawnui}`, `${classes:drawnui}` and `${id_from:coral_boxes}` read the task registry, so class
     lists and id rules live in one place."""
@@ -33,7 +40,7 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("classes", lambda task: ListConfig(list(get_task(task).classes)))
     if not OmegaConf.has_resolver("id_from"):
         # the official id of an image file (its name or its stem) is stated once, by the task
-        OmegaConf.register_new_resolver("id_from", lambda task: get_task(task).id_from)
+        OmegaConf.register_new_resolver("id_from", _id_from)
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

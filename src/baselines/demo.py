@@ -1,20 +1,33 @@
 """The demo: every task trained briefly on its synthetic data, run file written, validated, scored,
-and compared with the same model untrained."""
+and compared with the same model untrained.
+
+Each task runs in a child process of its own (`python -m baselines.demo --child NAME`), as many at once
+as there are cores, each with one torch thread: that uses the cores fully without the overhead of
+intra-op threads on tiny tensors. A child's whole output goes to `<out>/<task>/demo.log`; the terminal
+shows one line per finished task, then the table, also written to `<out>/summary.md` and `summary.json`.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import math
+import os
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hydra.utils import instantiate
-
 from baselines.config import compose_config, config_dir
-from baselines.pipeline import run
 
 log = logging.getLogger(__name__)
+
+# Longest first, so that the last tasks to start are the short ones (by the CPU time of the last run).
+ORDER = ("coral_polygons", "drawnui", "coral_boxes", "tbct", "caption", "concepts", "vqa", "vqg", "lmrt", "spll")
 
 
 @dataclass
@@ -24,7 +37,9 @@ class DemoResult:
     trained: float = float("nan")
     untrained: float = float("nan")
     run_file: str = ""
+    log_file: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     error: str = ""
     scores: dict[str, float] = field(default_factory=dict)
 
@@ -34,7 +49,8 @@ class DemoResult:
 
 
 def demo_names() -> list[str]:
-    return sorted(p.stem for p in (config_dir() / "demo").glob("*.yaml"))
+    known = sorted(p.stem for p in (config_dir() / "demo").glob("*.yaml"))
+    return sorted(known, key=lambda name: ORDER.index(name) if name in ORDER else len(ORDER))
 
 
 def demo_overrides(name: str, out: str | Path, overrides: Sequence[str] = ()) -> list[str]:
@@ -56,6 +72,10 @@ def demo_config(name: str, out: str | Path, overrides: Sequence[str] = ()):
 
 
 def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoResult:
+    """Generates the task's synthetic data, scores the untrained model, trains, predicts and scores."""
+    from hydra.utils import instantiate
+
+    from baselines.pipeline import run
     from baselines.tasks import get_task
 
     start = time.perf_counter()
@@ -64,56 +84,146 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoRe
     instantiate(cfg.synthetic)
     spec = get_task(cfg.task)
     result.metric = spec.primary_metric
-    untrained = demo_overrides(
-        name,
-        out,
-        [
-            *overrides,
-            "train=false",
-            "allow_untrained=true",
-            f"callbacks.run_file_writer.output_path={Path(out).resolve()}/{name}/runs/untrained.txt",
-        ],
-    )
-    result.untrained = run(compose_config("train", untrained), untrained)["scores"].get(
-        spec.primary_metric, float("nan")
-    )
+    untrained_run = f"callbacks.run_file_writer.output_path={Path(out).resolve()}/{name}/runs/untrained.txt"
+    # the same model, never trained: the floor each trained score is read against (no training, one predict)
+    untrained = demo_overrides(name, out, [*overrides, "train=false", "allow_untrained=true", untrained_run])
+    result.untrained = run(compose_config("train", untrained), untrained)["scores"].get(spec.primary_metric, math.nan)
     summary = run(cfg, demo_overrides(name, out, overrides))
     result.scores = summary["scores"]
-    result.trained = result.scores.get(spec.primary_metric, float("nan"))
+    result.trained = result.scores.get(spec.primary_metric, math.nan)
     result.run_file = summary["run_file"] or ""
     result.seconds = time.perf_counter() - start
     return result
 
 
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _child(name: str, out: Path, threads: int, overrides: Sequence[str]) -> int:
+    """Runs one demo in this process (its own log) and writes `<out>/<name>/result.json`."""
+    import torch
+
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
+    logging.captureWarnings(True)
+    try:
+        result = run_one(name, out, overrides)
+    except Exception as exc:  # one failing task must not hide the others' results
+        log.exception("demo %s failed", name)
+        result = DemoResult(name, error=f"{type(exc).__name__}: {exc}")
+    result.cpu_seconds = _cpu_seconds(resource.RUSAGE_SELF) + _cpu_seconds(resource.RUSAGE_CHILDREN)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(json.dumps(asdict(result), indent=2, default=str) + "\n")
+    return 0 if result.ok else 1
+
+
 def run_demo(
-    names: Sequence[str] | None = None, out: str | Path = "demo_out", extra_overrides: Sequence[str] = ()
+    names: Sequence[str] | None = None,
+    out: str | Path = "demo_out",
+    extra_overrides: Sequence[str] = (),
+    jobs: int | None = None,
 ) -> list[DemoResult]:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    """Runs the chosen demos (all by default), `jobs` at a time (default: one per core), and reports them."""
     known = demo_names()
-    chosen = list(names) if names else known
-    unknown = sorted(set(chosen) - set(known))
+    chosen = [n for n in known if n in names] if names else known
+    unknown = sorted(set(names or ()) - set(known))
     if unknown:
         raise KeyError(f"unknown demo(s) {unknown}; known: {known}")
-    results = []
-    for name in chosen:
-        log.info("=== demo %s ===", name)
-        try:
-            results.append(run_one(name, out, extra_overrides))
-        except Exception as exc:  # one failing task must not hide the others' results
-            log.exception("demo %s failed", name)
-            results.append(DemoResult(name, error=f"{type(exc).__name__}: {exc}"))
-    print(format_table(results))
-    return results
+    out = Path(out).resolve()
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    start = time.perf_counter()
+    waiting = list(chosen)
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    results: dict[str, DemoResult] = {}
+    print(f"demo: {len(chosen)} tasks, {jobs} at a time; each task's log: {out}/<task>/demo.log", flush=True)
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            name = waiting.pop(0)
+            (out / name).mkdir(parents=True, exist_ok=True)
+            (out / name / "result.json").unlink(missing_ok=True)
+            command = [sys.executable, "-m", "baselines.demo", "--child", name, "--out", str(out), "--threads", "1"]
+            with (out / name / "demo.log").open("w") as log_file:
+                process = subprocess.Popen(
+                    [*command, "--", *extra_overrides], stdout=log_file, stderr=subprocess.STDOUT
+                )
+            running[name] = (process, time.perf_counter())
+        time.sleep(0.2)
+        for name, (process, began) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[name]
+            results[name] = _collect(name, out, process.returncode, time.perf_counter() - began)
+            print(_progress_line(len(results), len(chosen), results[name]), flush=True)
+    ordered = [results[name] for name in chosen]
+    wall = time.perf_counter() - start
+    table = format_table(ordered, wall)
+    print("\n" + table)
+    _write_summary(ordered, out, wall, table)
+    return ordered
 
 
-def format_table(results: Sequence[DemoResult]) -> str:
-    header = f"{'task':<16} {'metric':<12} {'trained':>8} {'untrained':>9} {'time':>7}  run file (validated)"
-    lines = [header, "-" * len(header)]
+def _collect(name: str, out: Path, returncode: int, seconds: float) -> DemoResult:
+    path = out / name / "result.json"
+    if path.is_file():
+        result = DemoResult(**json.loads(path.read_text()))
+    else:
+        result = DemoResult(name, error=f"the demo process ended with status {returncode} and no result")
+    result.seconds = seconds
+    result.log_file = str(out / name / "demo.log")
+    return result
+
+
+def _progress_line(done: int, total: int, r: DemoResult) -> str:
+    if r.error:
+        return f"[{done}/{total}] {r.name:<15} FAILED after {r.seconds:.0f} s: {r.error} (see {r.log_file})"
+    return (
+        f"[{done}/{total}] {r.name:<15} {r.metric} {r.trained:.3f} (untrained {r.untrained:.3f}) "
+        f"in {r.seconds:.0f} s, {r.cpu_seconds:.0f} CPU-s"
+    )
+
+
+def format_table(results: Sequence[DemoResult], wall: float | None = None) -> str:
+    header = "| task | metric | trained | untrained | seconds | CPU-s | run file (validated) | log |"
+    lines = [header, "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for r in results:
         if r.error:
-            lines.append(f"{r.name:<16} FAILED: {r.error}")
+            failed = f"| {r.name} | FAILED: {r.error} | | | {r.seconds:.0f} | {r.cpu_seconds:.0f} | | {r.log_file} |"
+            lines.append(failed)
         else:
             lines.append(
-                f"{r.name:<16} {r.metric:<12} {r.trained:>8.4f} {r.untrained:>9.4f} {r.seconds:>6.0f}s  {r.run_file}"
+                f"| {r.name} | {r.metric} | {r.trained:.3f} | {r.untrained:.3f} | {r.seconds:.0f} | "
+                f"{r.cpu_seconds:.0f} | {r.run_file} | {r.log_file} |"
             )
+    total_cpu = sum(r.cpu_seconds for r in results)
+    if wall is not None:
+        lines.append(f"\n{len(results)} tasks in {wall:.0f} s wall time, {total_cpu:.0f} CPU-seconds in all")
     return "\n".join(lines)
+
+
+def _write_summary(results: Sequence[DemoResult], out: Path, wall: float, table: str) -> None:
+    from baselines.runfiles.atomic import atomic_write_text
+
+    atomic_write_text(out / "summary.md", "# Demo\n\n" + table + "\n")
+    record = {
+        "wall_seconds": wall,
+        "cpu_seconds": sum(r.cpu_seconds for r in results),
+        "tasks": [{**asdict(r), "ok": r.ok} for r in results],
+    }
+    atomic_write_text(out / "summary.json", json.dumps(record, indent=2, default=str) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="one demo task in this process (used by `baselines demo`)")
+    parser.add_argument("--child", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args(argv)
+    return _child(args.child, args.out.resolve(), args.threads, args.overrides)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

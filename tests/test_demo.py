@@ -1,0 +1,35 @@
+"""`baselines demo`: quiet terminal (a line per task, then the table), a log and a result per task, a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from baselines.cli import main
+
+
+@pytest.mark.slow
+def test_demo_prints_a_line_per_task_and_writes_logs_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--tasks", "spll", "--out", str(out), "synthetic.n_train=16", "trainer.max_epochs=3"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("demo: 1 tasks")
+    assert printed[1].startswith("[1/1] spll            sign_accuracy ")
+    assert "| spll | sign_accuracy |" in "\n".join(printed)
+    assert not any("GPU available" in line or "LOCAL_RANK" in line for line in printed)  # Lightning's chatter
+    log = (out / "spll" / "demo.log").read_text()
+    assert "spll scores:" in log  # the whole log went to the file
+    summary = json.loads((out / "summary.json").read_text())
+    [task] = summary["tasks"]
+    assert task["ok"] and task["name"] == "spll" and task["cpu_seconds"] > 0
+    assert Path(task["run_file"]).is_file() and task["log_file"] == str(out / "spll" / "demo.log")
+    assert "| spll | sign_accuracy |" in (out / "summary.md").read_text()
+
+
+def test_an_unknown_demo_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--tasks", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown demo(s) ['nope']" in capsys.readouterr().err
