@@ -68,7 +68,7 @@ class VQASpec(TaskSpec):
 
     def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> VQAReference:
         truth = None
-        if ground_truth is not None:
+        if ground_truth:
             truth = predicted_truth(read_answers(ground_truth, self.reference_layout), predicted, ground_truth)
         return VQAReference(list(predicted.ids), truth)
 
