@@ -9,6 +9,7 @@ FormatError naming the file and the line, never another exception from deep insi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,8 @@ from baselines.data.formats.lifelog import read_judgements, read_metadata, read_
 from baselines.data.formats.medcaption import read_concepts
 from baselines.data.formats.tabular import read_table
 from baselines.data.formats.tuberculosis import LABELS, read_labels
-from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_qa
-from baselines.errors import FormatError
+from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_qa, read_reference_questions
+from baselines.errors import FormatError, FormatWarning
 from baselines.tasks import get_task
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
 from baselines.tasks.medcaption import CaptionReference
@@ -43,6 +44,7 @@ class Format:
     valid: str
     cases: Sequence[Case]
     suffix: str = ".txt"
+    strict: bool = False  # a run file read as its official evaluator reads it: no BOM, no blank line
 
 
 def lines(*texts: str) -> str:
@@ -211,8 +213,11 @@ CONCEPTS_RUN = Format(
         (lines("a\tC0000001\tC0000002", "b\t", "c\tC0000003"), 1, "3 tab-separated fields"),
         (lines("a\tC0000001;C0000002", "b\t", "c\tC0000003\t"), 3, "3 tab-separated fields"),  # trailing separator
         (lines("a\tC0000001;C0000001", "b\t", "c\tC0000003"), 1, "duplicate concept(s) C0000001"),
-        (lines("a\tC0000001;c0000001", "b\t", "c\tC0000003"), 1, "duplicate concept(s) C0000001"),
         (lines("a\tC0000001;;C0000001", "b\t", "c\tC0000003"), 1, "duplicate concept(s) C0000001"),
+        (lines("a\tC0000001;;C0000002;", "b\t", "c\tC0000003"), 1, "duplicate concept(s) ''"),  # two empty
+        (lines("a", "b\t", "c\tC0000003"), 1, "no tab after the image id"),  # the official script crashes
+        (lines("a\tC0000001", "", "b\t", "c\tC0000003"), 2, "blank or whitespace-only line"),
+        (lines("a\tC0000001", "b\t", "c\tC0000003", "  "), 4, "blank or whitespace-only line"),
         (lines("a\tC0000001", "b\t", "c\tC0000003", "z\tC0000004"), 4, "unknown image 'z'"),
         (lines("a\tC0000001", "b\t", "c\tC0000003", "ä\tC0000004"), 4, "unknown image 'ä'"),
         (lines("a\tC0000001", "b\t", "c\tC0000003", "a\tC0000004"), 4, "duplicate image 'a' (first on line 1)"),
@@ -220,13 +225,14 @@ CONCEPTS_RUN = Format(
         (lines("a\tC0000001", "b\t", "c\tC0000003", "\tC0000004"), 4, "empty or has surrounding spaces"),
         (lines(" a\tC0000001", "b\t", "c\tC0000003"), 1, "empty or has surrounding spaces"),
         (lines("a \tC0000001", "b\t", "c\tC0000003"), 1, "empty or has surrounding spaces"),
-        (lines("a\t" + ";".join(f"C{i:07d}" for i in range(101)), "b\t", "c\tC0000003"), 1, "101 concepts"),
+        (lines("a\t" + ";".join(f"C{i:07d}" for i in range(1287)), "b\t", "c\tC0000003"), 1, "at most 1286"),
         (lines("a C0000001", "b\t", "c\tC0000003"), 1, "unknown image 'a C0000001'"),
         (lines("a,C0000001", "b\t", "c\tC0000003"), 1, "unknown image 'a,C0000001'"),
         (lines("a|C0000001", "b\t", "c\tC0000003"), 1, "unknown image 'a|C0000001'"),
         (lines("a\tC0000001", "b\t", "c\tC0000003", "a\tC0000001", "b\tC0000002"), 5, "duplicate image 'b'"),
         (lines("a\tC0000001", "b\t", "c\tC0000003", "b\tC0000002"), 4, "duplicate image 'b' (first on line 2)"),
     ],
+    strict=True,
 )
 CONCEPTS_TRUTH = Format(
     "concepts ground truth",
@@ -299,6 +305,8 @@ VQA_RUN = Format(
         (lines("s1|yes", "s2|no", "s3|x|"), 3, "3 '|'-separated tokens"),  # trailing separator
         (lines("s1 yes", "s2|no", "s3|x"), 1, "1 '|'-separated tokens"),
         (lines("s1\tyes", "s2|no", "s3|x"), 1, "1 '|'-separated tokens"),
+        (lines("s1|yes", "", "s2|no", "s3|x"), 2, "blank or whitespace-only line"),
+        (lines("s1|yes", "s2|no", "s3|x", " "), 4, "blank or whitespace-only line"),
         (lines("s1,yes", "s2|no", "s3|x"), 1, "1 '|'-separated tokens"),
         (lines("s1|yes", "s2|no", "s3"), 3, "1 '|'-separated tokens"),  # truncated
         (lines("s2|no", "s1|yes", "s3|x"), 1, "expected image 's1' on this line"),
@@ -314,6 +322,7 @@ VQA_RUN = Format(
         (lines("s1\ts1|yes", "s2|no", "s3|x"), 1, "expected image 's1'"),
         (lines("|yes", "s2|no", "s3|x"), 1, "expected image 's1'"),
     ],
+    strict=True,
 )
 VQA_PIPE = Format(
     "vqa-med question-answer file",
@@ -349,15 +358,16 @@ VQA_ANSWERS = Format(
         (lines("s1|yes", "s2|"), 2, "field(s) 2 empty"),
         (lines("s1|yes", "s2|   "), 2, "field(s) 2 empty"),
         (lines("s1|yes", "|no"), 2, "field(s) 1 empty"),
-        (lines("s1|yes", "s2|no|"), 2, "3 '|'-separated fields"),
-        (lines("s1|yes", "s2|what?|no"), 2, "3 '|'-separated fields"),
-        (lines("s1|yes", "s2"), 2, "1 '|'-separated fields"),
-        (lines("s1|yes", "s2 no"), 2, "1 '|'-separated fields"),
-        (lines("s1|yes", "s2\tno"), 2, "1 '|'-separated fields"),
-        (lines("s1|yes", "s2,no"), 2, "1 '|'-separated fields"),
+        (lines("s1|yes", "s2|no|"), 2, "field(s) 3 empty"),
+        (lines("s1|what is seen?|cyst", "s2|cyst|abscess"), None, "cannot tell QA pairs"),
+        (lines("s1|yes", "s2"), 2, "no '|'"),
+        (lines("s1|yes", "s2 no"), 2, "no '|'"),
+        (lines("s1|yes", "s2\tno"), 2, "no '|'"),
+        (lines("s1|yes", "s2,no"), 2, "no '|'"),
         (lines("s1|yes", "sé|no", "sé|yes"), 3, "duplicate image 'sé'"),
-        (lines("s1|yes", "s2|a|b|c"), 2, "4 '|'-separated fields"),
-        (lines("s1|yes", "||"), 2, "3 '|'-separated fields"),
+        (lines("s1|what?|yes", "s1|why?|no"), 2, "duplicate image 's1' (first on line 1)"),  # QA pairs
+        (lines("s1|what is seen?", "s2|is it normal?"), None, "every answer is a question"),
+        (lines("s1|yes", "||"), 2, "field(s) 1, 2, 3 empty"),
         (lines("s1|yes", "|"), 2, "field(s) 1, 2 empty"),
     ],
 )
@@ -370,10 +380,10 @@ VQG_RUN = Format(
         (lines("s1 q", "s2|q", "s3|q"), 1, "expected '<image_id>|<question>"),
         (lines("s1\tq", "s2|q", "s3|q"), 1, "expected '<image_id>|<question>"),
         (lines("s1|q", "s2|q", "s3"), 3, "expected '<image_id>|<question>"),  # truncated
-        (lines("s1|q|", "s2|q", "s3|q"), 1, "empty question"),  # trailing separator
-        (lines("s1||q", "s2|q", "s3|q"), 1, "empty question"),
-        (lines("s1|q|  ", "s2|q", "s3|q"), 1, "empty question"),
         (lines("s1|", "s2|q", "s3|q"), 1, "empty question"),
+        (lines("s1| | ", "s2|q", "s3|q"), 1, "empty question"),
+        (lines("s1|q", "", "s2|q", "s3|q"), 2, "blank or whitespace-only line"),
+        (lines("s1|q", "s2|q", "s3|q", "\t"), 4, "blank or whitespace-only line"),
         (lines("s1|q", "s1|q", "s2|q", "s3|q"), 2, "duplicate image 's1'"),
         (lines("s1|q", "s2|q", "s3|q", "s3|r"), 4, "duplicate image 's3'"),
         (lines("s1|q", "s2|q", "s3|q", "s9|q"), 4, "unknown image 's9'"),
@@ -383,9 +393,33 @@ VQG_RUN = Format(
         (lines("s1|q", "s2|q"), None, "1 test images have no line: s3"),
         (lines("s1|q"), None, "2 test images have no line: s2, s3"),
     ],
+    strict=True,
 )
 VQG_TRUTH = Format(
     "vqg reference questions",
+    read_reference_questions,
+    lines("s1|what is shown?|is it normal?", "s2|what organ is this?"),
+    [
+        (lines("s1|q", "s2"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "s2 q"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "s2\tq"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "s2,q"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "|q"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "  |q"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "sé"), 2, "expected 'image_id|question"),
+        (lines("s1|q", "s2|q", "s3"), 3, "expected 'image_id|question"),
+        (lines("s1|q", "s2|q", "|"), 3, "expected 'image_id|question"),
+        (lines("s1|q", "s2|"), 2, "no question"),
+        (lines("s1|q", "s2|  |"), 2, "no question"),
+        (lines("s1|q", "s2|||"), 2, "no question"),
+        (lines("s1|q", "s2|q", "s3||"), 3, "no question"),
+        (lines("s1|q", "s2|q", "s3| "), 3, "no question"),
+        (lines("|", "s2|q"), 1, "expected 'image_id|question"),
+        (lines("s1", "s2", "s3|q"), 1, "expected 'image_id|question"),
+    ],
+)
+VQG_TRAINING = Format(
+    "vqg training questions",
     read_generated_questions,
     lines("s1|what is shown?|is it normal?", "s2|what organ is this?"),
     [
@@ -689,6 +723,7 @@ FORMATS = [
     VQA_ANSWERS,
     VQG_RUN,
     VQG_TRUTH,
+    VQG_TRAINING,
     TBCT_RUN,
     TBCT_LABELS,
     LMRT_RUN,
@@ -757,13 +792,21 @@ SAME_GRAMMAR = {
     # a ground-truth concept file is a perfect concept run, and the other way round
     (CONCEPTS_RUN.name, CONCEPTS_TRUTH.name),
     (CONCEPTS_TRUTH.name, CONCEPTS_RUN.name),
+    # the official concept evaluator takes any text for concepts (the project warns: no CUI-like concept)
+    (CONCEPTS_RUN.name, CAPTION_RUN.name),
     # `image_id|text|...`: an answer cannot be told from a question
     (VQA_ANSWERS.name, VQA_RUN.name),
+    # a QA-pairs file is the ground truth of its split; `id|q1|q2` + `id|q` reads as answers with an alternative
+    (VQA_ANSWERS.name, VQA_PIPE.name),
+    (VQA_ANSWERS.name, VQG_RUN.name),
     (VQG_RUN.name, VQA_RUN.name),
-    (VQG_TRUTH.name, VQA_RUN.name),
-    (VQG_TRUTH.name, VQA_PIPE.name),
-    (VQG_TRUTH.name, VQA_ANSWERS.name),
-    (VQG_TRUTH.name, VQG_RUN.name),
+    *[
+        (questions, other)
+        for questions in (VQG_TRUTH.name, VQG_TRAINING.name)
+        for other in (VQA_RUN.name, VQA_PIPE.name, VQA_ANSWERS.name, VQG_RUN.name)
+    ],
+    (VQG_TRUTH.name, VQG_TRAINING.name),
+    (VQG_TRAINING.name, VQG_TRUTH.name),
     # a 0/1 label table with a header row is a numeric feature table
     (SPLL_TABLE.name, TBCT_LABELS.name),
 }
@@ -805,8 +848,19 @@ VARIANTS: dict[str, Callable[[str], bytes]] = {
 }
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("form", FORMATS, ids=[f.name for f in FORMATS])
+# what the official evaluators of the strict run files reject (the line, words of the message)
+STRICT_REJECTED: dict[str, Callable[[str], tuple[int, str]]] = {
+    "BOM": lambda text: (1, "byte-order mark"),
+    "BOM and CRLF": lambda text: (1, "byte-order mark"),
+    "trailing blank lines": lambda text: (text.count("\n") + 1, "blank or whitespace-only line"),
+}
+ACCEPTED = [
+    (form, variant) for form in FORMATS for variant in VARIANTS if not (form.strict and variant in STRICT_REJECTED)
+]
+REJECTED = [(form, variant) for form in FORMATS if form.strict for variant in STRICT_REJECTED]
+
+
+@pytest.mark.parametrize(("form", "variant"), ACCEPTED, ids=[f"{f.name}-{v}" for f, v in ACCEPTED])
 def test_accepted_variants_parse_like_the_plain_file(tmp_path: Path, form: Format, variant: str) -> None:
     _, plain = _parse_bytes(form, tmp_path, form.valid.encode())
     assert plain, f"{form.name}: the valid file parses to nothing"
@@ -814,11 +868,25 @@ def test_accepted_variants_parse_like_the_plain_file(tmp_path: Path, form: Forma
     assert _plain(changed) == _plain(plain)
 
 
+@pytest.mark.parametrize(("form", "variant"), REJECTED, ids=[f"{f.name}-{v}" for f, v in REJECTED])
+def test_strict_run_files_reject_what_the_official_evaluator_rejects(
+    tmp_path: Path, form: Format, variant: str
+) -> None:
+    line, message = STRICT_REJECTED[variant](form.valid)
+    with pytest.raises(FormatError) as info:
+        _parse_bytes(form, tmp_path, VARIANTS[variant](form.valid))
+    _assert_reported(info, tmp_path / f"input{form.suffix}", line, message)
+
+
 def test_same_grammar_pairs_really_parse(tmp_path: Path) -> None:
     # the exclusions above are exactly the pairs that cannot be told apart, not a way to hide failures
     by_name = {form.name: form for form in FORMATS}
     for name, other in sorted(SAME_GRAMMAR):
-        _parse_bytes(by_name[name], tmp_path, by_name[other].valid.encode())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FormatWarning)
+            _parse_bytes(by_name[name], tmp_path, by_name[other].valid.encode())
+        if (name, other) == (CONCEPTS_RUN.name, CAPTION_RUN.name):  # accepted, as the official does, with a warning
+            assert any("no concept looks like a UMLS CUI" in str(w.message) for w in caught), caught
 
 
 @pytest.mark.parametrize("form", FORMATS, ids=[f.name for f in FORMATS])

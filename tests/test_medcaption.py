@@ -13,7 +13,7 @@ from sklearn.metrics import f1_score
 
 from baselines.data.base import collate_dicts
 from baselines.data.formats.medcaption import build_vocabulary, read_concepts
-from baselines.errors import FormatError
+from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.medcaption import caption_scores, concept_f1
 from baselines.models.multilabel import decide, per_image_f1
 from baselines.pipeline import run
@@ -130,3 +130,45 @@ def test_multilabel_overfits_one_batch(demo_cfg: Compose) -> None:
         probabilities = module(batch["image"]).sigmoid()
     assert losses[-1] < 0.05
     assert float(per_image_f1(probabilities > 0.5, batch["target"] > 0.5)) == pytest.approx(1.0)
+
+
+def test_concepts_validator_accepts_what_the_official_accepts_and_warns(tmp_path: Path) -> None:
+    # crowdAI/CLEF_evaluators_2018 concept_detection: entries are scored as written (uppercased), so an empty one
+    # or one with spaces is a false positive; case variants pass; the project warns about each
+    path = tmp_path / "run.tsv"
+    path.write_text("a\tC0000001;;c0000002;C0000002\nb\tC0000003 ; C0000004;C0000004\nc\n")
+    with pytest.warns(FormatWarning) as caught:
+        parsed = get_task("concepts").parse_run(path, REFERENCE)
+    assert parsed == {
+        "a": ["C0000001", "", "C0000002", "C0000002"],
+        "b": ["C0000003 ", " C0000004", "C0000004"],
+        "c": [],
+    }
+    messages = [str(w.message) for w in caught]
+    assert any("run.tsv:1: empty concept" in m for m in messages), messages
+    assert any("run.tsv:1: c0000002 and C0000002: the same concept in different letter cases" in m for m in messages)
+    assert any("run.tsv:2: concept(s) 'C0000003 ', ' C0000004' with spaces" in m for m in messages), messages
+    truth = {"a": ["C0000001", "C0000002"], "b": ["C0000003", "C0000004"], "c": ["C0000005"]}
+    # a: {C0000001, '', C0000002} -> P 2/3, R 1 -> 0.8; b: only the unpadded C0000004 -> P 1/3, R 1/2 -> 0.4; c: 0
+    assert concept_f1(parsed, truth) == pytest.approx((0.8 + 0.4 + 0) / 3)
+
+
+def test_concepts_validator_warns_instead_of_refusing(tmp_path: Path) -> None:
+    path = tmp_path / "run.tsv"
+    many = ";".join(f"C{i:07d}" for i in range(101))
+    path.write_text(f"a\t{many}\nb\t\nc\tC0000003\n")
+    with pytest.warns(FormatWarning, match="run.tsv:1: 101 concepts for 'a': more than 100"):
+        assert len(get_task("concepts").parse_run(path, REFERENCE)["a"]) == 101
+    path.write_text("a\tpneumonia\nb\t\nc\tfracture;effusion\n")
+    with pytest.warns(FormatWarning, match="no concept looks like a UMLS CUI"):
+        get_task("concepts").parse_run(path, REFERENCE)
+
+
+def test_concepts_line_without_tab(tmp_path: Path) -> None:
+    # the official script crashes on a first line without a tab (rejected here) and reads a later one as no concept
+    path = tmp_path / "run.tsv"
+    path.write_text("a\tC0000001\nb\nc\tC0000003\n")
+    assert get_task("concepts").parse_run(path, REFERENCE)["b"] == []
+    path.write_text("b\na\tC0000001\nc\tC0000003\n")
+    with pytest.raises(FormatError, match=r"run.tsv:1: no tab after the image id"):
+        get_task("concepts").parse_run(path, REFERENCE)

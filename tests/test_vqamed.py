@@ -1,8 +1,10 @@
-"""VQA-Med: the official evaluator's rules on hand-computed cases, the validators, VQA and VQG pipelines."""
+"""VQA-Med: the official evaluator's rules on hand-computed cases, the validators, the official files as
+released (tests/fixtures/real/vqamed, sources in its SOURCES.md), VQA and VQG pipelines."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,11 +14,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from baselines.data.base import collate_dicts
+from baselines.data.formats.vqamed import read_answers, read_reference_questions, read_test_ids
+from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
 from baselines.pipeline import run
+from baselines.tasks import get_task
+from baselines.tasks.vqamed import VQAReference, VQASpec
 from conftest import train_steps
 
 Compose = Callable[..., DictConfig]
+REAL = Path(__file__).parent / "fixtures" / "real" / "vqamed"
 TINY = ("synthetic.n_train=24", "synthetic.n_test=4", "data.batch_size=4")
 
 
@@ -41,6 +48,8 @@ def test_accuracy_exact_match_after_normalisation_rounded() -> None:
     truth = {"a": " Pulmonary embolism", "b": "yes", "c": "two", "d": "cyst#abscess"}
     run_answers = {"a": "pulmonary embolism.", "b": "no", "c": "2", "d": "abscess"}
     assert accuracy(run_answers, truth) == 0.75
+    # alternatives as a list (the 2021 reference's extra `|` fields) count like `#` ones
+    assert accuracy(run_answers, {**truth, "d": ["cyst", "abscess"]}) == 0.75
     assert accuracy({"a": "x"}, {"a": "x", "b": "y", "c": "z"}) == round(1 / 3, 4) == 0.3333
 
 
@@ -78,11 +87,16 @@ def test_bleu_alternatives_mean_and_rounding() -> None:
     assert bleu(run_answers, truth) == round(expected, 4)
 
 
-def test_question_bleu_takes_the_best_reference_per_question() -> None:
-    truth = {"a": ["what is abnormal in the ct scan?", "is there a cavity?"]}
-    assert question_bleu({"a": ["is there a cavity?"]}, truth) == 1.0
-    assert question_bleu({"a": ["is there a cavity?", "unrelated words here"]}, truth) == 0.5
+def test_question_bleu_takes_the_best_pair_per_image() -> None:
+    # the official 2021 VQG evaluator: max over all (generated, reference) pairs, mean over reference images
+    truth = {"a": ["Is the appendix enlarged?", "What calcified deposits are seen in the CT?"], "b": ["is it normal?"]}
+    issue = {"a": ["Is the appendix enlarged?", "what is shown in this image?"], "b": ["where is the lesion?"]}
+    assert question_bleu(issue, truth) == 0.5  # a: 1.0 (not the mean 0.5 of its two questions); b: 0
+    # "appendix enlarged" vs "appendix normal": p1 1/2, no bigram (dropped), no brevity penalty
+    assert question_bleu({"a": ["is the appendix normal?"]}, {"a": truth["a"]}) == round(0.5**0.25, 4)
     assert question_bleu({}, truth) == 0.0
+    # an empty generated question matches only an empty reference question (both empty: 1)
+    assert question_bleu({"a": ["", "where?"]}, {"a": ["what is it?", ""]}) == 1.0
 
 
 @pytest.mark.parametrize("name", ["vqa", "vqg"])
@@ -118,3 +132,118 @@ def test_vqa_overfits_one_batch_with_yes_no_routing(demo_cfg: Compose) -> None:
     assert answers == [" ".join(a.lower().split()) for a in batch["answer"]]
     yes_no = [q.startswith("is ") for q in batch["question"]]
     assert all((a in ("yes", "no")) == asked for a, asked in zip(answers, yes_no, strict=True))
+
+
+def test_reference_layouts_are_told_apart(tmp_path: Path) -> None:
+    path = tmp_path / "truth.txt"
+    path.write_text("s1|what is abnormal in the ct scan?|cyst#abscess\ns2|is this image normal?|no\n")
+    assert read_answers(path) == {"s1": ["cyst", "abscess"], "s2": ["no"]}  # QA pairs: the answer field
+    assert read_answers(path, "answers")["s2"] == ["is this image normal?", "no"]  # said explicitly
+    path.write_text("s1|cyst|abscess\ns2|mass|tumour\n")
+    assert read_answers(path) == {"s1": ["cyst", "abscess"], "s2": ["mass", "tumour"]}
+    with pytest.raises(FormatError, match=r"expected 'image_id\|question\|answer'"):
+        path.write_text("s1|what is it?|cyst\ns2|no\n")
+        read_answers(path, "qa_pairs")
+    # a question without '?' still reads as a question (it starts with a question word)
+    path.write_text("s1|what is abnormal in the ct scan|cyst\ns2|is this normal?|no\n")
+    assert read_answers(path) == {"s1": ["cyst"], "s2": ["no"]}
+    # 3 fields everywhere, a question on some lines only: refused, with the way out
+    path.write_text("s1|what is abnormal?|cyst\ns2|cyst|abscess\n")
+    with pytest.raises(FormatError, match=r"question on 1 lines \(e.g. line 1\) but not on 1 \(e.g. line 2\)"):
+        read_answers(path)
+    assert VQASpec(reference_layout="answers").load_reference(path, None).ground_truth == {
+        "s1": ["what is abnormal?", "cyst"],
+        "s2": ["cyst", "abscess"],
+    }
+
+
+def test_validation_split_qa_pairs_as_ground_truth_of_a_real_run(tmp_path: Path) -> None:
+    # HCP-MIC's predictions on the 2020 validation set (their prediction.txt, lines 27-31) against those images'
+    # QA pairs in the split's own layout `image_id|question|answer`; the questions and answers are the 2020
+    # validation set's, as HCP-MIC copied them into JSON (haifangong/HCP-MIC-at-ImageCLEF-VQA-Med-2020@0afff11a,
+    # BBN-BioBert-Inference/data/valset.json, qid 26-30)
+    truth = (
+        "synpic20410|is this a normal ct scan?|no\n"
+        "synpic53133|is there an abnormality in the x-ray?|yes\n"
+        "synpic27031|what is abnormal in the ct scan?|pancoast tumor\n"
+        "synpic27334|what is the primary abnormality in this image?|spine, epidural abscess\n"
+        "synpic41499|what abnormality is seen in the image?|renal oncocytoma\n"
+    )
+    spec = get_task("vqa")
+    path = tmp_path / "VQAnswering_2020_Val_QA_Pairs.txt"
+    path.write_text(truth)
+    reference = spec.load_reference(path, None)
+    assert reference.order == ["synpic20410", "synpic53133", "synpic27031", "synpic27334", "synpic41499"]
+    scores = spec.evaluate_file(REAL / "vqamed2020_val_run_HCP-MIC_lines27-31.txt", reference)
+    # no, yes and renal oncocytoma are right (BLEU 1 each; "no" is a stopword on both sides: both empty, 1);
+    # the two other answers share no word with the truth
+    assert scores == {"accuracy": 0.6, "bleu": 0.6}
+
+
+def test_2021_reference_answers_with_alternatives_as_ground_truth(tmp_path: Path) -> None:
+    # abachaa/VQA-Med-2021 Task1-VQAnswering2021-Test-ReferenceAnswers-4Evaluator.txt, lines 1-4: 1 to 3 answers a
+    # line; the 2021 evaluator reads row[1:] as the accepted answers
+    path = REAL / "vqamed2021_test_reference_answers_4evaluator_lines1-4.txt"
+    truth = read_answers(path)
+    assert [len(alternatives) for alternatives in truth.values()] == [3, 1, 2, 2]
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(
+        "synpic42072|Avascular necrosis of femoral heads bilaterally with associated osteoarthritic changes\n"
+        "synpic37231|pulmonary embolism\n"
+        "synpic51484|osteosclerotic lesions\n"
+        "synpic15699|aortitis\n"
+    )
+    spec = get_task("vqa")
+    assert spec.evaluate_file(run_file, spec.load_reference(path, None)) == {"accuracy": 0.75, "bleu": 0.75}
+    # the test-set order comes from the reference when no questions file is given
+    run_file.write_text(run_file.read_text().splitlines(keepends=True)[1] + "synpic42072|x\n" * 3)
+    with pytest.raises(FormatError, match="expected image 'synpic42072' on this line"):
+        spec.evaluate_file(run_file, spec.load_reference(path, None))
+
+
+def test_2021_vqg_files_as_released(tmp_path: Path) -> None:
+    # abachaa/VQA-Med-2021: the VQG test set lists bare image ids; the references hold 3-5 questions an image
+    ids = REAL / "vqg2021_test_image_ids_lines1-3.txt"
+    references = REAL / "vqg2021_test_reference_questions_lines1-3.txt"
+    assert read_test_ids(ids) == ["synpic23572", "synpic16878", "synpic38585"]
+    assert [len(q) for q in read_reference_questions(references).values()] == [5, 3, 4]
+    spec = get_task("vqg")
+    reference = spec.load_reference(references, ids)
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(
+        "synpic38585|Is the spondyloarthropathy of the lumbosacral spine significant?\n"  # the reference has 2 spaces
+        "synpic23572|Where is fat stranding located?|what is shown in this image?\n"
+        "synpic16878|What is this?\n"  # stopwords only: 0 against every reference question
+    )
+    assert spec.evaluate_file(run_file, reference) == {"bleu": round(2 / 3, 4)}
+
+
+def test_vqg_empty_questions_are_scored_as_the_official_evaluator_with_a_warning(tmp_path: Path) -> None:
+    references = tmp_path / "references.txt"
+    references.write_text("s1|Is the appendix enlarged?|\ns2|what organ is this?\ns2|is it normal?\n")
+    with pytest.warns(FormatWarning) as caught:
+        truth = read_reference_questions(references)
+    assert truth == {"s1": ["Is the appendix enlarged?", ""], "s2": ["what organ is this?", "is it normal?"]}
+    assert "references.txt:1: empty reference question" in str(caught[0].message)
+    assert "'s2' on lines 2 and 3" in str(caught[1].message)
+    run_file = tmp_path / "run.txt"
+    run_file.write_text("s1|what is this?|\ns2|is it normal?||\n")
+    with pytest.warns(FormatWarning) as caught:
+        parsed = get_task("vqg").parse_run(run_file, VQAReference(["s1", "s2"]))
+    assert [str(w.message).split(": ")[0][-len("run.txt:1") :] for w in caught] == ["run.txt:1", "run.txt:2"]
+    assert all("empty question" in str(w.message) for w in caught)
+    assert parsed == {"s1": ["what is this?", ""], "s2": ["is it normal?", "", ""]}
+    assert question_bleu(parsed, truth) == 1.0  # s1: stopwords only vs the empty reference question
+
+
+def test_run_validators_accept_the_writers_output_without_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "run.txt"
+    for name, predictions in [
+        ("vqa", [{"id": "s1", "answer": "yes"}, {"id": "s2", "answer": ""}]),
+        ("vqg", [{"id": "s1", "texts": ["what is it?", ""]}, {"id": "s2", "texts": []}]),
+    ]:
+        spec = get_task(name)
+        path.write_text(spec.format_run(predictions))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            spec.parse_run(path, VQAReference(["s1", "s2"]))

@@ -20,14 +20,16 @@ def concept_f1(predictions: Mapping[str, Sequence[str]], ground_truth: Mapping[s
     """Mean per-image F1 over the ground-truth images; images whose ground truth is empty are skipped
     (left out of the mean), and a ground-truth image without a prediction scores 0.
 
-    Concepts are compared uppercased, as the official evaluator does.
+    Concepts are compared uppercased and otherwise as given, as the official evaluator does: a predicted
+    empty concept (from `C1;;C2`) or one with spaces counts as a false positive. Without any ground-truth
+    concept the score is 0.0 (the official evaluator divides by zero).
     """
     scores = []
     for image_id, truth in ground_truth.items():
         expected = {c.upper() for c in truth if c}
         if not expected:
             continue
-        scores.append(image_f1(expected, {c.upper() for c in predictions.get(image_id, ()) if c}))
+        scores.append(image_f1(expected, {c.upper() for c in predictions.get(image_id, ())}))
     return sum(scores) / len(scores) if scores else 0.0
 
 

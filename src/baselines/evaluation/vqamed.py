@@ -6,7 +6,8 @@ digits, articles dropped, contractions), exact match, mean, rounded to 4 decimal
 BLEU: lowercase, punctuation removed, NLTK's Treebank word tokenizer (what `word_tokenize` applies once
 punctuation is gone, so the punkt sentence model is not needed), NLTK's English stopwords (embedded
 below), Snowball stemming; both empty -> 1; else sentence BLEU-4 with equal weights and smoothing
-"method0"; `#` in a reference separates alternatives (max); mean over the reference images, 4 decimals.
+"method0"; a reference's alternatives (`#` in 2020, extra `|` fields in 2021): the best one; mean over
+the reference images, 4 decimals. VQG: the best pair of generated and reference questions per image.
 
 `method0` changed meaning across NLTK releases. The 2020 published scores (BLEU above accuracy) only fit
 NLTK <= 3.2.5, where n-gram orders from the first one without a match on are dropped from the geometric
@@ -118,18 +119,27 @@ def normalize_answer(answer: str) -> str:
     return _process_digits_articles(_process_punctuation(answer))
 
 
-def accuracy(predictions: Mapping[str, str], references: Mapping[str, str]) -> float:
+Answers = str | Sequence[str]
+"""A reference answer: a string with `#` between alternatives, or the alternatives themselves."""
+
+
+def alternatives(truth: Answers) -> list[str]:
+    """The accepted answers of a reference: `a#b` -> [a, b]; a sequence is taken as it is."""
+    return truth.split("#") if isinstance(truth, str) else list(truth)
+
+
+def accuracy(predictions: Mapping[str, str], references: Mapping[str, Answers]) -> float:
     """Mean exact match of normalised answers over the reference images, rounded to 4 decimals.
 
-    A reference with `#`-separated alternatives accepts any of them [assumption: the official MS-COCO
-    style answer lists are not public; a single answer behaves exactly as the official evaluator].
+    A reference with alternatives accepts any of them [assumption: the official MS-COCO style answer
+    lists are not public; a single answer behaves exactly as the official evaluator].
     """
     if not references:
         return 0.0
     hits = 0
     for image_id, truth in references.items():
         answer = normalize_answer(predictions.get(image_id, ""))
-        hits += any(normalize_answer(alternative) == answer for alternative in truth.split("#"))
+        hits += any(normalize_answer(alternative) == answer for alternative in alternatives(truth))
     return round(hits / len(references), ROUNDING)
 
 
@@ -189,28 +199,30 @@ def sentence_score(hypothesis: str, reference: str, semantics: BleuSemantics = "
             return 0.0
 
 
-def bleu(predictions: Mapping[str, str], references: Mapping[str, str], semantics: BleuSemantics = "legacy") -> float:
-    """Mean BLEU over the reference images (`#` alternatives: the best one), rounded to 4 decimals."""
+def bleu(
+    predictions: Mapping[str, str], references: Mapping[str, Answers], semantics: BleuSemantics = "legacy"
+) -> float:
+    """Mean BLEU over the reference images (alternatives: the best one), rounded to 4 decimals."""
     if not references:
         return 0.0
     total = 0.0
     for image_id, truth in references.items():
         hypothesis = predictions.get(image_id, "")
-        total += max(sentence_score(hypothesis, alternative, semantics) for alternative in truth.split("#"))
+        total += max(sentence_score(hypothesis, alternative, semantics) for alternative in alternatives(truth))
     return round(total / len(references), ROUNDING)
 
 
 def question_bleu(
     generated: Mapping[str, Sequence[str]], references: Mapping[str, Sequence[str]], semantics: BleuSemantics = "legacy"
 ) -> float:
-    """VQG: per image, each generated question scores its best BLEU against the image's reference
-    questions; the image scores the mean over its generated questions (0 if none); mean over reference
-    images, 4 decimals [assumption: the 2020 VQG aggregation is not published in detail]."""
+    """VQG, as the official 2021 evaluator (abachaa/VQA-Med-2021, the only published VQG evaluator): an
+    image scores the maximum BLEU over all (generated, reference) question pairs, 0 without a generated
+    question; the mean over the reference images, rounded to 4 decimals.
+    """
     if not references:
         return 0.0
     total = 0.0
     for image_id, truths in references.items():
-        questions = generated.get(image_id, [])
-        if questions:
-            total += sum(max(sentence_score(q, t, semantics) for t in truths) for q in questions) / len(questions)
+        pairs = [(q, t) for q in generated.get(image_id, ()) for t in truths]
+        total += max((sentence_score(q, t, semantics) for q, t in pairs), default=0.0)
     return round(total / len(references), ROUNDING)

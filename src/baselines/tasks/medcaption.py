@@ -3,9 +3,11 @@
 - concepts run file: `image_id<TAB>CUI1;CUI2;...` (the list may be empty); primary metric `f1`.
 - caption run file: `image_id<TAB>caption`; primary metric `bleu` (sacrebleu corpus BLEU, lowercased).
 
-Validation follows the official evaluator: no more than 2 tab-separated fields, known image ids,
-no duplicate image, no duplicate concept within an image, at most `max_concepts` concepts, and one
-line per test image.
+The concepts validator accepts what the official evaluator (crowdAI/CLEF_evaluators_2018
+concept_detection) accepts and refuses what it refuses: no blank line or UTF-8 BOM, no more than 2
+tab-separated fields, known image ids, no duplicate image, no concept written twice for an image
+(exactly: `C1;c1` passes), at most 1286 concepts, one line per test image. Accepted but suspicious
+(empty or space-padded concepts, case variants, no CUI-like concept, over 100 concepts) is a FormatWarning.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file, split_concepts
+from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file, run_concepts, split_concepts
 from baselines.data.images import find_images_by_stem as find_images
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.medcaption import caption_scores, concept_f1
@@ -32,13 +34,20 @@ class CaptionReference:
 
 
 def parse_tab_run(
-    path: str | Path, reference: CaptionReference | None, what: str
-) -> tuple[dict[str, tuple[int, str]], ProblemCollector]:
-    """Checks the shared line rules of both run files and returns id -> (line number, second field)."""
+    path: str | Path, reference: CaptionReference | None, what: str, strict: bool = False
+) -> tuple[dict[str, tuple[int, str | None]], ProblemCollector]:
+    """Checks the shared line rules of both run files.
+
+    Args:
+        strict: Read as the official evaluator does (see `read_lines`).
+
+    Returns:
+        id -> (line number, second field or None for a line without a tab), and the problems so far.
+    """
     problems = ProblemCollector(path)
-    result: dict[str, tuple[int, str]] = {}
+    result: dict[str, tuple[int, str | None]] = {}
     first: dict[str, int] = {}
-    for number, text in read_lines(path, problems):
+    for number, text in read_lines(path, problems, strict=strict):
         fields = text.split("\t")
         if len(fields) > 2:
             problems.add(number, f"{len(fields)} tab-separated fields; expected 'image_id<TAB>{what}'")
@@ -54,7 +63,7 @@ def parse_tab_run(
         if reference is not None and reference.ids is not None and image_id not in reference.ids:
             problems.add(number, f"unknown image {image_id!r}: not in the test set")
             continue
-        result[image_id] = (number, fields[1] if len(fields) == 2 else "")
+        result[image_id] = (number, fields[1] if len(fields) == 2 else None)
     if reference is not None and reference.ids is not None and len(first) != len(reference.ids):
         missing = sorted(reference.ids - set(first))
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
@@ -95,13 +104,17 @@ class ConceptSpec(_TabSpec):
     """Concept detection: multi-label UMLS CUIs per image.
 
     Args:
-        max_concepts: Most concepts allowed per image in a run file.
+        max_concepts: Most concepts allowed per image in a run file (an error above): 1286, the official
+            evaluator's cap.
+        warn_concepts: Above this many concepts for an image, a FormatWarning (no realistic prediction has
+            that many; the official evaluator accepts them).
     """
 
-    def __init__(self, max_concepts: int = 100) -> None:
+    def __init__(self, max_concepts: int = 1286, warn_concepts: int = 100) -> None:
         self.name = "concepts"
         self.primary_metric = "f1"
         self.max_concepts = max_concepts
+        self.warn_concepts = warn_concepts
 
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
         return "".join(f"{p['id']}\t{';'.join(p['concepts'])}\n" for p in predictions)
@@ -110,22 +123,63 @@ class ConceptSpec(_TabSpec):
         return read_concepts(path)
 
     def parse_run(self, path: str | Path, reference: CaptionReference | None) -> dict[str, list[str]]:
-        raw, problems = parse_tab_run(path, reference, "CUI1;CUI2;...")
+        """Returns image id -> the concepts as the official evaluator scores them (see `run_concepts`)."""
+        raw, problems = parse_tab_run(path, reference, "CUI1;CUI2;...", strict=True)
         result = {}
         for image_id, (number, text) in raw.items():
-            concepts = split_concepts(text)
-            if len(concepts) != len(set(concepts)):
-                duplicated = sorted({c for c in concepts if concepts.count(c) > 1})
-                problems.add(number, f"duplicate concept(s) {', '.join(duplicated)} for image {image_id!r}")
-            if len(concepts) > self.max_concepts:
-                problems.add(number, f"{len(concepts)} concepts for {image_id!r}; at most {self.max_concepts}")
-            result[image_id] = concepts
-        every = [c for concepts in result.values() for c in concepts]
+            if text is None:
+                if number == 1:
+                    # the official script crashes (UnboundLocalError) on a first line without a tab; later
+                    # lines without one pass as an empty list
+                    problems.add(number, "no tab after the image id: write 'image_id<TAB>' for an empty list")
+                text = ""
+            written = text.split(";")  # the official duplicate and count checks see the entries as written
+            duplicated = sorted({c for c in written if written.count(c) > 1})
+            if duplicated:
+                shown = ", ".join(c if c.strip() == c and c else repr(c) for c in duplicated)
+                problems.add(number, f"duplicate concept(s) {shown} for image {image_id!r}")
+            elif len(written) > self.max_concepts:
+                problems.add(number, f"{len(written)} concepts for {image_id!r}; at most {self.max_concepts}")
+            else:
+                if len(written) > self.warn_concepts:
+                    problems.warn(number, f"{len(written)} concepts for {image_id!r}: more than {self.warn_concepts}")
+                self._warn_suspicious(problems, number, written)
+            result[image_id] = run_concepts(text)
+        every = [c.strip() for concepts in result.values() for c in concepts if c.strip()]
         if every and not any(CUI.match(c) for c in every):
-            # the official checks would pass such a file, but it cannot score: most likely another task's file
-            problems.add(None, f"no concept looks like a UMLS CUI (C and 7 digits), e.g. {every[0]!r}")
+            problems.warn(
+                None,
+                f"no concept looks like a UMLS CUI (C and 7 digits), e.g. {every[0]!r}: is it another task's file?",
+            )
         problems.raise_if_any()
         return result
+
+    @staticmethod
+    def _warn_suspicious(problems: ProblemCollector, number: int, written: list[str]) -> None:
+        """What the official evaluator accepts but scores in a way the author hardly meant."""
+        if "" in written and len(written) > 1:
+            problems.warn(
+                number,
+                "empty concept (';;' or a trailing ';'): the official evaluator scores it as a predicted "
+                "concept, a false positive",
+            )
+        padded = [c for c in written if c.strip() != c and c.strip()]
+        if padded:
+            problems.warn(
+                number,
+                f"concept(s) {', '.join(map(repr, padded[:3]))} with spaces: the official evaluator keeps the "
+                "spaces, so they match no ground-truth concept",
+            )
+        by_case: dict[str, list[str]] = {}
+        for concept in written:
+            by_case.setdefault(concept.upper(), []).append(concept)
+        variants = [" and ".join(group) for group in by_case.values() if len(group) > 1]
+        if variants:
+            problems.warn(
+                number,
+                f"{', '.join(variants[:3])}: the same concept in different letter cases, which the official "
+                "evaluator accepts and scores once",
+            )
 
     def score_against(self, run: dict[str, list[str]], truth: dict[str, Any]) -> dict[str, float]:
         return {"f1": concept_f1(run, truth)}
@@ -150,11 +204,11 @@ class CaptionSpec(_TabSpec):
 
     def parse_run(self, path: str | Path, reference: CaptionReference | None) -> dict[str, str]:
         raw, problems = parse_tab_run(path, reference, "caption")
-        captions = [text for _, text in raw.values() if text.strip()]
+        captions = [text for _, text in raw.values() if text and text.strip()]
         if captions and all(all(CUI.match(c) for c in split_concepts(t)) for t in captions):
             problems.add(None, "every caption is a list of CUIs: this looks like a concept-detection run")
         problems.raise_if_any()
-        return {image_id: text for image_id, (_, text) in raw.items()}
+        return {image_id: text or "" for image_id, (_, text) in raw.items()}
 
     def score_against(self, run: dict[str, str], truth: dict[str, Any]) -> dict[str, float]:
         return caption_scores(run, truth)

@@ -1,8 +1,14 @@
 """VQA-Med 2020: visual question answering (`vqa`) and visual question generation (`vqg`).
 
 - vqa run file: `image_id|answer`, exactly one line per test image in test-set order; accuracy
-  (primary) and BLEU as the official evaluator (see baselines.evaluation.vqamed).
-- vqg run file: `image_id|q1|q2|...`, one line per test image; BLEU of the generated questions.
+  (primary) and BLEU as the official evaluator (see baselines.evaluation.vqamed). Ground truth: the
+  organisers' reference answers (`image_id|answer`, 2021 with `|`-separated alternatives) or a split's
+  QA pairs (`image_id|question|answer`, e.g. the validation set).
+- vqg run file: `image_id|q1|q2|...`, one line per test image in any order; BLEU of the generated
+  questions as the official 2021 VQG evaluator (the best pair per image).
+
+Both validators accept what the official evaluators accept and refuse what they refuse: a blank or
+whitespace-only line or a UTF-8 byte-order mark makes them reject a run, so it is an error here too.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_questions
+from baselines.data.formats.vqamed import ReferenceLayout, read_answers, read_reference_questions, read_test_ids
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.vqamed import BleuSemantics, accuracy, bleu, question_bleu
 from baselines.tasks.base import TaskSpec, predicted_truth
@@ -28,44 +34,52 @@ class VQAReference:
 
 
 def _test_order(images: str | Path) -> list[str]:
-    """Test-set order: from a test questions file (`image_id|question`), or a folder's `<id>.jpg` sorted."""
+    """Test-set order: from a test questions file (`image_id|question`) or a list of image ids, or a
+    folder's `<id>.jpg` sorted."""
     path = Path(images)
     if path.is_dir():
         return sorted(p.stem for p in path.glob("*.jpg"))
-    return [image_id for image_id, _ in read_questions(path)]
+    return read_test_ids(path)
 
 
 class VQASpec(TaskSpec):
     """Args:
     bleu_semantics: "legacy" (NLTK <= 3.2.5 method0, reproduces the published 2020 numbers) or "nltk".
+    reference_layout: How `--gt` files are laid out: "auto" (told from the lines), "answers"
+        (`image_id|answer[|alternative...]`) or "qa_pairs" (`image_id|question|answer`); see
+        baselines.data.formats.vqamed.read_answers.
     """
 
     reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"
 
-    def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
+    def __init__(self, bleu_semantics: BleuSemantics = "legacy", reference_layout: ReferenceLayout = "auto") -> None:
         self.name = "vqa"
         self.primary_metric = "accuracy"
         self.bleu_semantics: BleuSemantics = bleu_semantics
+        self.reference_layout: ReferenceLayout = reference_layout
 
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
         return "".join(f"{p['id']}|{' '.join(str(p['answer']).split()) or 'no'}\n" for p in predictions)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> VQAReference:
-        truth = read_answers(ground_truth) if ground_truth is not None else None
+        truth = read_answers(ground_truth, self.reference_layout) if ground_truth is not None else None
         order = _test_order(images) if images is not None else (list(truth) if truth is not None else None)
         return VQAReference(order, truth)
 
     def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> VQAReference:
-        truth = predicted_truth(read_answers(ground_truth), predicted, ground_truth) if ground_truth else None
+        truth = None
+        if ground_truth:
+            truth = predicted_truth(read_answers(ground_truth, self.reference_layout), predicted, ground_truth)
         return VQAReference(list(predicted.ids), truth)
 
     def parse_run(self, path: str | Path, reference: VQAReference | None) -> dict[str, str]:
-        """The official checks: 2 `|` tokens, the test id expected at each line, non-empty answer, line count."""
+        """The official checks: no blank line or BOM, 2 `|` tokens, the test id expected at each line,
+        non-empty answer, line count."""
         problems = ProblemCollector(path)
         order = reference.order if reference is not None else None
         result: dict[str, str] = {}
         count = 0
-        for number, text in read_lines(path, problems):
+        for number, text in read_lines(path, problems, strict=True):
             count += 1
             parts = text.split("|")
             if len(parts) != 2:
@@ -123,21 +137,24 @@ class VQGSpec(TaskSpec):
         return "".join(lines)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> VQAReference:
-        truth = read_generated_questions(ground_truth) if ground_truth is not None else None
+        truth = read_reference_questions(ground_truth) if ground_truth is not None else None
         order = _test_order(images) if images is not None else (list(truth) if truth is not None else None)
         return VQAReference(order, truth)
 
     def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> VQAReference:
         truth = None
         if ground_truth is not None:
-            truth = predicted_truth(read_generated_questions(ground_truth), predicted, ground_truth)
+            truth = predicted_truth(read_reference_questions(ground_truth), predicted, ground_truth)
         return VQAReference(list(predicted.ids), truth)
 
     def parse_run(self, path: str | Path, reference: VQAReference | None) -> dict[str, list[str]]:
+        """The official 2021 checks: no blank line or BOM, an id and at least one `|`, known ids (any order),
+        not every question empty, one line per test image. An empty question beside others (`q1||q2`, a
+        trailing `|`) is accepted and scored as the official evaluator does, with a warning."""
         problems = ProblemCollector(path)
         known = set(reference.order) if reference is not None and reference.order is not None else None
         result: dict[str, list[str]] = {}
-        for number, text in read_lines(path, problems):
+        for number, text in read_lines(path, problems, strict=True):
             parts = text.split("|")
             image_id, questions = parts[0], [q.strip() for q in parts[1:]]
             if len(parts) < 2:
@@ -146,9 +163,15 @@ class VQGSpec(TaskSpec):
                 problems.add(number, f"duplicate image {image_id!r}")
             elif known is not None and image_id not in known:
                 problems.add(number, f"unknown image {image_id!r}")
-            elif not all(questions):
-                problems.add(number, "empty question (stray '|')")
+            elif not any(questions):
+                problems.add(number, "empty question: no question after the image id")
             else:
+                if not all(questions):
+                    problems.warn(
+                        number,
+                        "empty question (a stray '|'): accepted and scored as the official evaluator does (it "
+                        "matches only an empty reference question)",
+                    )
                 result[image_id] = questions
         if known is not None and len(result) < len(known):
             missing = sorted(known - set(result))

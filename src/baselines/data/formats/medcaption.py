@@ -53,8 +53,15 @@ CUI = re.compile(r"^C[0-9]{7}$")
 
 
 def split_concepts(text: str) -> list[str]:
-    """`C1;C2` -> ["C1", "C2"], uppercased as the official evaluator does; empty entries dropped."""
+    """`C1;C2` -> ["C1", "C2"], uppercased, stripped, empty entries dropped: how annotation files are read."""
     return [c.strip().upper() for c in text.split(";") if c.strip()]
+
+
+def run_concepts(text: str) -> list[str]:
+    """The concepts of a run line as the official evaluator scores them: uppercased, split on `;` with
+    nothing stripped or dropped (`C1;;C2` holds an empty concept, `C1 ; C2` the concepts `C1 ` and ` C2`);
+    a blank list is no concept."""
+    return text.upper().split(";") if text.strip() else []
 
 
 def _not_cuis(text: str) -> str | None:

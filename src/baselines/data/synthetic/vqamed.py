@@ -2,8 +2,8 @@
 
 Writes, under root: `train/images/synpicN.jpg`, `train/qa.txt` (`image_id|question|answer`, one QA per
 image as in VQA-Med), `train/vqg.txt` (`image_id|question`, several per image), `test/images/`,
-`test/questions.txt`, `test/answers.txt` (references), `test/vqg_reference.txt`, and `tokenizer/` (a
-word-level tokenizer trained on every training question).
+`test/questions.txt`, `test/answers.txt` (references), `test/vqg_reference.txt` (`image_id|q1|q2...`),
+and `tokenizer/` (a word-level tokenizer trained on every training question).
 """
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ def generate(root: str | Path, n_train: int = 300, n_test: int = 60, seed: int =
         else:
             atomic_write_text(root / split / "questions.txt", "".join(f"{i}|{q}\n" for i, q, _ in qa))
             atomic_write_text(root / split / "answers.txt", "".join(f"{i}|{a}\n" for i, _, a in qa))
-            atomic_write_text(root / split / "vqg_reference.txt", "".join(f"{i}|{q}\n" for i, q in vqg))
+            # one line per image, as the organisers' VQG reference (`image_id|q1|q2|...`)
+            by_image: dict[str, list[str]] = {}
+            for image_id, question in vqg:
+                by_image.setdefault(image_id, []).append(question)
+            reference = "".join("|".join([i, *questions]) + "\n" for i, questions in by_image.items())
+            atomic_write_text(root / split / "vqg_reference.txt", reference)
     train_word_tokenizer(all_questions, root / "tokenizer")
     return root
