@@ -53,7 +53,7 @@ def lines(*texts: str) -> str:
 
 HUGE = "9" * 5000
 
-# --- grouped regions: drawnUI and coral subtask 1 run files (same grammar, different classes) ----------
+# --- grouped regions: drawnUI and coral run files (same grammar, different classes) ----------------------
 DRAWNUI_OK = "a.jpg;paragraph 0.9:10x10+0+0,0.5:20x5+30+40;button 1:5x5+95+75"
 GROUPED_BOX_LINES: list[tuple[str, int | None, str]] = [
     # (second line after DRAWNUI_OK, line, message)
@@ -123,6 +123,10 @@ CORAL_BOXES = Format(
     [(to_coral(text), n, to_coral(m)) for text, n, m in GROUPED_BOX_CASES],
 )
 POLYGON_OK = "img1;c_sponge 0.5:1+1+5+1+5+5"
+# Coral subtask 2 runs accept (with a FormatWarning) what the organisers' pixel_accuracy.py accepts: negative or
+# off-image vertices, polygons of 1-2 vertices, an odd value count, unknown classes and images, repeated lines
+# and groups, a missing image (tests/test_grouped_runfile.py::test_coral_polygon_run_accepts_what_the_organisers_
+# accept). What it crashes on (or needs for the mAP: a confidence) stays an error:
 CORAL_POLYGONS = Format(
     "coral polygons run",
     lambda p: get_task("coral_polygons").parse_run(p, ImageSet(dict.fromkeys(["img1", "img2"], SIZES))),
@@ -130,29 +134,27 @@ CORAL_POLYGONS = Format(
     [
         (lines(POLYGON_OK, line), n, m)
         for line, n, m in [
-            ("img2;c_sponge 0.5:1+1+5+1", 2, "at least 3 vertices"),
-            ("img2;c_sponge 0.5:1+1+5+1+5", 2, "at least 3 vertices"),
-            ("img2;c_sponge 0.5:1+1+5+1+5+5+", 2, "at least 3 vertices"),
-            ("img2;c_sponge 0.5:1+1+5+", 2, "at least 3 vertices"),  # truncated
-            ("img2;c_sponge 0.5:1 1 5 1 5 5", 2, "at least 3 vertices"),
-            ("img2;c_sponge 0.5:1+1+5.5+1+5+5", 2, "not a non-negative integer"),
-            ("img2;c_sponge 0.5:1+1+5+1+5+-5", 2, "not a non-negative integer"),
-            ("img2;c_sponge 0.5:1+1+5+1+5+²", 2, "not a non-negative integer"),
+            ("img2;c_sponge 0.5:1+1+5+", 2, "not an integer"),  # truncated: int('') fails in the official reader
+            ("img2;c_sponge 0.5:1 1 5 1 5 5", 2, "an even count of values"),
+            ("img2;c_sponge 0.5:5", 2, "an even count of values"),
+            ("img2;c_sponge 0.5:", 2, "an even count of values"),
+            ("img2;c_sponge 0.5:1+1+5.5+1+5+5", 2, "not an integer"),
+            ("img2;c_sponge 0.5:1+1+5+1+5+--5", 2, "not an integer"),
+            ("img2;c_sponge 0.5:1+1+5+1+5+²", 2, "not an integer"),
             (f"img2;c_sponge 0.5:1+1+5+1+5+{HUGE}", 2, "9 digits at most"),
-            ("img2;c_sponge 0.5:1+1+500+1+5+5", 2, "outside the 100x80 image"),
             ("img2;c_sponge 1+1+5+1+5+5", 2, "has no confidence"),
+            ("img2;c_sponge high:1+1+5+1+5+5", 2, "is not a number"),
             ("img2;c_sponge nan:1+1+5+1+5+5", 2, "finite"),
             ("img2;c_sponge 2:1+1+5+1+5+5", 2, "in [0, 1]"),
             ("img2;c_sponge 0.5:1+1+5+1+5+5,", 2, "empty region"),
             ("img2;c_sponge 0.5:1+1+5+1+5+5\t", 2, "extra whitespace"),
-            ("img2;c_spong 0.5:1+1+5+1+5+5", 2, "unknown class 'c_spong'"),
-            ("img2;c_sponge 0.5:1+1+5+1+5+5;c_sponge 0.4:2+2+6+2+6+6", 2, "more than one group"),
-            ("img2,c_sponge 0.5:1+1+5+1+5+5", 2, "contains whitespace"),
-            ("zzz;c_sponge 0.5:1+1+5+1+5+5", 2, "unknown image 'zzz'"),
-            ("img1;c_sponge 0.5:1+1+5+1+5+5", 2, "duplicate image 'img1'"),
+            ("img2;c_sponge  0.5:1+1+5+1+5+5", 2, "extra whitespace"),
+            ("img2;c_sponge0.5:1+1+5+1+5+5", 2, "one space"),
+            ("img2;;c_sponge 0.5:1+1+5+1+5+5", 2, "field 2 is empty"),
+            ("img2;c_sponge 0.5:1+1+5+1+5+5;", 2, "field 3 is empty"),
         ]
     ]
-    + [(lines(POLYGON_OK), None, "1 reference images have no line: img2")],
+    + [(lines("zzz;c_sponge 0.5:1+1+5+1+5+5", "img3"), None, "no line names a reference image (2 lines ignored)")],
 )
 
 

@@ -16,14 +16,25 @@ from baselines.data.base import collate_dicts
 from baselines.data.detection import DetectionRecord, balanced_image_weights
 from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations
 from baselines.data.polygons import fill_polygons, mask_to_polygons
-from baselines.evaluation.segmentation import pixel_iou, polygon_map
+from baselines.errors import FormatError
+from baselines.evaluation.segmentation import independent_pixel_iou, label_map, pixel_iou, polygon_map
 from baselines.pipeline import run
 from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
-from baselines.types import Region
+from baselines.tasks.coral import PIXEL_DRAW_ORDER
+from baselines.types import ImageSet, Region
 from conftest import train_steps
 
 FIXTURES = Path(__file__).parent / "fixtures" / "coral"
+REAL = Path(__file__).parent / "fixtures" / "real" / "coral"
+# picekl/ImageCLEF2020-Corals@0bd742c6fa95de4199e9c108474c89047235f707:resources/metadata/, the training annotations
+# as released (tests/fixtures/real/SOURCES.md): BOXES = ...69c29110-542f-43e9-9c3b-f35563f415ea_annotations_train_2020
+# _boxes.cvs.txt, POLYGONS = ...343e39d6-04d9-4ea3-9735-508983485364_annotations_train_2020_polygons.cvs.txt
+REAL_BOXES_1_3 = REAL / "coral2020_annotations_train_boxes_lines1-3_crlf.txt"
+REAL_BOX_11 = REAL / "coral2020_annotations_train_boxes_line11_negative_coord_crlf.txt"
+REAL_POLYGON_1 = REAL / "coral2020_annotations_train_polygons_line1_crlf.txt"
+REAL_POLYGON_1476 = REAL / "coral2020_annotations_train_polygons_line1476_single_point_crlf.txt"
+ALL = range(len(CORAL_CLASSES))
 Compose = Callable[..., DictConfig]
 TINY = ("synthetic.n_train=6", "synthetic.n_test=4")
 
@@ -44,6 +55,69 @@ def test_polygon_file_quirks_are_handled_and_counted() -> None:
     assert sponge.box == (60, 5, 80, 30)
     assert len(regions["2018_0714_112502_037"]) == 2  # the one-point polygon is skipped
     assert (report.regions, report.negative_coordinates, report.degenerate_polygons) == (3, 1, 1)
+
+
+def test_polygon_file_read_for_scoring_keeps_what_the_organisers_draw() -> None:
+    regions, report = parse_coral_annotations(FIXTURES / "annotations_polygons.txt", "polygon", scoring=True)
+    first = regions["2018_0714_112502_037"]
+    np.testing.assert_array_equal(first[1].polygon, [[60, 5], [80, 5], [70, 30], [-1, -1]])  # -1 vertex kept
+    np.testing.assert_array_equal(first[2].polygon, [[3, 4]])  # the one-point polygon kept
+    assert (report.regions, report.negative_coordinates, report.degenerate_polygons) == (4, 1, 1)
+    assert "kept as the organisers' evaluator draws them" in str(report)
+
+
+def _real(tmp_path: Path, *excerpts: Path) -> Path:
+    """The excerpts joined byte for byte (their CRLF line ends kept) into one annotation file."""
+    path = tmp_path / "annotations.txt"
+    path.write_bytes(b"".join(p.read_bytes() for p in excerpts))
+    return path
+
+
+def test_real_box_annotations_crlf_corner_order_and_minus_one(tmp_path: Path) -> None:
+    # Boxes file lines 1-3 and 11 (source above): CRLF line ends, the four numbers are xmin ymax xmax ymin,
+    # and line 11 has a -1.
+    assert all(p.read_bytes().endswith(b"\r\n") for p in (REAL_BOXES_1_3, REAL_BOX_11))
+    regions, report = parse_coral_annotations(_real(tmp_path, REAL_BOXES_1_3, REAL_BOX_11), "box")
+    boxes = [(CORAL_CLASSES[r.label], r.box) for r in regions["2018_0714_112502_024"]]
+    assert boxes == [
+        ("c_sponge_barrel", (1336, 1948, 2249, 2648)),  # `1336 2648 2249 1948`: y_max before y_min
+        ("c_soft_coral_gorgonian", (2286, 2230, 2668, 2858)),
+        ("c_soft_coral", (3016, 2508, 3834, 3008)),
+        ("c_soft_coral", (0, 1207, 194, 1802)),  # `-1 1802 194 1207`: -1 clipped to 0
+    ]
+    assert (report.regions, report.negative_coordinates, report.degenerate_boxes) == (4, 1, 0)
+
+
+def test_real_polygon_annotations_crlf_repeated_vertices_and_single_point(tmp_path: Path) -> None:
+    # Polygons file lines 1 and 1476 (source above): CRLF, repeated consecutive vertices, a one-vertex polygon.
+    path = _real(tmp_path, REAL_POLYGON_1, REAL_POLYGON_1476)
+    regions, report = parse_coral_annotations(path, "polygon")
+    (barrel,) = regions["2018_0714_112502_024"]
+    assert CORAL_CLASSES[barrel.label] == "c_sponge_barrel" and len(barrel.polygon) == 24
+    assert barrel.box == (1336, 1948, 2249, 2648)  # = the box of line 1 of the boxes file, the same substrate
+    assert regions["2018_0714_112534_047"] == []  # the single point is skipped for training ...
+    assert (report.regions, report.degenerate_polygons) == (1, 1)
+    scored, report = parse_coral_annotations(path, "polygon", scoring=True)
+    (point,) = scored["2018_0714_112534_047"]  # ... and kept for scoring, as the organisers' evaluator draws it
+    np.testing.assert_array_equal(point.polygon, [[3262, 883]])
+    assert (report.regions, report.degenerate_polygons) == (2, 1)
+    with pytest.raises(FormatError, match="no usable region"):  # a file of nothing but degenerate polygons
+        parse_coral_annotations(REAL_POLYGON_1476, "polygon", scoring=True)
+
+
+def test_real_polygon_ground_truth_is_scored_as_drawn(tmp_path: Path) -> None:
+    # The one-vertex polygon of line 1476 counts as one ground-truth pixel of c_hard_coral_boulder in the
+    # organisers' pixel IoU (a pixel nobody predicts) and is left out of the mask mAP.
+    spec = get_task("coral_polygons")
+    truth = spec.read_ground_truth(_real(tmp_path, REAL_POLYGON_1, REAL_POLYGON_1476), None)
+    sizes = dict.fromkeys(truth, (4032, 3024))
+    barrel = truth["2018_0714_112502_024"][0]
+    run = {"2018_0714_112502_024": [Region(barrel.label, 0.9, barrel.box, barrel.polygon)]}
+    scores = spec.score(run, ImageSet(sizes=sizes, ground_truth=truth))
+    area = int(np.count_nonzero(fill_polygons([np.reshape(barrel.polygon, (-1, 2))], 3024, 4032)))
+    assert scores["pixel_iou/c_sponge_barrel"] == 1.0 and scores["pixel_iou/c_hard_coral_boulder"] == 0.0
+    assert scores["pixel_iou"] == pytest.approx(area / (area + 1))
+    assert scores["map_50"] == pytest.approx(1.0)
 
 
 def test_polygon_run_round_trip(tmp_path: Path) -> None:
@@ -78,15 +152,71 @@ def test_polygon_map_and_pixel_iou_by_hand() -> None:
     )
     # OpenCV fills boundary pixels: squares of 11x11 = 121 px; prediction 11x21 = 231 px
     # intersection 121, union 121 + 121 + 231 - 121 = 352
-    iou = pixel_iou({"a": [_square(0, 0, 10, 20, score=0.9)]}, truth, {"a": (40, 40)}, len(CORAL_CLASSES))
-    assert iou == pytest.approx({0: 121 / 352})
+    iou = pixel_iou({"a": [_square(0, 0, 10, 20, score=0.9)]}, truth, {"a": (40, 40)}, ALL)
+    assert iou.per_class == pytest.approx({0: 121 / 352}) and iou.pooled == pytest.approx(121 / 352)
+
+
+def test_polygon_map_leaves_out_polygons_without_area() -> None:
+    point = Region(0, 1.0, (30, 30, 30, 30), (30, 30))
+    truth = {"a": [_square(0, 0, 10, 10), point]}
+    preds = {"a": [_square(0, 0, 10, 10, score=0.9), Region(0, 0.95, (35, 35, 36, 36), (35, 35, 36, 36))]}
+    assert polygon_map(preds, truth, {"a": (40, 40)})["map"] == pytest.approx(1.0)
 
 
 def test_pixel_iou_pools_over_images_before_dividing() -> None:
     truth = {"a": [_square(0, 0, 9, 9)], "b": [_square(0, 0, 9, 9)]}  # 100 px each
     preds = {"a": [_square(0, 0, 9, 9)], "b": [_square(20, 20, 29, 29)]}
     # pooled: (100 + 0) / (100 + 200) = 1/3; a mean of per-image IoUs would give 1/2
-    assert pixel_iou(preds, truth, {"a": (40, 40), "b": (40, 40)}, 13) == pytest.approx({0: 1 / 3})
+    iou = pixel_iou(preds, truth, {"a": (40, 40), "b": (40, 40)}, ALL)
+    assert iou.per_class == pytest.approx({0: 1 / 3})
+
+
+ALGAE, SPONGE = CORAL_CLASSES.index("c_algae_macro_or_leaves"), CORAL_CLASSES.index("c_sponge")
+
+
+def test_pixel_iou_draws_one_label_map_later_substrates_over_earlier() -> None:
+    # 10x10 algae and sponge squares overlapping in a 5x5 corner; the run predicts only the algae square
+    truth = {"a": [_square(0, 0, 9, 9, ALGAE), _square(5, 5, 14, 14, SPONGE)]}
+    preds = {"a": [_square(0, 0, 9, 9, ALGAE, 0.9)]}
+    organisers = tuple(CORAL_CLASSES.index(name) for name in PIXEL_DRAW_ORDER)  # algae first, sponge over it
+    iou = pixel_iou(preds, truth, {"a": (20, 20)}, organisers)
+    # truth map: algae 100 - 25 = 75 px, sponge 100; algae IoU 75 / 100, sponge 0 / 100, pooled 75 / 200
+    assert iou.per_class == pytest.approx({ALGAE: 0.75, SPONGE: 0.0})
+    assert iou.pooled == pytest.approx(0.375)
+    # drawn in the other order (sponge first), algae keeps its corner: IoU 1, sponge 0 / 75, pooled 100 / 175
+    iou = pixel_iou(preds, truth, {"a": (20, 20)}, (SPONGE, ALGAE))
+    assert iou.per_class == pytest.approx({ALGAE: 1.0, SPONGE: 0.0}) and iou.pooled == pytest.approx(100 / 175)
+    # independent masks per class: no overwriting at all
+    assert independent_pixel_iou(preds, truth, {"a": (20, 20)}, 13) == pytest.approx({ALGAE: 1.0, SPONGE: 0.0})
+
+
+def test_label_map_of_same_class_overlap_has_a_hole() -> None:
+    # OpenCV fills the polygons of one call with an even-odd rule and draws their outlines: the organisers'
+    # evaluator passes all polygons of a substrate at once, so two overlapping ones leave the inside of their
+    # overlap (columns 5-9) empty: 3 x 8 pixels of the 150 covered.
+    regions = [_square(0, 0, 9, 9), _square(5, 0, 14, 9)]
+    drawn = label_map(regions, 10, 20, ALL)
+    assert int(np.count_nonzero(drawn)) == 150 - 24
+    assert not drawn[1:9, 6:9].any() and drawn[:, 5].all() and drawn[:, 9].all()
+
+
+def test_pixel_draw_order_is_the_organisers_substrate_list() -> None:
+    # SUBSTRATE_LIST of aCampello/clef_coral@6bf48424ba3bd15bccbb602a989052c667da1707:pixel_accuracy.py (L9-23)
+    assert PIXEL_DRAW_ORDER == (
+        "c_algae_macro_or_leaves",
+        "c_fire_coral_millepora",
+        "c_hard_coral_boulder",
+        "c_hard_coral_branching",
+        "c_hard_coral_encrusting",
+        "c_hard_coral_foliose",
+        "c_hard_coral_mushroom",
+        "c_hard_coral_submassive",
+        "c_hard_coral_table",
+        "c_soft_coral",
+        "c_soft_coral_gorgonian",
+        "c_sponge",
+        "c_sponge_barrel",
+    )
 
 
 def test_map_at_zero_counts_any_overlap(tmp_path: Path) -> None:

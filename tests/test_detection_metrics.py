@@ -88,3 +88,17 @@ def test_recall_of_exactly_0_6_keeps_its_interpolation_point() -> None:
     }
     preds = {"a": [R(0, (0, 0, 10, 10), 0.9)], "b": [R(0, (0, 0, 10, 10), 0.8)], "c": [R(0, (0, 0, 10, 10), 0.7)]}
     assert mean_average_precision(preds, truth)["map"] == pytest.approx(61 / 101, abs=1e-9)
+
+
+def test_at_most_100_detections_per_image_and_class_are_scored() -> None:
+    # COCO's default maxDets (pycocotools scores a run so): 100 false positives at 0.9 push the only true
+    # positive, at 0.1, out; a detection of another class is kept (the limit is per class).
+    truth = {"img": [R(0, (0, 0, 10, 10)), R(1, (0, 0, 10, 10))]}
+    misses = [R(0, (20 + k, 20, 25 + k, 25), 0.9) for k in range(100)]
+    preds = {"img": [*misses, R(0, (0, 0, 10, 10), 0.1), R(1, (0, 0, 10, 10), 0.5)]}
+    scores = mean_average_precision(preds, truth, per_class=True)
+    assert scores["map_class_0"] == 0.0 and scores["map_class_1"] == pytest.approx(1.0)
+    # with room for all 101, the true positive counts at precision 1/101 for every recall point
+    assert mean_average_precision(preds, truth, per_class=True, max_detections=101)["map_class_0"] == pytest.approx(
+        1 / 101
+    )

@@ -1,4 +1,5 @@
-"""The `image;class conf:WxH+X+Y,...` grammar (drawnUI, coral subtask 1): validator, writer, round trips."""
+"""The grouped-region grammar `image;class conf:WxH+X+Y,...` (drawnUI, coral subtask 1) and its polygon form
+(coral subtask 2): validator, writer, round trips, what coral subtask 2 accepts with a warning."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from PIL import Image
 
 from baselines.cli import main
 from baselines.data.formats.drawnui import DRAWNUI_CLASSES
-from baselines.errors import FormatError
+from baselines.errors import FormatError, FormatWarning
 from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
 from baselines.types import ImageSet, Region
 
+REAL_DRAWNUI = Path(__file__).parent / "fixtures" / "real" / "drawnui"
 OK = "a.jpg;paragraph 0.9:10x10+0+0,0.5:20x5+30+40;button 1:5x5+95+75"
 
 
@@ -123,3 +125,103 @@ def test_cli_validate_exit_codes(tmp_path: Path, images: Path, capsys: pytest.Ca
 def test_cli_unknown_task_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--task", "nope", str(_write(tmp_path, OK))]) == 2
     assert "unknown task 'nope'" in capsys.readouterr().err
+
+
+def test_real_participant_run_line_with_raw_float_confidences(tmp_path: Path) -> None:
+    # Line 456 of team CudaMemError1's 2020 run as their notebook printed it:
+    # naveenggmu/ImageClef-2020-DrawnUI@4647a83ce450c08cb0a4a682c5c256fbaabad24d:notebooks/3.1.ScriptToCSV.ipynb
+    # (cell 43 output; tests/fixtures/real/SOURCES.md). Confidences are raw floats: 0.945055365562439, 1.0.
+    path = REAL_DRAWNUI / "drawnui2020_run_CudaMemError1_fusion_line456.txt"
+    image = "d40b5e1a014ef68b.jpg"
+    run = get_task("drawnui").parse_run(path, ImageSet({image: None}))
+    found = [(DRAWNUI_CLASSES[r.label], r.score, r.box) for r in run[image]]
+    assert found == [
+        ("paragraph", 0.945055365562439, (584, 1546, 995, 1636)),
+        ("header", 0.74, (575, 536, 1052, 615)),
+        ("button", 1.0, (326, 1813, 467, 1881)),
+        ("button", 1.0, (1153, 1859, 1309, 1929)),
+        ("image", 1.0, (698, 1060, 903, 1160)),
+        ("container", 0.9914913177490234, (250, 363, 1436, 2095)),
+    ]
+
+
+def test_trailing_space_after_a_group_is_accepted(tmp_path: Path, images: Path) -> None:
+    # the coral organisers' reader strips one trailing space from a group (aCampello/clef_coral pixel_accuracy.py)
+    text = "a.jpg;paragraph 0.9:10x10+0+0 ;button 1:5x5+95+75 \nb.jpg\n"
+    run = parse_grouped_file(_write(tmp_path, text), DRAWNUI_CLASSES, "box", _reference(images))
+    assert [r.label for r in run["a.jpg"]] == [0, 15]
+
+
+def test_more_regions_of_a_class_than_are_scored_is_a_warning(tmp_path: Path) -> None:
+    regions = ",".join(f"0.5:1x1+{k % 100}+{k // 100}" for k in range(101))
+    path = _write(tmp_path, f"a.jpg;paragraph {regions}\nb.jpg\n")
+    with pytest.warns(FormatWarning, match=r"run.txt:1: class paragraph: 101 regions; only the 100 most confident"):
+        run = get_task("drawnui").parse_run(path, ImageSet(dict.fromkeys(["a.jpg", "b.jpg"], (100, 80))))
+    assert len(run["a.jpg"]) == 101
+
+
+# Coral subtask 2 runs are read as the organisers' pixel_accuracy.py reads them
+# (aCampello/clef_coral@6bf48424ba3bd15bccbb602a989052c667da1707): what it accepts is accepted with a
+# FormatWarning and scored as it scores it. (line 2 of the run, warning, img2's regions as (label, polygon))
+SQUARE = "0.5:1+1+5+1+5+5+1+5"
+CORAL_WARNED = [
+    ("img2;c_sponge 0.5:-1+1+5+1+5+5", "'-1+1+5+1+5+5' has vertices outside the 100x80", [(9, (-1, 1, 5, 1, 5, 5))]),
+    ("img2;c_sponge 0.5:1+1+500+1+5+5", "vertices outside the 100x80 image", [(9, (1, 1, 500, 1, 5, 5))]),
+    ("img2;c_sponge 0.5:7+7", "fewer than 3 vertices", [(9, (7, 7))]),
+    ("img2;c_sponge 0.5:1+1+5+1+5+5+", "odd number of values", [(9, (1, 1, 5, 1, 5, 5))]),
+    ("img2;c_sponge 0.5:1+1+5+1+5", "odd number of values", [(9, (1, 1, 5, 1))]),
+    (f"img2;c_spong {SQUARE}", "unknown class 'c_spong'", []),
+    (f"img2;c_sponge {SQUARE};c_spong {SQUARE}", "unknown class 'c_spong'", [(9, (1, 1, 5, 1, 5, 5, 1, 5))]),
+    (
+        f"img2;c_sponge {SQUARE};c_sponge 0.4:2+2+6+2+6+6",
+        "more than one group",
+        [(9, (1, 1, 5, 1, 5, 5, 1, 5)), (9, (2, 2, 6, 2, 6, 6))],
+    ),
+    (
+        f"img2;c_sponge {SQUARE}\nimg2;c_soft_coral 0.4:2+2+6+2+6+6",
+        "duplicate image 'img2'",
+        [(9, (1, 1, 5, 1, 5, 5, 1, 5)), (7, (2, 2, 6, 2, 6, 6))],
+    ),
+    (f"zzz;c_sponge {SQUARE}", "unknown image 'zzz'", None),
+    (f" img2;c_sponge {SQUARE}", "surrounding spaces", None),
+    (f"img2,c_sponge {SQUARE}", "contains whitespace", None),
+    (f";c_sponge {SQUARE}", "expected an image id", None),
+]
+
+
+@pytest.mark.parametrize(("line", "warning", "regions"), CORAL_WARNED, ids=[w for _, w, _ in CORAL_WARNED])
+def test_coral_polygon_run_accepts_what_the_organisers_accept(
+    tmp_path: Path, line: str, warning: str, regions: list | None
+) -> None:
+    path = _write(tmp_path, f"img1;c_sponge {SQUARE}\n{line}\n")
+    reference = ImageSet(dict.fromkeys(["img1", "img2"], (100, 80)))
+    with pytest.warns(FormatWarning) as caught:
+        run = get_task("coral_polygons").parse_run(path, reference)
+    messages = [str(w.message) for w in caught if issubclass(w.category, FormatWarning)]
+    assert any(warning in m for m in messages), messages
+    if regions is None:  # the line is ignored: img2 has no line and is scored as having no region
+        assert "img2" not in run
+        assert any("1 reference images have no line (scored as no region): img2" in m for m in messages), messages
+    else:
+        assert [(r.label, r.polygon) for r in run["img2"]] == regions
+
+
+def test_coral_polygon_run_naming_no_test_image_is_refused(tmp_path: Path) -> None:
+    # every line ignored: the organisers' evaluator would score nothing; this is the wrong file
+    path = _write(tmp_path, f"a.jpg;c_sponge {SQUARE}\nb.jpg;c_sponge {SQUARE}\n")
+    with pytest.warns(FormatWarning), pytest.raises(FormatError, match="no line names a reference image"):
+        get_task("coral_polygons").parse_run(path, ImageSet(dict.fromkeys(["img1", "img2"], (100, 80))))
+
+
+def test_drawnui_and_coral_box_runs_stay_strict(tmp_path: Path) -> None:
+    # no official reader of these is public: the published grammar holds (tests/test_bad_inputs.py lists the rest)
+    for task, line in [("drawnui", "a.jpg;paragrph 0.9:1x1+0+0"), ("coral_boxes", "img1;c_spong 0.9:1x1+0+0")]:
+        with pytest.raises(FormatError, match="unknown class"):
+            get_task(task).parse_run(_write(tmp_path, line + "\n"), None)
+
+
+def test_negative_polygon_vertices_without_image_sizes_are_a_warning(tmp_path: Path) -> None:
+    path = _write(tmp_path, "img1;c_sponge 0.5:-1+1+5+1+5+5\n")
+    with pytest.warns(FormatWarning, match=r"run.txt:1: class c_sponge: polygon '-1\+1\+5\+1\+5\+5' has negative"):
+        run = get_task("coral_polygons").parse_run(path, None)
+    assert run["img1"][0].box == (-1, 1, 5, 5)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.evaluation.coco import coco_average_precision
+from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
 from baselines.types import Region
 
 
@@ -23,7 +23,7 @@ def mean_average_precision(
     ground_truth: Mapping[str, Sequence[Region]],
     iou_threshold: float = 0.5,
     per_class: bool = False,
-    max_detections: int = 1000,
+    max_detections: int = MAX_DETECTIONS,
 ) -> dict[str, float]:
     """Box mAP as pycocotools computes it (101-point interpolation, mean over classes with ground truth).
 
@@ -31,8 +31,8 @@ def mean_average_precision(
     images outside the ground truth are ignored (the validator rejects them earlier).
 
     Args:
-        max_detections: Detections kept per image and class. COCO's default is 100; drawnUI pages and
-            coral photos can hold more regions of one class, so the default here is 1000.
+        max_detections: Detections kept per image and class, the most confident first: COCO's default
+            100, as pycocotools scores a run (the validator warns about a class group holding more).
 
     Returns:
         `map` and, with per_class, `map_class_<label>` for classes with ground truth.

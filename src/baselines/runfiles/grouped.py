@@ -6,6 +6,12 @@ One line per image: `image_id;class r1,r2,...;class2 r1,...` where a region is
 - a polygon `conf:x1+y1+x2+y2+...` (vertices in pixels).
 
 Ground-truth files use the same grammar with confidence 1.
+
+One space at the end of a class group is accepted (the coral organisers' reader, aCampello/clef_coral
+`pixel_accuracy.py`, strips one), and so are polygon vertices outside the image, negative ones included
+(that reader takes them with `int()` and OpenCV clips them when filling), with a `FormatWarning`, since
+a vertex off the image is most likely a mistake. `Tolerance` lists what else a task accepts with a
+warning because its official evaluator does (coral subtask 2: `CORAL_PIXEL`).
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from baselines.errors import ProblemCollector, read_lines
 from baselines.types import ImageSet, Region, RegionKind
 
 _INT = r"([0-9]{1,9})"  # ASCII digits; 9 at most, which no image size reaches
-_UINT = re.compile(rf"^{_INT}$")
+_VERTEX = re.compile(r"^-?[0-9]{1,9}$")  # int() of the organisers' reader takes a sign; off-image is a warning
 _BOX = re.compile(rf"^{_INT}x{_INT}\+{_INT}\+{_INT}$")
 
 
@@ -35,8 +43,37 @@ def _parse_confidence(text: str, line: int, where: str, problems: ProblemCollect
     return value
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """Departures from the grammar accepted with a `FormatWarning`, because the task's official evaluator
+    accepts them; each is then scored as that evaluator scores it.
+
+    Attributes:
+        missing_images: A reference image without a line: "error", "warning" (scored as no region) or
+            "allowed" (ground truth).
+        unknown: A line whose image id is not a reference image (or is empty or holds whitespace) and a
+            class group of an unknown class are ignored.
+        repeats: A repeated image line or class group adds its regions to the first one.
+        short_polygons: A polygon of one or two vertices is kept (drawn as a point or a line), and of an
+            odd number of values the last is ignored (the organisers' reader pairs values with zip()).
+    """
+
+    missing_images: Literal["error", "warning", "allowed"] = "error"
+    unknown: bool = False
+    repeats: bool = False
+    short_polygons: bool = False
+
+
+STRICT = Tolerance()
+"""Run files of drawnUI and coral subtask 1: the published grammar (no official reader is public)."""
+GROUND_TRUTH = Tolerance(missing_images="allowed")
+CORAL_PIXEL = Tolerance(missing_images="warning", unknown=True, repeats=True, short_polygons=True)
+"""Run files of coral subtask 2, as the organisers' `pixel_accuracy.py` reads them (docs/evaluation.md)."""
+_IGNORED = "ignored, as the organisers' evaluator ignores it"
+
+
 def _parse_geometry(
-    kind: RegionKind, text: str, line: int, where: str, problems: ProblemCollector
+    kind: RegionKind, text: str, line: int, where: str, problems: ProblemCollector, short_polygons: bool = False
 ) -> tuple[tuple[float, float, float, float], tuple[float, ...]] | None:
     if kind == "box":
         match = _BOX.match(text)
@@ -49,15 +86,24 @@ def _parse_geometry(
             return None
         return (x, y, x + w, y + h), ()
     parts = text.split("+")
-    if len(parts) < 6 or len(parts) % 2:
+    if short_polygons and len(parts) % 2 and len(parts) > 2:
+        problems.warn(line, f"{where}: polygon {text!r} has an odd number of values: the last one is ignored")
+        parts = parts[:-1]
+    if not short_polygons and (len(parts) < 6 or len(parts) % 2):
         problems.add(line, f"{where}: polygon {text!r} must be x1+y1+x2+y2+... with at least 3 vertices (even count)")
         return None
-    if not all(_UINT.match(p) for p in parts):
-        problems.add(
-            line,
-            f"{where}: polygon {text!r} has a value that is not a non-negative integer (9 digits at most)",
-        )
+    if len(parts) < 2 or len(parts) % 2:
+        problems.add(line, f"{where}: polygon {text!r} must be x1+y1+x2+y2+... (an even count of values)")
         return None
+    if not all(_VERTEX.match(p) for p in parts):
+        problems.add(line, f"{where}: polygon {text!r} has a value that is not an integer (9 digits at most)")
+        return None
+    if len(parts) < 6:
+        problems.warn(
+            line,
+            f"{where}: polygon {text!r} has fewer than 3 vertices: the pixel IoU draws it as a point or a line,"
+            " the mask mAP leaves it out",
+        )
     coords = tuple(float(p) for p in parts)
     xs, ys = coords[0::2], coords[1::2]
     return (min(xs), min(ys), max(xs), max(ys)), coords
@@ -68,7 +114,8 @@ def parse_grouped_file(
     classes: Sequence[str],
     kind: RegionKind,
     reference: ImageSet | None = None,
-    require_all_images: bool = True,
+    tolerance: Tolerance = STRICT,
+    max_per_class: int | None = None,
 ) -> dict[str, list[Region]]:
     """Parses and validates a grouped-region file (run file or ground truth).
 
@@ -76,9 +123,11 @@ def parse_grouped_file(
         path: The file.
         classes: Allowed class names; their index becomes `Region.label`.
         kind: Whether regions are boxes or polygons.
-        reference: Expected ids and sizes; unknown ids, regions outside the image and (if
-            require_all_images) missing images are then errors.
-        require_all_images: Whether every reference image must have a line.
+        reference: Expected ids and sizes; unknown ids, boxes outside the image and missing images are
+            then errors (unless tolerated); polygon vertices outside the image are warnings.
+        tolerance: What is accepted with a warning beyond the grammar (`STRICT` by default).
+        max_per_class: Warn about a class group holding more regions than the scorer keeps per image
+            and class (it keeps the most confident ones).
 
     Returns:
         image id -> regions, in file order.
@@ -90,32 +139,50 @@ def parse_grouped_file(
     class_index = {name: i for i, name in enumerate(classes)}
     result: dict[str, list[Region]] = {}
     first_line: dict[str, int] = {}
+
+    ignored = 0
+
+    def refuse(number: int, message: str, tolerated: bool) -> None:
+        nonlocal ignored
+        if tolerated:
+            problems.warn(number, f"{message} ({_IGNORED})")
+            ignored += 1
+        else:
+            problems.add(number, message)
+
     for number, text in read_lines(path, problems):
         fields = text.split(";")
         image_id = fields[0].strip()
         if not image_id:
-            problems.add(number, "line starts with ';': expected an image id before the first ';'")
+            refuse(number, "line starts with ';': expected an image id before the first ';'", tolerance.unknown)
             continue
         if image_id != fields[0]:
+            if tolerance.unknown:
+                refuse(number, f"image id {fields[0]!r} has surrounding spaces", True)
+                continue
             problems.add(number, f"image id {fields[0]!r} has surrounding spaces")
         if any(ch.isspace() for ch in image_id):
-            problems.add(
+            refuse(
                 number,
                 f"image id {image_id!r} contains whitespace: expected 'image;class conf:{_example(kind)},...' "
                 "with ';' between the image id and each class group",
+                tolerance.unknown,
             )
             continue
         if image_id in first_line:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first_line[image_id]})")
-            continue
-        first_line[image_id] = number
+            message = f"duplicate image {image_id!r} (first on line {first_line[image_id]})"
+            if not tolerance.repeats:
+                problems.add(number, message)
+                continue
+            problems.warn(number, f"{message}: its regions are added to the first line's")
         size = None
         if reference is not None:
             if image_id not in reference.sizes:
-                problems.add(number, f"unknown image {image_id!r}: not in the reference image set")
+                refuse(number, f"unknown image {image_id!r}: not in the reference image set", tolerance.unknown)
                 continue
             size = reference.sizes[image_id]
-        regions: list[Region] = []
+        first_line.setdefault(image_id, number)
+        regions = result.setdefault(image_id, [])
         seen_classes: set[str] = set()
         groups = fields[1:]
         for position, group in enumerate(groups, start=2):
@@ -128,17 +195,29 @@ def parse_grouped_file(
             if not sep or not body.strip():
                 problems.add(number, f"field {position} {group!r}: expected 'class conf:region,...' (one space)")
                 continue
-            if body[0].isspace() or body != body.rstrip():
+            if body.endswith(" "):
+                body = body[:-1]  # one trailing space: the organisers' reader strips it
+            if not body or body[0].isspace() or body != body.rstrip():
                 problems.add(number, f"field {position} {group!r}: extra whitespace; expected exactly one space")
                 continue
             if name not in class_index:
-                problems.add(number, f"unknown class {name!r}; expected one of {', '.join(classes)}")
+                refuse(number, f"unknown class {name!r}; expected one of {', '.join(classes)}", tolerance.unknown)
                 continue
             if name in seen_classes:
-                problems.add(number, f"class {name!r} appears in more than one group on this line")
-                continue
+                message = f"class {name!r} appears in more than one group on this line"
+                if not tolerance.repeats:
+                    problems.add(number, message)
+                    continue
+                problems.warn(number, f"{message}: its regions are added to the first group's")
             seen_classes.add(name)
-            for item in body.split(","):
+            items = body.split(",")
+            if max_per_class is not None and len(items) > max_per_class:
+                problems.warn(
+                    number,
+                    f"class {name}: {len(items)} regions; only the {max_per_class} most confident of a class"
+                    " per image are scored",
+                )
+            for item in items:
                 where = f"class {name}"
                 if not item:
                     problems.add(number, f"{where}: empty region (stray or trailing ',')")
@@ -151,23 +230,36 @@ def parse_grouped_file(
                     )
                     continue
                 score = _parse_confidence(conf_text, number, where, problems)
-                geometry = _parse_geometry(kind, geometry_text, number, where, problems)
+                geometry = _parse_geometry(kind, geometry_text, number, where, problems, tolerance.short_polygons)
                 if score is None or geometry is None:
                     continue
                 box, polygon = geometry
-                if size is not None and (box[2] > size[0] or box[3] > size[1]):
+                beyond = size is not None and (box[2] > size[0] or box[3] > size[1])
+                if kind == "box" and size is not None and beyond:
                     problems.add(
                         number,
                         f"{where}: region {geometry_text!r} extends outside the {size[0]}x{size[1]} image",
                     )
                     continue
+                if kind == "polygon" and (beyond or box[0] < 0 or box[1] < 0):
+                    outside = f"vertices outside the {size[0]}x{size[1]} image" if size else "negative vertices"
+                    problems.warn(
+                        number,
+                        f"{where}: polygon {geometry_text!r} has {outside}: accepted, but the part outside the"
+                        " image is not scored (clipped when drawn, as the organisers' evaluator does)",
+                    )
                 regions.append(Region(class_index[name], score, box, polygon))
-        result[image_id] = regions
-    if reference is not None and require_all_images:
+    if ignored and not first_line:
+        # Every line ignored: the official evaluator would score nothing; this is not a run for these images.
+        problems.add(None, f"no line names a reference image ({ignored} lines ignored): is this the right file?")
+    if reference is not None and tolerance.missing_images != "allowed":
         missing = [i for i in reference.sizes if i not in first_line]
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            problems.add(None, f"{len(missing)} reference images have no line: {shown}")
+            if tolerance.missing_images == "error":
+                problems.add(None, f"{len(missing)} reference images have no line: {shown}")
+            else:
+                problems.warn(None, f"{len(missing)} reference images have no line (scored as no region): {shown}")
     problems.raise_if_any()
     return result
 

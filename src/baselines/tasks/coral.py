@@ -3,11 +3,14 @@
 - `coral_boxes` (annotation & localisation): run file `img_id;substrate conf:WxH+X+Y,...`;
   MAP@0.5 primary, MAP@0 (any overlap), precision and recall.
 - `coral_polygons` (pixel-wise parsing): run file `img_id;substrate conf:x1+y1+x2+y2+...,...`;
-  mask MAP@0.5 primary, recall, and per-substrate pixel IoU pooled over images.
+  mask MAP@0.5 primary, recall, and the organisers' pixel IoU: per substrate and pooled, from one
+  label map per image (`evaluation.segmentation.pixel_iou`).
 
 Image ids are file stems. Ground truth is read from the official training-annotation format
-(`baselines.data.coral`), with its quirks handled and reported. Per-subset scores (the four 2020 test
-subsets) come with `evaluation.subsets=FILE` / `baselines evaluate --subsets FILE`.
+(`baselines.data.formats.coral`), polygons kept as the organisers' evaluator draws them. Subtask 2 run
+files are read as that evaluator reads them (`runfiles.grouped.CORAL_PIXEL`: e.g. a test image without a
+run line is scored as having no region, with a `FormatWarning`). Per-subset
+scores (the four 2020 test subsets) come with `evaluation.subsets=FILE` / `baselines evaluate --subsets FILE`.
 """
 
 from __future__ import annotations
@@ -18,19 +21,31 @@ from pathlib import Path
 from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, parse_coral_annotations
 from baselines.data.polygons import flat
 from baselines.errors import FormatError, Problem
-from baselines.evaluation.segmentation import pixel_iou, polygon_map
+from baselines.evaluation.segmentation import independent_pixel_iou, pixel_iou, polygon_map
+from baselines.runfiles.grouped import CORAL_PIXEL, STRICT, Tolerance
 from baselines.tasks.regions import RegionSpec
 from baselines.types import ImageSet, Region
+
+PIXEL_DRAW_ORDER: tuple[str, ...] = tuple(sorted(CORAL_CLASSES))
+"""The order in which the organisers' pixel evaluator draws substrates into an image's label map (its
+`SUBSTRATE_LIST`, alphabetical; aCampello/clef_coral@6bf48424:pixel_accuracy.py L9-23): where two
+substrates overlap, the later one owns the pixel."""
 
 
 class CoralSpec(RegionSpec):
     """A coral subtask: grouped-region run files, ground truth in the official annotation format."""
 
-    def __init__(self, name: str, kind: AnnotationKind, extra_iou_thresholds: Sequence[float] = ()) -> None:
-        super().__init__(name, CORAL_CLASSES, kind, 0.5, extra_iou_thresholds, id_from="stem")
+    def __init__(
+        self,
+        name: str,
+        kind: AnnotationKind,
+        extra_iou_thresholds: Sequence[float] = (),
+        tolerance: Tolerance = STRICT,
+    ) -> None:
+        super().__init__(name, CORAL_CLASSES, kind, 0.5, extra_iou_thresholds, id_from="stem", tolerance=tolerance)
 
     def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
-        regions, _ = parse_coral_annotations(path, self.kind)
+        regions, _ = parse_coral_annotations(path, self.kind, scoring=True)
         if reference is not None:
             unknown = sorted(set(regions) - set(reference.sizes))
             if unknown:
@@ -44,20 +59,24 @@ class CoralSpec(RegionSpec):
 
 
 class CoralPolygonSpec(CoralSpec):
-    """Subtask 2: polygons scored by mask mAP and pooled pixel IoU."""
+    """Subtask 2: polygons scored by mask mAP and by the organisers' pixel IoU."""
 
     def __init__(self) -> None:
-        super().__init__("coral_polygons", "polygon")
+        super().__init__("coral_polygons", "polygon", tolerance=CORAL_PIXEL)
+        self.draw_order = tuple(CORAL_CLASSES.index(name) for name in PIXEL_DRAW_ORDER)
 
     def score_subset(
         self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
     ) -> dict[str, float]:
-        masks = polygon_map(run, truth, reference.sizes, self.iou_threshold)
+        masks = polygon_map(run, truth, reference.sizes, self.iou_threshold, self.max_detections)
         scores = {"map_50": masks["map"], "recall_50": masks["recall"]}
-        per_class = pixel_iou(run, truth, reference.sizes, len(self.classes))
-        scores["pixel_iou"] = sum(per_class.values()) / len(per_class) if per_class else 0.0
-        for label, value in per_class.items():
+        pixels = pixel_iou(run, truth, reference.sizes, self.draw_order)
+        scores["pixel_iou"] = pixels.pooled
+        for label, value in pixels.per_class.items():
             scores[f"pixel_iou/{self.classes[label]}"] = value
+        # Not the organisers' metric: one mask per substrate (no overwriting), unweighted mean over substrates.
+        independent = independent_pixel_iou(run, truth, reference.sizes, len(self.classes))
+        scores["pixel_iou_independent"] = sum(independent.values()) / len(independent) if independent else 0.0
         return scores
 
 

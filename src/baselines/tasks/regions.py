@@ -11,8 +11,9 @@ import numpy as np
 
 from baselines.data.images import image_size, list_images
 from baselines.errors import ProblemCollector, read_lines
+from baselines.evaluation.coco import MAX_DETECTIONS
 from baselines.evaluation.detection import mean_average_precision, precision_recall
-from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
+from baselines.runfiles.grouped import GROUND_TRUTH, STRICT, Tolerance, format_grouped_lines, parse_grouped_file
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import ImageSet, PredictionSet, Region, RegionKind
 
@@ -46,6 +47,10 @@ class RegionSpec(TaskSpec):
         extra_iou_thresholds: More thresholds for which `map_<t>` and `recall_<t>` are reported
             (0 means any overlap, IoU > 0).
         id_from: The official image id of an image file: its name (drawnUI) or its stem (coral).
+        max_detections: Detections scored per image and class, the most confident first (COCO's 100;
+            the validator warns about a class group holding more).
+        tolerance: What the run validator accepts with a warning beyond the grammar, because the
+            task's official evaluator does (`runfiles.grouped.Tolerance`).
     """
 
     def __init__(
@@ -56,6 +61,8 @@ class RegionSpec(TaskSpec):
         iou_threshold: float = 0.5,
         extra_iou_thresholds: Sequence[float] = (),
         id_from: Literal["name", "stem"] = "name",
+        max_detections: int = MAX_DETECTIONS,
+        tolerance: Tolerance = STRICT,
     ) -> None:
         self.name = name
         self._classes = tuple(classes)
@@ -63,6 +70,8 @@ class RegionSpec(TaskSpec):
         self.iou_threshold = iou_threshold
         self.extra_iou_thresholds = tuple(extra_iou_thresholds)
         self.id_from = id_from
+        self.max_detections = max_detections
+        self.tolerance = tolerance
         self.primary_metric = f"map_{_tag(iou_threshold)}"
 
     @property
@@ -75,7 +84,7 @@ class RegionSpec(TaskSpec):
 
     def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
         """Reads the task's official ground truth; by default the run-file grammar with confidence 1."""
-        return parse_grouped_file(path, self._classes, self.kind, reference, require_all_images=False)
+        return parse_grouped_file(path, self._classes, self.kind, reference, GROUND_TRUTH)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> ImageSet:
         sizes: dict[str, tuple[int, int] | None] = {}
@@ -119,7 +128,9 @@ class RegionSpec(TaskSpec):
         return reference
 
     def parse_run(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
-        return parse_grouped_file(path, self._classes, self.kind, reference)
+        return parse_grouped_file(
+            path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections
+        )
 
     def score(self, run: dict[str, list[Region]], reference: ImageSet) -> dict[str, float]:
         if reference.ground_truth is None:
@@ -137,14 +148,15 @@ class RegionSpec(TaskSpec):
     ) -> dict[str, float]:
         """Scores over the images of truth (all of them, or one subset)."""
         tag = _tag(self.iou_threshold)
-        scores = {f"map_{tag}": mean_average_precision(run, truth, self.iou_threshold)["map"]}
+        limit = self.max_detections
+        scores = {f"map_{tag}": mean_average_precision(run, truth, self.iou_threshold, max_detections=limit)["map"]}
         pr = precision_recall(run, truth, self.iou_threshold)
         scores[f"precision_{tag}"] = pr["precision"]
         scores[f"recall_{tag}"] = pr["recall"]
         for threshold in self.extra_iou_thresholds:
             tag = _tag(threshold)
             effective = max(threshold, 1e-9)  # IoU 0 means any overlap: matching needs IoU > 0
-            scores[f"map_{tag}"] = mean_average_precision(run, truth, effective)["map"]
+            scores[f"map_{tag}"] = mean_average_precision(run, truth, effective, max_detections=limit)["map"]
             scores[f"recall_{tag}"] = precision_recall(run, truth, effective)["recall"]
         return scores
 

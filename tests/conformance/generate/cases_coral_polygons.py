@@ -208,3 +208,49 @@ case(
 case(
     "crlf_run", "Windows line endings in the run", GT_SQ, run_text([(IMG1, [(SC, [(0.9, SQ)])])]).replace("\n", "\r\n")
 )
+case(
+    "negative_vertex_run",
+    "a run polygon with vertices at x = -1 (the organisers' reader takes int('-1') and OpenCV clips it); the ground"
+    " truth is the same square from x = 0",
+    gt_text([(IMG1, SC, rect(0, 10, 59, 59))]),
+    run_text([(IMG1, [(SC, [(0.9, [(-1, 10), (59, 10), (59, 59), (-1, 59)])])])]),
+)
+case(
+    "negative_vertex_slanted_run",
+    "a run triangle with a vertex at (-1, -1): the slanted edges differ from a triangle whose vertex is moved to"
+    " (0, 0), so clipping when drawing and clamping the vertex give different pixels",
+    gt_text([(IMG1, SC, [(0, 0), (80, 10), (10, 80)])]),
+    run_text([(IMG1, [(SC, [(0.9, [(-1, -1), (80, 10), (10, 80)])])])]),
+)
+case(
+    "class_overwrite_run",
+    "the ground truth is one algae square; the run predicts it exactly plus an overlapping sponge square, which"
+    " overwrites algae in the run's label map (c_sponge is later in the organisers' order)",
+    gt_text([(IMG1, AL, rect(0, 0, 49, 49))]),
+    run_text([(IMG1, [(AL, [(0.9, rect(0, 0, 49, 49))]), (SP, [(0.9, rect(25, 25, 74, 74))])])]),
+)
+case(
+    "overlap_three_same_class_run",
+    "three same-class run rectangles overlapping in one corner (covered once, twice and three times): how OpenCV"
+    " fills several polygons in one call",
+    gt_text([(IMG1, SC, rect(0, 0, 99, 99))]),
+    run_text([(IMG1, [(SC, [(0.9, rect(0, 0, 59, 59)), (0.8, rect(40, 0, 99, 59)), (0.7, rect(20, 40, 79, 99))])])]),
+)
+case(
+    "one_point_polygon_run",
+    "the run holds an extra one-vertex polygon (the organisers' reader accepts it and OpenCV draws one pixel)",
+    GT_SQ,
+    f"{IMG1};{SC} 0.9:10+10+59+10+59+59+10+59,0.5:120+120\n",
+)
+case(
+    "unknown_class_run",
+    "a run group with a misspelt substrate (the organisers' code draws only the names it knows)",
+    GT_SQ,
+    f"{IMG1};c_soft_coral 0.9:10+10+59+10+59+59+10+59;c_softcoral 0.9:100+100+149+100+149+149+100+149\n",
+)
+case(
+    "duplicate_image_run",
+    "the same image on two run lines, one polygon each (the organisers' reader merges them)",
+    gt_text([(IMG1, SC, rect(0, 0, 99, 99))]),
+    f"{IMG1};{SC} 0.9:0+0+49+0+49+99+0+99\n{IMG1};{SC} 0.8:50+0+99+0+99+99+50+99\n",
+)

@@ -317,3 +317,50 @@ case(
     GT3,
     SIZES2,
 )
+case(
+    "exactly_100_detections",
+    "100 detections in one image: 99 false positives at 0.9, then the only true positive at 0.1 (all 100 kept)",
+    text(
+        [
+            (
+                I1,
+                [
+                    (
+                        "button",
+                        [(0.9, (10 * (k % 10), 1000 + 60 * (k // 10), 8, 8)) for k in range(99)]
+                        + [(0.1, box(100, 100, 100, 100))],
+                    )
+                ],
+            )
+        ]
+    ),
+    GT_ONE,
+    ONE,
+)
+GRID = [(20 * (k % 30), 20 * (k // 30), 10, 10) for k in range(101)]
+case(
+    "gt_101_one_class",
+    "101 ground-truth boxes of one class in one image, all detected exactly: COCO keeps 100 detections per image"
+    " and class, so recall stops at 100/101",
+    text([(I1, [("button", [(round(1 - k / 1000, 3), b) for k, b in enumerate(GRID)])])]),
+    text([(I1, [("button", [(1, b) for b in GRID])])]),
+    ONE,
+)
+case(
+    "ties_several_classes",
+    "two classes, each with a tied true positive and false positive (false positive first in the file), and a"
+    " class with ground truth but no detection",
+    text(
+        [
+            (I1, [("button", [(0.9, B[I1][0]), (0.5, far(B[I1][1])), (0.5, B[I1][1])])]),
+            (I2, [("paragraph", [(0.7, box(100, 700, 600, 120)), (0.7, box(100, 400, 600, 120))])]),
+        ]
+    ),
+    text(
+        [
+            (I1, [("button", [(1, b) for b in B[I1]])]),
+            (I2, [("paragraph", [(1, box(100, 400, 600, 120))]), ("checkbox", [(1, box(50, 50, 40, 40))])]),
+        ]
+    ),
+    SIZES2,
+)

@@ -6,9 +6,12 @@ Files are space-separated without a header, one region per line:
   the reader takes min/max, so either order works.
 - polygons: `img_id idx class 1 x1 y1 x2 y2 ...`.
 
-Quirks handled and counted (`CoralParseReport`): -1 coordinates (a polygon vertex with -1 is dropped,
-a box coordinate of -1 is clipped to 0), degenerate polygons (fewer than 3 distinct vertices after
-that; skipped), degenerate boxes (zero width or height; skipped).
+Quirks handled and counted (`CoralParseReport`): -1 coordinates, polygons with fewer than 3 distinct
+vertices, boxes of zero width or height. For training (the default) a polygon vertex at -1 is dropped,
+a box coordinate at -1 clipped to 0, and degenerate polygons and boxes are skipped. For scoring
+(`scoring=True`) polygons are kept exactly as the organisers' evaluator (aCampello/clef_coral
+`pixel_accuracy.py`) draws them: -1 vertices stay (OpenCV clips them when filling) and a one- or
+two-vertex polygon stays (OpenCV draws it as a point or a line).
 """
 
 from __future__ import annotations
@@ -61,14 +64,32 @@ class CoralRegion:
 
 @dataclass
 class CoralParseReport:
-    """What the reader fixed or skipped, so nothing is dropped silently."""
+    """What the reader fixed, skipped or kept, so nothing is changed silently.
+
+    Attributes:
+        regions: Regions returned.
+        negative_coordinates: Regions with a negative coordinate (-1 in the released files): fixed for
+            training, kept as they are for scoring.
+        degenerate_polygons: Polygons with fewer than 3 distinct vertices or no extent: skipped for
+            training, kept (and counted in `regions`) for scoring.
+        degenerate_boxes: Boxes of zero width or height: skipped.
+        scoring: Whether the file was read for scoring (`parse_coral_annotations(..., scoring=True)`).
+    """
 
     regions: int = 0
     negative_coordinates: int = 0
     degenerate_polygons: int = 0
     degenerate_boxes: int = 0
+    scoring: bool = False
 
     def __str__(self) -> str:
+        if self.scoring:
+            return (
+                f"{self.regions} regions read; kept as the organisers' evaluator draws them: "
+                f"{self.negative_coordinates} with negative coordinates (clipped when drawn), "
+                f"{self.degenerate_polygons} degenerate polygons (drawn as a point or a line); "
+                f"skipped {self.degenerate_boxes} degenerate boxes"
+            )
         return (
             f"{self.regions} regions read; {self.negative_coordinates} with -1 coordinates fixed; skipped "
             f"{self.degenerate_polygons} degenerate polygons and {self.degenerate_boxes} degenerate boxes"
@@ -76,9 +97,16 @@ class CoralParseReport:
 
 
 def parse_coral_annotations(
-    path: str | Path, kind: AnnotationKind, classes: Sequence[str] = CORAL_CLASSES
+    path: str | Path, kind: AnnotationKind, classes: Sequence[str] = CORAL_CLASSES, scoring: bool = False
 ) -> tuple[dict[str, list[CoralRegion]], CoralParseReport]:
     """Parses an official coral box or polygon annotation file.
+
+    Args:
+        path: The file (CRLF line ends and a missing final newline are fine).
+        kind: "box" or "polygon".
+        classes: Substrate names; their index becomes `CoralRegion.label`.
+        scoring: Keep polygons as the organisers' pixel evaluator draws them (negative vertices and
+            polygons with fewer than 3 vertices stay) instead of fixing them for training.
 
     Returns:
         image id -> regions (file order), and the report of fixed and skipped regions.
@@ -89,7 +117,7 @@ def parse_coral_annotations(
     """
     problems = ProblemCollector(path)
     class_index = {name: i for i, name in enumerate(classes)}
-    report = CoralParseReport()
+    report = CoralParseReport(scoring=scoring)
     result: dict[str, list[CoralRegion]] = {}
     for number, text in read_lines(path, problems):
         fields = text.split()
@@ -115,12 +143,13 @@ def parse_coral_annotations(
         if kind == "polygon" and len(values) % 2:
             problems.add(number, f"odd number of polygon coordinates ({len(values)}); expected x y pairs")
             continue
-        region = _region(class_index[name], values, kind, report)
+        region = _region(class_index[name], values, kind, report, scoring)
         result.setdefault(image_id, [])
         if region is not None:
             result[image_id].append(region)
             report.regions += 1
-    if result and not report.regions and not problems:
+    usable = report.regions - (report.degenerate_polygons if scoring else 0)
+    if result and not usable and not problems:
         problems.add(
             None,
             f"no usable region: every {kind} is degenerate"
@@ -132,7 +161,9 @@ def parse_coral_annotations(
     return result, report
 
 
-def _region(label: int, values: np.ndarray, kind: AnnotationKind, report: CoralParseReport) -> CoralRegion | None:
+def _region(
+    label: int, values: np.ndarray, kind: AnnotationKind, report: CoralParseReport, scoring: bool
+) -> CoralRegion | None:
     if kind == "box":
         if np.any(values < 0):
             report.negative_coordinates += 1
@@ -147,13 +178,16 @@ def _region(label: int, values: np.ndarray, kind: AnnotationKind, report: CoralP
     valid = np.all(points >= 0, axis=1)
     if not np.all(valid):
         report.negative_coordinates += 1
-        points = points[valid]
-    if len(np.unique(points, axis=0)) < 3:
+        if not scoring:
+            points = points[valid]
+    degenerate = len(points) == 0 or len(np.unique(points, axis=0)) < 3
+    if not degenerate:
+        xs, ys = points[:, 0], points[:, 1]
+        degenerate = xs.max() - xs.min() <= 0 or ys.max() - ys.min() <= 0
+    if degenerate:
         report.degenerate_polygons += 1
-        return None
+        if not scoring:
+            return None
     xs, ys = points[:, 0], points[:, 1]
     box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
-    if box[2] - box[0] <= 0 or box[3] - box[1] <= 0:
-        report.degenerate_polygons += 1
-        return None
     return CoralRegion(label, box, points.astype(np.float32))
