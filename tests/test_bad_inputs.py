@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from baselines.data.formats.coral import parse_coral_annotations
-from baselines.data.formats.lifelog import read_judgements, read_metadata, read_topics
+from baselines.data.formats.lifelog import read_clusters, read_judgements, read_metadata, read_topics
 from baselines.data.formats.medcaption import read_concepts
 from baselines.data.formats.tabular import read_table
 from baselines.data.formats.tuberculosis import LABELS, read_labels
@@ -514,8 +514,15 @@ LMRT_RUN = Format(
         (lines(f"t1,a,{HUGE}", "t2,b,0.5"), 1, "must be in [0, 1]"),
         (lines("t1,a,0.9"), None, "1 topics have no line: t2"),
         (lines("t1,a,0.9", ",b,0.5"), 2, "unknown topic ''"),
+        # read as the organisers' evaluator reads it (tests/conformance/lmrt)
+        (lines("topic_id,image_id,confidence", "t1,a,0.9", "t2,b,0.5"), 1, "unknown topic 'topic_id'"),
+        (lines("t1,a,0.9", "", "t2,b,0.5"), 2, "blank or whitespace-only line"),
+        (lines("t1,a,0.9", "t2,b,0.5", "  "), 3, "blank or whitespace-only line"),
+        ("\ufeff" + lines("t1,a,0.9", "t2,b,0.5"), 1, "byte-order mark"),
+        (lines("t1,a.jpg,0.9", "t2,b,0.5"), 1, "unknown image 'a.jpg'"),
     ],
     suffix=".csv",
+    strict=True,
 )
 META_HEADER = "image_id,timestamp,location,activity,concepts"
 LIFELOG_METADATA = Format(
@@ -607,31 +614,50 @@ LIFELOG_TOPICS_XML = Format(
     ],
     suffix=".xml",
 )
-JUDGEMENTS_HEADER = "topic_id,image_id,cluster_id"
 LIFELOG_JUDGEMENTS = Format(
     "lifelog judgements",
     read_judgements,
-    lines(JUDGEMENTS_HEADER, "t1,a,1", "t1,b,2", "t2,b,1"),
+    # as released: `topic, image_id, cluster`, no header (tests/fixtures/real/lifelog)
+    lines("1, a.jpg, 1", "1, b.jpg, 2", "2, b.jpg, 1"),
     [
-        (lines(JUDGEMENTS_HEADER, "t1,a,1", "t1,a,2"), 3, "image 'a' judged twice for topic 't1' (first on line 2)"),
-        (lines(JUDGEMENTS_HEADER, "té,á,1", "té,á,1"), 3, "judged twice"),
-        (lines(JUDGEMENTS_HEADER, "t1,a,"), 2, "empty value in column(s) cluster_id"),
-        (lines(JUDGEMENTS_HEADER, "t1,,1"), 2, "empty value in column(s) image_id"),
-        (lines(JUDGEMENTS_HEADER, ",a,1"), 2, "empty value in column(s) topic_id"),
-        (lines(JUDGEMENTS_HEADER, ",,"), 2, "empty value in column(s) topic_id, image_id, cluster_id"),
-        (lines(JUDGEMENTS_HEADER, "t1,a"), 2, "2 comma-separated values; the header has 3"),  # truncated
-        (lines(JUDGEMENTS_HEADER, "t1,a,1,"), 2, "4 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, "t1,a,1,0.5"), 2, "4 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, "t1 a 1"), 2, "1 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, "t1;a;1"), 2, "1 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, 't1,"a,1'), 2, "not a valid CSV row"),
-        (lines(JUDGEMENTS_HEADER, 't1,"a"b,1'), 2, "not a valid CSV row"),
-        (lines("topic,image,cluster", "t1,a,1"), 1, "header lacks column(s) topic_id, image_id, cluster_id"),
-        (lines("topic_id,image_id", "t1,a"), 1, "header lacks column(s) cluster_id"),
-        (lines("t1,a,1"), 1, "header lacks column(s)"),
-        (lines(JUDGEMENTS_HEADER + ",image_id", "t1,a,1,a"), 1, "header repeats column(s) image_id"),
+        (lines("1, a.jpg, 1", "1, a.jpg, 2"), 2, "image 'a.jpg' judged twice for topic '1' (first on line 1)"),
+        (lines("é, á.jpg, 1", "é, á.jpg, 1"), 2, "judged twice"),
+        (lines("1, a.jpg, 1", "1, b.jpg, "), 2, "empty cluster"),
+        (lines("1, a.jpg, 1", "1, , 1"), 2, "empty image_id"),
+        (lines("1, a.jpg, 1", ", b.jpg, 1"), 2, "empty topic"),
+        (lines("1, a.jpg, 1", ", , "), 2, "empty topic, image_id, cluster"),
+        (lines("1, a.jpg, 1", "1, b.jpg"), 2, "2 comma-separated values; expected 'topic, image_id, cluster'"),
+        (lines("1, a.jpg, 1", "1, b.jpg, 1,"), 2, "4 comma-separated values"),
+        (lines("1, a.jpg, 1", "1, b.jpg, 1, 0.5"), 2, "4 comma-separated values"),
+        (lines("1, a.jpg, 1", "1 b.jpg 1"), 2, "1 comma-separated values"),
+        (lines("1, a.jpg, 1", "1;b.jpg;1"), 2, "1 comma-separated values"),
+        (lines("1, a.jpg, 1", "1, b.jpg, c1"), 2, "cluster 'c1' is not an integer"),
+        (lines("1, a.jpg, 0.9", "1, b.jpg, 1"), 1, "cluster '0.9' is not an integer"),  # a run file
+        (lines("1, a.jpg, 1", "1, b.jpg, 1.0"), 2, "cluster '1.0' is not an integer"),
+        (lines("topic_id,image_id,cluster_id", "1, a.jpg, 1"), 1, "a header row? the released file has none"),
+        (lines("topic, image, cluster", "1, a.jpg, 1"), 1, "a header row?"),
     ],
-    suffix=".csv",
+)
+LIFELOG_CLUSTERS = Format(
+    "lifelog clusters",
+    read_clusters,
+    lines("1, 1", "1, 2", "2, 1"),  # as released: `topic, cluster`, no header
+    [
+        (lines("1, 1", "1, 1"), 2, "cluster 1 of topic '1' listed twice (first on line 1)"),
+        (lines("1, 1", "1, 01"), 2, "listed twice"),
+        (lines("1, 1", "1, "), 2, "empty cluster"),
+        (lines("1, 1", ", 2"), 2, "empty topic"),
+        (lines("1, 1", "1"), 2, "1 comma-separated values; expected 'topic, cluster'"),
+        (lines("1, 1", "1, 2,"), 2, "3 comma-separated values"),
+        (lines("1, 1", "1, 2, kitchen"), 2, "3 comma-separated values"),
+        (lines("1, 1", "1 2"), 2, "1 comma-separated values"),
+        (lines("1, 1", "1, two"), 2, "cluster 'two' is not an integer"),
+        (lines("1, 1", "1, 0.5"), 2, "cluster '0.5' is not an integer"),
+        (lines("topic,cluster", "1, 1"), 1, "a header row? the released file has none"),
+        (lines("1, 1", "1, 2", "1, 2"), 3, "first on line 2"),
+        (lines("1, 1", "1;2"), 2, "1 comma-separated values"),
+        (lines("1, 1", "1\t2"), 2, "1 comma-separated values"),
+    ],
 )
 SPLL_RUN = Format(
     "spll run",
@@ -709,6 +735,7 @@ FORMATS = [
     LIFELOG_TOPICS,
     LIFELOG_TOPICS_XML,
     LIFELOG_JUDGEMENTS,
+    LIFELOG_CLUSTERS,
     SPLL_RUN,
     SPLL_TABLE,
 ]
