@@ -115,7 +115,7 @@ class LMRTSpec(TaskSpec):
             counts = {topic: all_counts[topic] for topic in truth}
         return LifelogReference(set(predicted.ids), predicted.candidates, truth, counts)
 
-    reference_hint = "give --images <topics file>, or --gt <judgements>"
+    reference_hint = "give --images <topics file>, or --gt <ground truth, e.g. ImageCLEF2020_dev_gt.txt>"
 
     def unchecked(self, reference: LifelogReference | None) -> list[str]:
         missing = super().unchecked(reference)
