@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from baselines.data.formats.coral import parse_coral_annotations
-from baselines.data.formats.lifelog import read_judgements, read_metadata, read_topics
+from baselines.data.formats.lifelog import read_clusters, read_judgements, read_metadata, read_topics
 from baselines.data.formats.medcaption import read_concepts
 from baselines.data.formats.tabular import read_table
 from baselines.data.formats.tuberculosis import LABELS, read_labels
@@ -473,9 +473,19 @@ TBCT_RUN = Format(
         (lines(TB_A, TB_B, TB_B.replace("B", "É")), 3, "unknown CT 'É.nii.gz'"),
         (lines(TB_A), None, "1 CTs of the test set have no line: B.nii.gz"),
         (lines(TB_A, TB_B.replace("B.nii.gz", "B")), None, "no line: B.nii.gz"),
+        # read as the organisers' evaluator reads it (tests/conformance/tbct): ids as written, no header,
+        # no blank line, no byte-order mark
+        (lines(" " + TB_A, TB_B), 1, "CT ' A.nii.gz' has spaces around it"),
+        (lines(TB_A, TB_B.replace("B.nii.gz", "B.nii.gz ")), 2, "has spaces around it"),
+        (lines("filename," + ",".join(LABELS), TB_A, TB_B), 1, "a header row"),
+        (lines("Filename," + ",".join(LABELS), TB_A, TB_B), 1, "a header row"),
+        (lines(TB_A, "", TB_B), 2, "blank or whitespace-only line"),
+        (lines(TB_A, TB_B, " "), 3, "blank or whitespace-only line"),
+        ("\ufeff" + lines(TB_A, TB_B), 1, "byte-order mark"),
     ],
+    strict=True,
 )
-TB_HEADER = "filename," + ",".join(LABELS)
+TB_HEADER = "Filename," + ",".join(LABELS)  # as released (tests/fixtures/real/tuberculosis)
 TBCT_LABELS = Format(
     "tbct labels",
     read_labels,
@@ -489,7 +499,7 @@ TBCT_LABELS = Format(
         (lines(TB_HEADER, "A.nii.gz,1,0,0,0,0,0,"), 2, "8 comma-separated values; the header has 7"),
         (lines(TB_HEADER, "A.nii.gz,1,0"), 2, "3 comma-separated values; the header has 7"),  # truncated
         (lines(TB_HEADER, "A.nii.gz;1;0;0;0;0;0"), 2, "1 comma-separated values"),
-        (lines(TB_HEADER, ",1,0,0,0,0,0"), 2, "empty value in column(s) filename"),
+        (lines(TB_HEADER, ",1,0,0,0,0,0"), 2, "empty value in column(s) Filename"),
         (
             lines(TB_HEADER, "A.nii.gz,1,0,0,0,0,0", "A.nii.gz,0,0,0,0,0,0"),
             3,
@@ -497,15 +507,17 @@ TBCT_LABELS = Format(
         ),
         (lines(TB_HEADER, '"A.nii.gz,1,0,0,0,0,0'), 2, "not a valid CSV row"),
         (lines(TB_HEADER, 'A.nii.gz,"1"x,0,0,0,0,0'), 2, "not a valid CSV row"),
-        (lines("name,x", "A.nii.gz,1"), 1, "header lacks column(s) filename, LeftLungAffected"),
+        (lines("name,x", "A.nii.gz,1"), 1, "header lacks column(s) LeftLungAffected"),
+        (lines("Patient," + ",".join(LABELS), "A.nii.gz,1,0,0,0,0,0"), 1, "the first column must be 'Filename'"),
+        (lines(",".join(LABELS) + ",Filename", "1,0,0,0,0,0,A.nii.gz"), 1, "the first column must be 'Filename'"),
         (
             lines(TB_HEADER.replace("PleurisyRight", "PleurisyRigth"), "A.nii.gz,1,0,0,0,0,0"),
             1,
             "lacks column(s) PleurisyRight",
         ),
         (lines(TB_HEADER.lower(), "A.nii.gz,1,0,0,0,0,0"), 1, "header lacks column(s)"),
-        (lines(TB_HEADER + ",filename", "A.nii.gz,1,0,0,0,0,0,A"), 1, "header repeats column(s) filename"),
-        (lines("A.nii.gz,1,0,0,0,0,0"), 1, "header lacks column(s) filename"),
+        (lines(TB_HEADER + ",Filename", "A.nii.gz,1,0,0,0,0,0,A"), 1, "header repeats column(s) Filename"),
+        (lines("A.nii.gz,1,0,0,0,0,0"), 1, "header lacks column(s) LeftLungAffected"),
     ],
     suffix=".csv",
 )
@@ -537,8 +549,15 @@ LMRT_RUN = Format(
         (lines(f"t1,a,{HUGE}", "t2,b,0.5"), 1, "must be in [0, 1]"),
         (lines("t1,a,0.9"), None, "1 topics have no line: t2"),
         (lines("t1,a,0.9", ",b,0.5"), 2, "unknown topic ''"),
+        # read as the organisers' evaluator reads it (tests/conformance/lmrt)
+        (lines("topic_id,image_id,confidence", "t1,a,0.9", "t2,b,0.5"), 1, "unknown topic 'topic_id'"),
+        (lines("t1,a,0.9", "", "t2,b,0.5"), 2, "blank or whitespace-only line"),
+        (lines("t1,a,0.9", "t2,b,0.5", "  "), 3, "blank or whitespace-only line"),
+        ("\ufeff" + lines("t1,a,0.9", "t2,b,0.5"), 1, "byte-order mark"),
+        (lines("t1,a.jpg,0.9", "t2,b,0.5"), 1, "unknown image 'a.jpg'"),
     ],
     suffix=".csv",
+    strict=True,
 )
 META_HEADER = "image_id,timestamp,location,activity,concepts"
 LIFELOG_METADATA = Format(
@@ -630,31 +649,50 @@ LIFELOG_TOPICS_XML = Format(
     ],
     suffix=".xml",
 )
-JUDGEMENTS_HEADER = "topic_id,image_id,cluster_id"
 LIFELOG_JUDGEMENTS = Format(
     "lifelog judgements",
     read_judgements,
-    lines(JUDGEMENTS_HEADER, "t1,a,1", "t1,b,2", "t2,b,1"),
+    # as released: `topic, image_id, cluster`, no header (tests/fixtures/real/lifelog)
+    lines("1, a.jpg, 1", "1, b.jpg, 2", "2, b.jpg, 1"),
     [
-        (lines(JUDGEMENTS_HEADER, "t1,a,1", "t1,a,2"), 3, "image 'a' judged twice for topic 't1' (first on line 2)"),
-        (lines(JUDGEMENTS_HEADER, "té,á,1", "té,á,1"), 3, "judged twice"),
-        (lines(JUDGEMENTS_HEADER, "t1,a,"), 2, "empty value in column(s) cluster_id"),
-        (lines(JUDGEMENTS_HEADER, "t1,,1"), 2, "empty value in column(s) image_id"),
-        (lines(JUDGEMENTS_HEADER, ",a,1"), 2, "empty value in column(s) topic_id"),
-        (lines(JUDGEMENTS_HEADER, ",,"), 2, "empty value in column(s) topic_id, image_id, cluster_id"),
-        (lines(JUDGEMENTS_HEADER, "t1,a"), 2, "2 comma-separated values; the header has 3"),  # truncated
-        (lines(JUDGEMENTS_HEADER, "t1,a,1,"), 2, "4 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, "t1,a,1,0.5"), 2, "4 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, "t1 a 1"), 2, "1 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, "t1;a;1"), 2, "1 comma-separated values"),
-        (lines(JUDGEMENTS_HEADER, 't1,"a,1'), 2, "not a valid CSV row"),
-        (lines(JUDGEMENTS_HEADER, 't1,"a"b,1'), 2, "not a valid CSV row"),
-        (lines("topic,image,cluster", "t1,a,1"), 1, "header lacks column(s) topic_id, image_id, cluster_id"),
-        (lines("topic_id,image_id", "t1,a"), 1, "header lacks column(s) cluster_id"),
-        (lines("t1,a,1"), 1, "header lacks column(s)"),
-        (lines(JUDGEMENTS_HEADER + ",image_id", "t1,a,1,a"), 1, "header repeats column(s) image_id"),
+        (lines("1, a.jpg, 1", "1, a.jpg, 2"), 2, "image 'a.jpg' judged twice for topic '1' (first on line 1)"),
+        (lines("é, á.jpg, 1", "é, á.jpg, 1"), 2, "judged twice"),
+        (lines("1, a.jpg, 1", "1, b.jpg, "), 2, "empty cluster"),
+        (lines("1, a.jpg, 1", "1, , 1"), 2, "empty image_id"),
+        (lines("1, a.jpg, 1", ", b.jpg, 1"), 2, "empty topic"),
+        (lines("1, a.jpg, 1", ", , "), 2, "empty topic, image_id, cluster"),
+        (lines("1, a.jpg, 1", "1, b.jpg"), 2, "2 comma-separated values; expected 'topic, image_id, cluster'"),
+        (lines("1, a.jpg, 1", "1, b.jpg, 1,"), 2, "4 comma-separated values"),
+        (lines("1, a.jpg, 1", "1, b.jpg, 1, 0.5"), 2, "4 comma-separated values"),
+        (lines("1, a.jpg, 1", "1 b.jpg 1"), 2, "1 comma-separated values"),
+        (lines("1, a.jpg, 1", "1;b.jpg;1"), 2, "1 comma-separated values"),
+        (lines("1, a.jpg, 1", "1, b.jpg, c1"), 2, "cluster 'c1' is not an integer"),
+        (lines("1, a.jpg, 0.9", "1, b.jpg, 1"), 1, "cluster '0.9' is not an integer"),  # a run file
+        (lines("1, a.jpg, 1", "1, b.jpg, 1.0"), 2, "cluster '1.0' is not an integer"),
+        (lines("topic_id,image_id,cluster_id", "1, a.jpg, 1"), 1, "a header row? the released file has none"),
+        (lines("topic, image, cluster", "1, a.jpg, 1"), 1, "a header row?"),
     ],
-    suffix=".csv",
+)
+LIFELOG_CLUSTERS = Format(
+    "lifelog clusters",
+    read_clusters,
+    lines("1, 1", "1, 2", "2, 1"),  # as released: `topic, cluster`, no header
+    [
+        (lines("1, 1", "1, 1"), 2, "cluster 1 of topic '1' listed twice (first on line 1)"),
+        (lines("1, 1", "1, 01"), 2, "listed twice"),
+        (lines("1, 1", "1, "), 2, "empty cluster"),
+        (lines("1, 1", ", 2"), 2, "empty topic"),
+        (lines("1, 1", "1"), 2, "1 comma-separated values; expected 'topic, cluster'"),
+        (lines("1, 1", "1, 2,"), 2, "3 comma-separated values"),
+        (lines("1, 1", "1, 2, kitchen"), 2, "3 comma-separated values"),
+        (lines("1, 1", "1 2"), 2, "1 comma-separated values"),
+        (lines("1, 1", "1, two"), 2, "cluster 'two' is not an integer"),
+        (lines("1, 1", "1, 0.5"), 2, "cluster '0.5' is not an integer"),
+        (lines("topic,cluster", "1, 1"), 1, "a header row? the released file has none"),
+        (lines("1, 1", "1, 2", "1, 2"), 3, "first on line 2"),
+        (lines("1, 1", "1;2"), 2, "1 comma-separated values"),
+        (lines("1, 1", "1\t2"), 2, "1 comma-separated values"),
+    ],
 )
 SPLL_RUN = Format(
     "spll run",
@@ -733,6 +771,7 @@ FORMATS = [
     LIFELOG_TOPICS,
     LIFELOG_TOPICS_XML,
     LIFELOG_JUDGEMENTS,
+    LIFELOG_CLUSTERS,
     SPLL_RUN,
     SPLL_TABLE,
 ]

@@ -1,10 +1,14 @@
 """ImageCLEF 2020 lifelog data (LMRT): images with metadata, topics, relevance judgements with clusters.
 
-Formats [assumption: configurable, the 2020 files are not public]:
+Image ids are file names, extension included, as the released ground truth names them
+(`20160905_180822_000.jpg`, `B00007061_21I6X0_20180505_175842E.JPG`): the image of id X is the file
+`<images>/**/X`, and a run file written from this collection carries ids the ground truth can match.
+Formats (baselines.data.formats.lifelog, docs/tasks/lifelog.md):
+- ground truth `topic, image_id, cluster` and clusters `topic, cluster`, as released (no header);
 - metadata CSV with a header, at least `image_id,timestamp` (ISO time or seconds), optionally
-  `location,activity,concepts` (`;`-separated); images are `<images>/**/<image_id>.jpg`;
-- topics: CSV `topic_id,title,description` with a header, or XML `<topic><id/><title/><description/></topic>`;
-- judgements: CSV `topic_id,image_id,cluster_id` with a header.
+  `location,activity,concepts` (`;`-separated) [the project's layout: the released metadata is per minute];
+- topics: CSV `topic_id,title,description` with a header, or XML `<topic><id/><title/><description/></topic>`
+  [the project's layout: the released topics are a PDF].
 """
 
 from __future__ import annotations
@@ -20,10 +24,30 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split, collate_dicts
 from baselines.data.formats.lifelog import LifelogImage, read_metadata, read_topics
-from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_stem, load_rgb
+from baselines.data.images import IMAGE_SUFFIXES, BadImagePolicy, ImageReadError, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
+from baselines.errors import FormatError, Problem
 
 log = logging.getLogger(__name__)
+
+
+def find_images_by_name(root: str | Path) -> dict[str, Path]:
+    """Image file name (the LMRT image id) -> path, for every image under root (day folders of any depth).
+
+    Raises:
+        FileNotFoundError: If root does not exist.
+        FormatError: If two files share a name.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: image folder not found")
+    found: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.name in found:
+                raise FormatError([Problem(str(path), None, f"image id {path.name!r} also at {found[path.name]}")])
+            found[path.name] = path
+    return found
 
 
 class LifelogImages(Dataset):
@@ -97,7 +121,7 @@ class LifelogDataModule(BaseDataModule):
 
     Args:
         images: Root of the lifelog images.
-        metadata: Metadata CSV (image_id, timestamp, ...).
+        metadata: Metadata CSV (image_id = file name with extension, timestamp, ...).
         topics: Topics file (CSV or XML).
         image_size: Square input size.
         val_fraction: Share of images held out for validation of the optional fine-tuning.
@@ -137,11 +161,13 @@ class LifelogDataModule(BaseDataModule):
         """Every image of the lifelog in time order: what the retriever indexes."""
         if self._collection is None:
             images = read_metadata(self.metadata)
-            paths = find_images_by_stem(self.images_root)
+            paths = find_images_by_name(self.images_root)
             missing = [i.image_id for i in images if i.image_id not in paths]
             if missing and self.on_bad_image == "error":
                 raise FileNotFoundError(
-                    f"{self.metadata}: {len(missing)} images not under {self.images_root}: {missing[:3]}"
+                    f"{self.metadata}: {len(missing)} images not under {self.images_root}: {missing[:3]} "
+                    "(an image_id is the image's file name, extension included; set data.on_bad_image=skip "
+                    "to skip and report them)"
                 )
             self._collection = LifelogImages(images, paths, self.image_size, self.on_bad_image)
         return self._collection

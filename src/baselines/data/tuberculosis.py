@@ -1,18 +1,23 @@
 """ImageCLEF 2020 tuberculosis CT report data: NIfTI volumes, lung masks, per-lung labels.
 
 Layout: `<ct_dir>/CTR_TRN_001.nii.gz`, lung masks of the same name in `<mask_dir>` (the official
-`masks1` or `masks2` version; values 1 and 2 are the two lungs), labels in a CSV with a header:
-`filename,LeftLungAffected,RightLungAffected,CavernsLeft,CavernsRight,PleurisyLeft,PleurisyRight`.
+`masks1` or `masks2` version; two values, one per lung), labels in the released CSV
+(`Filename,LeftLungAffected,RightLungAffected,CavernsLeft,CavernsRight,PleurisyLeft,PleurisyRight`).
 
-Preprocessing per lung: crop the mask's bounding box (plus a margin), HU window to [0, 1], mirror
-the right lung left-right so one network sees every lung the same way round, resize to `size`.
-Results are cached on disk (keyed by file content and settings), so epochs do not re-decode NIfTI.
+Preprocessing per CT: both arrays are put in the canonical RAS+ orientation with the CT's affine (so
+axis 0 runs from the patient's left to right, whatever the file's voxel order), each lung is found
+(by default: the mask value whose voxels lie more to the patient's left is the left lung; see
+`LungPreprocessing`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
+right lung mirrored left-right so one network sees every lung the same way round, and resized to `size`.
+Results are cached on disk, keyed by each file's path, size and modification time and the settings, so
+a cache hit opens no NIfTI file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +27,14 @@ import nibabel as nib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from nibabel.orientations import apply_orientation, io_orientation
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.data.images import BadImagePolicy
+
+CACHE_VERSION = 2  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality)
 
 
 @dataclass(frozen=True)
@@ -38,66 +46,130 @@ class LungPreprocessing:
         window: HU window mapped to [0, 1].
         margin: Voxels added around the mask's bounding box.
         mask_outside: Zero the voxels outside the lung mask.
-        left_value, right_value: Mask values of the left and right lung [assumption; configurable].
+        left_value, right_value: Mask values of the left and right lung. None (default): decided per CT
+            from its affine, the value whose voxels lie more to the patient's left (lower RAS+ x) being
+            the left lung, because no statement of the released masks' convention was found and the
+            public sources disagree (docs/tasks/tuberculosis.md). Set both to impose a convention.
     """
 
     size: tuple[int, int, int] = (64, 96, 96)
     window: tuple[float, float] = (-1000.0, 400.0)
     margin: int = 4
     mask_outside: bool = False
-    left_value: int = 1
-    right_value: int = 2
+    left_value: int | None = None
+    right_value: int | None = None
+
+    def __post_init__(self) -> None:
+        values = (self.left_value, self.right_value)
+        if (values[0] is None) != (values[1] is None) or (values[0] is not None and values[0] == values[1]):
+            raise ValueError(
+                f"left_value and right_value must both be None (decided from the affine) or two different mask "
+                f"values; got {values}"
+            )
 
     def key(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        return json.dumps({**self.__dict__, "version": CACHE_VERSION}, sort_keys=True)
 
 
-def _load(path: Path) -> np.ndarray:
+def _load(path: Path) -> Any:
     try:
         image: Any = nib.load(str(path))
-        return np.asarray(image.dataobj, dtype=np.float32)
+        if len(image.shape) != 3:
+            raise ValueError(f"expected a 3D volume, got shape {image.shape}")
+        return image
     except Exception as exc:  # nibabel raises many types for broken files
         raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
 
 
+def _array(image: Any, path: Path, dtype: type) -> np.ndarray:
+    try:
+        return np.asarray(image.dataobj, dtype=dtype)
+    except Exception as exc:  # a truncated gzip stream fails only when the voxels are read
+        raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
+
+
+def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The CT (HU, float32) and its lung mask, both reoriented to RAS+ with the CT's affine.
+
+    The mask is read in its CT's voxel grid: masks are computed on the CT's voxels (and the masks2 tool,
+    skliff13/CT_RegSegm, writes its own axis signs into the mask's affine), so the CT's affine orients both.
+    """
+    ct_image, mask_image = _load(volume), _load(mask)
+    if ct_image.shape != mask_image.shape:
+        raise ValueError(f"{volume}: CT shape {ct_image.shape} differs from its mask {mask} {mask_image.shape}")
+    orientation = io_orientation(ct_image.affine)
+    ct = apply_orientation(_array(ct_image, volume, np.float32), orientation)
+    lungs = apply_orientation(_array(mask_image, mask, np.int32), orientation)
+    return ct, lungs
+
+
+def lung_values(lungs: np.ndarray, mask: Path, settings: LungPreprocessing) -> tuple[int, int]:
+    """(left, right) mask values of a RAS+ mask: the configured ones, or the value lying more to the
+    patient's left (lower mean index on axis 0) is the left lung."""
+    if settings.left_value is not None and settings.right_value is not None:
+        for side, value in (("left", settings.left_value), ("right", settings.right_value)):
+            if not (lungs == value).any():
+                raise ValueError(f"{mask}: no voxel with value {value} (the {side} lung)")
+        return settings.left_value, settings.right_value
+    values = [int(v) for v in np.unique(lungs) if v != 0]
+    if len(values) != 2:
+        raise ValueError(
+            f"{mask}: expected two lung values to tell the lungs apart, found {values}; "
+            "set data.left_value and data.right_value for another mask layout"
+        )
+    x = np.arange(lungs.shape[0], dtype=np.float64)[:, None, None]
+    centre = {v: float((x * (lungs == v)).sum() / (lungs == v).sum()) for v in values}
+    if centre[values[0]] == centre[values[1]]:
+        raise ValueError(f"{mask}: lung values {values} are centred at the same left-right position")
+    left, right = sorted(values, key=centre.__getitem__)
+    return left, right
+
+
 def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.ndarray:
-    """Both lungs of one CT as a (2, D, H, W) float16 array in [0, 1], left first, right mirrored."""
-    ct = _load(volume)
-    lungs = _load(mask)
-    if ct.shape != lungs.shape:
-        raise ValueError(f"{volume}: CT shape {ct.shape} differs from its mask {mask} {lungs.shape}")
+    """Both lungs of one CT as a (2, D, H, W) float16 array in [0, 1], left first, right mirrored.
+
+    Axes of each lung are RAS+ (left-right, posterior-anterior, inferior-superior), whatever the voxel order
+    of the file: a CT stored LAS gives the same lungs as its RAS copy.
+    """
+    ct, lungs = read_canonical(volume, mask)
     low, high = settings.window
     scaled = np.clip((ct - low) / (high - low), 0, 1)
     out = []
-    for side, value in enumerate((settings.left_value, settings.right_value)):
+    for side, value in enumerate(lung_values(lungs, mask, settings)):
         inside = lungs == value
-        if not inside.any():
-            raise ValueError(f"{mask}: no voxel with value {value} (the {'left' if side == 0 else 'right'} lung)")
         box = [
             slice(max(0, int(idx.min()) - settings.margin), int(idx.max()) + 1 + settings.margin)
             for idx in np.nonzero(inside)
         ]
         crop = scaled[tuple(box)] * (inside[tuple(box)] if settings.mask_outside else 1)
         if side == 1:
-            crop = crop[::-1]  # NIfTI axis 0 is left-right: mirror the right lung onto the left
+            crop = crop[::-1]  # RAS+ axis 0 is left-right: mirror the right lung onto the left
         tensor = torch.from_numpy(np.ascontiguousarray(crop, np.float32))[None, None]
         out.append(F.interpolate(tensor, size=settings.size, mode="trilinear", align_corners=False)[0, 0])
     return torch.stack(out).numpy().astype(np.float16)
 
 
-def cached_ct(volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None) -> np.ndarray:
-    """`preprocess_ct`, memoised on disk by the content of both files and the settings."""
-    if cache_dir is None:
-        return preprocess_ct(volume, mask, settings)
+def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
+    """Identifies a preprocessed CT by each file's absolute path, size and modification time (ns) and the
+    settings: computed from `stat` alone, so a cache hit reads no NIfTI (hashing the contents read both
+    whole files on every hit). A rewritten file gets a new mtime, hence a new entry."""
     digest = hashlib.sha256(settings.key().encode())
     for path in (volume, mask):
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    target = cache_dir / f"{volume.name.split('.')[0]}-{digest.hexdigest()[:16]}.npy"
+        info = os.stat(path)
+        digest.update(f"{Path(path).resolve()}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def cached_ct(volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None) -> np.ndarray:
+    """`preprocess_ct`, memoised on disk (see `cache_key`)."""
+    if cache_dir is None:
+        return preprocess_ct(volume, mask, settings)
+    target = cache_dir / f"{volume.name.split('.')[0]}-{cache_key(volume, mask, settings)}.npy"
     if target.is_file():
         return np.load(target)
     array = preprocess_ct(volume, mask, settings)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".tmp.npy")
+    temporary = target.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(temporary, array)
     temporary.replace(target)  # atomic: parallel workers never read a half-written file
     return array
@@ -163,7 +235,9 @@ class TuberculosisDataModule(BaseDataModule):
         predict_cts, predict_masks: CTs to write a run file for, and their masks.
         labels: Label columns, in run-file order.
         val_fraction: Share of training CTs held out for validation.
-        size, window, margin, mask_outside, left_value, right_value: See LungPreprocessing.
+        size, window, margin, mask_outside: See LungPreprocessing.
+        left_value, right_value: Mask values of the left and right lung; None (default): decided per CT from
+            its affine (see LungPreprocessing).
         cache_dir: Where preprocessed lungs are cached (None: no cache).
         flip_p: Probability of a front-back flip in training.
         balanced_sampling: Draw training CTs with weights favouring rare positive labels.
@@ -186,8 +260,8 @@ class TuberculosisDataModule(BaseDataModule):
         window: Sequence[float] = (-1000.0, 400.0),
         margin: int = 4,
         mask_outside: bool = False,
-        left_value: int = 1,
-        right_value: int = 2,
+        left_value: int | None = None,
+        right_value: int | None = None,
         cache_dir: str | None = None,
         flip_p: float = 0.5,
         balanced_sampling: bool = False,

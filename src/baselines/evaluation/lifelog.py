@@ -1,8 +1,14 @@
-"""LMRT scores: P@10, CR@10 and F1@10 per topic, ranked by confidence (not file order), mean over topics."""
+"""LMRT scores: P@10, CR@10 and F1@10 per topic, ranked by confidence (not file order), mean over topics.
+
+CR@X = clusters among the top X / all clusters of the topic (not min(clusters, X)): the organisers' 2018
+evaluator (crowdAI/CLEF_evaluators_2018 lifelog_lmrt_evaluator.py, `recall = sum(cluster_found) /
+no_clusters`) and the MediaEval diversity tool the metric comes from (div_eval.jar, whose documented output
+has CR@5 = 0.2353 = 4/17 for a query of 17 clusters) both divide by all clusters. docs/evaluation.md.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 
 def rank(rows: Sequence[tuple[str, float]]) -> list[str]:
@@ -11,34 +17,46 @@ def rank(rows: Sequence[tuple[str, float]]) -> list[str]:
     return [rows[i][0] for i in order]
 
 
-def topic_scores(ranked: Sequence[str], clusters: Mapping[str, str], cutoff: int = 10) -> dict[str, float]:
-    """P@k, CR@k (clusters found / min(#clusters, k)) and their harmonic mean for one topic.
+def topic_scores(
+    ranked: Sequence[str], clusters: Mapping[str, Hashable], cutoff: int = 10, total_clusters: int | None = None
+) -> dict[str, float]:
+    """P@k, CR@k (clusters found / all clusters of the topic) and their harmonic mean for one topic.
 
     Args:
         ranked: The run's image ids for the topic, best first.
-        clusters: Relevant image id -> cluster id.
+        clusters: Relevant image id -> cluster.
         cutoff: k.
+        total_clusters: The topic's number of clusters (default: the distinct clusters of `clusters`).
     """
     top = list(ranked[:cutoff])
     relevant = [i for i in top if i in clusters]
     precision = len(relevant) / cutoff
-    total_clusters = len(set(clusters.values()))
-    recall = len({clusters[i] for i in relevant}) / min(total_clusters, cutoff) if total_clusters else 0.0
+    if total_clusters is None:
+        total_clusters = len(set(clusters.values()))
+    recall = len({clusters[i] for i in relevant}) / total_clusters if total_clusters else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"p": precision, "cr": recall, "f1": f1}
 
 
 def lmrt_scores(
-    run: Mapping[str, Sequence[tuple[str, float]]], judgements: Mapping[str, Mapping[str, str]], cutoff: int = 10
+    run: Mapping[str, Sequence[tuple[str, float]]],
+    judgements: Mapping[str, Mapping[str, Hashable]],
+    cutoff: int = 10,
+    cluster_counts: Mapping[str, int] | None = None,
 ) -> dict[str, float]:
     """Mean P@k, CR@k, F1@k over the judged topics; a topic missing from the run scores 0.
+
+    Args:
+        cluster_counts: Topic -> its number of clusters (e.g. from the clusters file); default: counted
+            from the judgements.
 
     Returns:
         `p@10`, `cr@10`, `f1@10` (for cutoff 10).
     """
     totals = {"p": 0.0, "cr": 0.0, "f1": 0.0}
     for topic, clusters in judgements.items():
-        scores = topic_scores(rank(run.get(topic, ())), clusters, cutoff)
+        count = cluster_counts.get(topic) if cluster_counts is not None else None
+        scores = topic_scores(rank(run.get(topic, ())), clusters, cutoff, count)
         for key in totals:
             totals[key] += scores[key]
     n = max(len(judgements), 1)

@@ -56,7 +56,7 @@ class RetrievalTask(BaseTask):
     model_name: open_clip model name (ViT-B-32, ..., or baselines-tiny-clip).
     pretrained: open_clip pretrained tag or checkpoint path; None for random init.
     optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
-    top_k: Images returned per topic (the run file allows at most 50).
+    top_k: Images returned per topic (50: no 2020 cap is published, the validator warns above 50).
     candidates: Cosine top candidates handed to the re-ranking.
     diversity_weight: MMR weight of relevance (1 disables the temporal diversity).
     time_scale_minutes: Time over which two moments count as the same event.

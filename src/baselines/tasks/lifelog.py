@@ -1,44 +1,85 @@
 """ImageCLEF 2020 lifelog: moment retrieval (`lmrt`) and sport performance (`spll`).
 
-Run file: CSV `topic_id,image_id,confidence`, at most 50 images per topic. Scores: P@10, CR@10 and
-F1@10 (primary) per topic, ranked by confidence (not file order; the public 2018 evaluator's file-order
-and topic-1-only bugs are not reproduced), a topic without lines scores 0, mean over the judged topics.
+LMRT run file: `topic_id,image_id,confidence` lines (a space after the commas is fine: fields are stripped,
+as the organisers' evaluator does), image ids as the ground truth names them, with their file extension.
+No per-topic cap: none is published for 2020 and the only public evaluator (2018) has none; more than 50
+images for a topic is a FormatWarning. Scores: P@10, CR@10 (clusters found / all clusters of the topic)
+and F1@10 (primary) per topic, ranked by confidence (not file order; the public 2018 evaluator's file-order,
+topic-1-only and cluster-count bugs are not reproduced), a topic without lines scores 0, mean over the
+judged topics. Sources and deviations: docs/evaluation.md.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.lifelog import read_judgements, read_metadata, read_topics
+from baselines.data.formats.lifelog import (
+    cluster_counts,
+    read_clusters,
+    read_judgements,
+    read_metadata,
+    read_topics,
+)
 from baselines.data.formats.tabular import read_table
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 
+log = logging.getLogger(__name__)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
 
 @dataclass
 class LifelogReference:
-    """Known topics and images (None: unchecked) and, when loaded, the judgements (topic -> image -> cluster)."""
+    """Known topics and images (None: unchecked) and, when loaded, the judgements (topic -> image -> cluster)
+    with each topic's number of clusters."""
 
     topics: set[str] | None
     images: set[str] | frozenset[str] | None
-    ground_truth: dict[str, dict[str, str]] | None = None
+    ground_truth: dict[str, dict[str, int]] | None = None
+    cluster_counts: dict[str, int] | None = None
+
+
+def clusters_file_for(ground_truth: str | Path) -> Path | None:
+    """The released clusters file next to a ground-truth file, if there is one.
+
+    `ImageCLEF2020_dev_gt.txt` comes with `ImageCLEF2020_dev_clusters.txt`: the last `gt` of the file
+    name becomes `clusters` (`gt.csv` -> `clusters.csv`).
+    """
+    path = Path(ground_truth)
+    stem, gt, rest = path.name.rpartition("gt")
+    if not gt:
+        return None
+    candidate = path.with_name(f"{stem}clusters{rest}")
+    return candidate if candidate.is_file() else None
+
+
+def load_truth(ground_truth: str | Path) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """The judgements and each topic's number of clusters, cross-checked with the clusters file next to it."""
+    truth = read_judgements(ground_truth)
+    clusters_path = clusters_file_for(ground_truth)
+    if clusters_path is None:
+        return truth, cluster_counts(truth, None, ground_truth)
+    log.info("%s: cluster counts from %s", ground_truth, clusters_path)
+    return truth, cluster_counts(truth, read_clusters(clusters_path), clusters_path)
 
 
 class LMRTSpec(TaskSpec):
     """Args:
-    max_per_topic: Most images per topic in a run file.
+    warn_above: Images per topic above which a run gets a FormatWarning (it stays valid: no cap is
+        published for 2020; only the top 10 by confidence are scored).
     """
 
-    def __init__(self, max_per_topic: int = 50) -> None:
+    def __init__(self, warn_above: int = 50) -> None:
         self.name = "lmrt"
         self.primary_metric = "f1@10"
-        self.max_per_topic = max_per_topic
+        self.warn_above = warn_above
         self.run_file_name = "run.csv"
 
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
@@ -49,8 +90,9 @@ class LMRTSpec(TaskSpec):
         )
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> LifelogReference:
-        """ground_truth: judgements CSV; images: the topics file (CSV/XML) or the metadata CSV."""
-        truth = read_judgements(ground_truth) if ground_truth is not None else None
+        """ground_truth: the released ground truth (`topic, image_id, cluster`); its clusters file, when next
+        to it (`*_clusters.txt`), is cross-checked. images: the topics file (CSV/XML) or the metadata CSV."""
+        truth, counts = load_truth(ground_truth) if ground_truth is not None else (None, None)
         topics = set(truth) if truth is not None else None
         known_images = None
         if images is not None:
@@ -63,13 +105,17 @@ class LMRTSpec(TaskSpec):
                 known_images = {image.image_id for image in read_metadata(path)}
             else:
                 topics = set(read_topics(path))
-        return LifelogReference(topics, known_images, truth)
+        return LifelogReference(topics, known_images, truth, counts)
 
     def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> LifelogReference:
-        truth = predicted_truth(read_judgements(ground_truth), predicted, ground_truth) if ground_truth else None
-        return LifelogReference(set(predicted.ids), predicted.candidates, truth)
+        truth = counts = None
+        if ground_truth is not None:
+            judged, all_counts = load_truth(ground_truth)
+            truth = predicted_truth(judged, predicted, ground_truth)
+            counts = {topic: all_counts[topic] for topic in truth}
+        return LifelogReference(set(predicted.ids), predicted.candidates, truth, counts)
 
-    reference_hint = "give --images <topics file>, or --gt <judgements>"
+    reference_hint = "give --images <topics file>, or --gt <ground truth, e.g. ImageCLEF2020_dev_gt.txt>"
 
     def unchecked(self, reference: LifelogReference | None) -> list[str]:
         missing = super().unchecked(reference)
@@ -87,7 +133,8 @@ class LMRTSpec(TaskSpec):
         seen: dict[tuple[str, str], int] = {}
         topics = reference.topics if reference is not None else None
         images = reference.images if reference is not None else None
-        for number, text in read_lines(path, problems):
+        bare: list[int] = []  # lines whose image id has no file extension
+        for number, text in read_lines(path, problems, strict=True):
             fields = [f.strip() for f in text.split(",")]
             if len(fields) != 3:
                 problems.add(number, f"{len(fields)} comma-separated values; expected 'topic_id,image_id,confidence'")
@@ -96,8 +143,10 @@ class LMRTSpec(TaskSpec):
             if topics is not None and topic not in topics:
                 problems.add(number, f"unknown topic {topic!r}")
                 continue
+            has_extension = Path(image).suffix.lower() in IMAGE_EXTENSIONS
             if images is not None and image not in images:
-                problems.add(number, f"unknown image {image!r}")
+                hint = "" if has_extension else " (ids carry their file extension, e.g. '.jpg', as in the ground truth)"
+                problems.add(number, f"unknown image {image!r}{hint}")
                 continue
             if (topic, image) in seen:
                 problems.add(number, f"image {image!r} already listed for topic {topic!r} on line {seen[topic, image]}")
@@ -111,10 +160,22 @@ class LMRTSpec(TaskSpec):
                 problems.add(number, f"confidence {confidence_text!r} must be in [0, 1]")
                 continue
             seen[topic, image] = number
+            if not has_extension:
+                bare.append(number)
             rows = result.setdefault(topic, [])
             rows.append((image, confidence))
-            if len(rows) == self.max_per_topic + 1:
-                problems.add(number, f"topic {topic!r} has more than {self.max_per_topic} images")
+            if len(rows) == self.warn_above + 1:
+                problems.warn(
+                    number,
+                    f"topic {topic!r} has more than {self.warn_above} images: accepted (no cap is published for "
+                    "2020, the organisers' evaluator has none), but only the top 10 by confidence are scored",
+                )
+        if bare and images is None:
+            problems.warn(
+                bare[0],
+                f"{len(bare)} image ids have no file extension (e.g. line {bare[0]}): the ground truth names images "
+                "with theirs ('20160905_180822_000.jpg'), so these can never count as relevant",
+            )
         if topics is not None:
             missing = sorted(topics - set(result))
             if missing:
@@ -125,7 +186,7 @@ class LMRTSpec(TaskSpec):
     def score(self, run: dict[str, list[tuple[str, float]]], reference: LifelogReference) -> dict[str, float]:
         if reference.ground_truth is None:
             raise ValueError("lmrt: scoring needs relevance judgements")
-        return lmrt_scores(run, reference.ground_truth)
+        return lmrt_scores(run, reference.ground_truth, cluster_counts=reference.cluster_counts)
 
 
 @dataclass

@@ -2,13 +2,18 @@
 
 Run file: one CSV line per CT, no header, `CTR_TST_001.nii.gz,p1,...,p6`, probabilities in [0, 1] in
 the label order (default LeftLungAffected, RightLungAffected, CavernsLeft, CavernsRight, PleurisyLeft,
-PleurisyRight [assumption; configurable]). Metric: AUC per label (scikit-learn); mean AUC primary,
-min AUC secondary.
+PleurisyRight, the order of the released label CSV; configurable). Read as the organisers' evaluator reads
+it (crowdAI/CLEF_evaluators_2018, tuberculosis, the only public one): blank lines and a BOM are refused,
+CT ids are compared as written (a space before an id makes it unknown). Metric: AUC per label
+(scikit-learn); mean AUC primary, min AUC secondary; a label whose ground truth has one class has no AUC:
+the official value (NaN, so NaN mean and min) is reported as `*_official` next to the mean and min over
+the other labels. docs/evaluation.md.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,15 +69,21 @@ class TuberculosisSpec(TaskSpec):
         expected = 1 + len(self.labels)
         result: dict[str, np.ndarray] = {}
         first: dict[str, int] = {}
-        for number, text in read_lines(path, problems):
-            fields = [f.strip() for f in text.split(",")]
+        for number, text in read_lines(path, problems, strict=True):
+            fields = text.split(",")
             if len(fields) != expected:
                 problems.add(
                     number,
                     f"{len(fields)} comma-separated values; expected CT file name + {len(self.labels)} probabilities",
                 )
                 continue
-            ct = fields[0]
+            ct = fields[0]  # as written: the official evaluator does not strip ids
+            if ct.strip().lower() == "filename":
+                problems.add(number, "a header row: the official evaluator reads every line as a CT (remove it)")
+                continue
+            if ct != ct.strip():
+                problems.add(number, f"CT {ct!r} has spaces around it: the official evaluator compares ids as written")
+                continue
             if ct in first:
                 problems.add(number, f"duplicate CT {ct!r} (first on line {first[ct]})")
                 continue
@@ -83,7 +94,7 @@ class TuberculosisSpec(TaskSpec):
             values = []
             for label, text_value in zip(self.labels, fields[1:], strict=True):
                 try:
-                    value = float(text_value)
+                    value = float(text_value)  # float() ignores spaces around a number, as the official does
                 except ValueError:
                     problems.add(number, f"{label}: {text_value!r} is not a number")
                     break
@@ -101,8 +112,12 @@ class TuberculosisSpec(TaskSpec):
         return result
 
     def score(self, run: dict[str, np.ndarray], reference: CTReference) -> dict[str, float]:
-        """AUC per label over the ground-truth CTs; a label whose ground truth has one class only has no
-        AUC and is left out of the mean and min."""
+        """AUC per label over the ground-truth CTs, `mean_auc` and `min_auc` over the labels that have one.
+
+        A label whose ground truth has one class only has no AUC: `auc/<label>` is NaN, as the official
+        evaluator reports it, and so are `mean_auc_official` / `min_auc_official` (the official mean and
+        min); `mean_auc` / `min_auc` leave the label out (with a warning), so a run is still ranked.
+        """
         from sklearn.metrics import roc_auc_score  # 1.4 s to import: only when scoring
 
         if reference.ground_truth is None:
@@ -111,12 +126,26 @@ class TuberculosisSpec(TaskSpec):
         truth = np.stack([reference.ground_truth[i] for i in ids])
         scores = np.stack([run[i] for i in ids])
         result: dict[str, float] = {}
+        undefined = []
         for j, label in enumerate(self.labels):
             if len(np.unique(truth[:, j])) == 2:
                 result[f"auc/{label}"] = float(roc_auc_score(truth[:, j], scores[:, j]))
-        aucs = [v for k, v in result.items() if k.startswith("auc/")]
-        result["mean_auc"] = float(np.mean(aucs)) if aucs else float("nan")
-        result["min_auc"] = float(np.min(aucs)) if aucs else float("nan")
+            else:
+                result[f"auc/{label}"] = math.nan
+                undefined.append(label)
+        aucs = [result[f"auc/{label}"] for label in self.labels if label not in undefined]
+        result["mean_auc"] = float(np.mean(aucs)) if aucs else math.nan
+        result["min_auc"] = float(np.min(aucs)) if aucs else math.nan
+        result["mean_auc_official"] = math.nan if undefined else result["mean_auc"]
+        result["min_auc_official"] = math.nan if undefined else result["min_auc"]
+        if undefined:
+            warnings.warn(
+                f"tbct: the ground truth of {', '.join(undefined)} has one class only, so its AUC is undefined: "
+                "the official mean and min AUC are NaN (mean_auc_official, min_auc_official); mean_auc and "
+                f"min_auc are over the other {len(aucs)} labels",
+                UserWarning,
+                stacklevel=2,
+            )
         return result
 
 

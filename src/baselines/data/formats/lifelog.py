@@ -1,9 +1,16 @@
-"""ImageCLEF 2020 lifelog (LMRT) files: image metadata, topics, relevance judgements with clusters."""
+"""ImageCLEF 2020 lifelog (LMRT) files: image metadata, topics, relevance judgements with clusters.
+
+The ground truth and clusters files are read in their released layout (checked against the 2020
+development files, RRibeiro8/Loggy@d4bb27e:WebApp/Loggy/media/ImageCLEF2020_dev_{gt,clusters}.txt;
+excerpts in tests/fixtures/real/lifelog). Metadata and topics are in the project's documented layout
+(the released topics are a PDF; docs/tasks/lifelog.md).
+"""
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +37,11 @@ def _seconds(text: str) -> float:
 
 
 def read_metadata(path: str | Path) -> list[LifelogImage]:
-    """Images in time order, with captions made of location, activity and concepts."""
+    """Images in time order, with captions made of location, activity and concepts.
+
+    `image_id` is the image's file name as the ground truth names it, extension included
+    (`20160905_180822_000.jpg`, `B00007061_21I6X0_20180505_175842E.JPG`).
+    """
     problems = ProblemCollector(path)
     images = []
     first: dict[str, int] = {}
@@ -101,17 +112,109 @@ def _start_lines(path: Path, tag: str) -> list[int]:
     return lines
 
 
-def read_judgements(path: str | Path) -> dict[str, dict[str, str]]:
-    """topic id -> {relevant image id: cluster id}."""
-    problems = ProblemCollector(path)
-    result: dict[str, dict[str, str]] = {}
-    first: dict[tuple[str, str], int] = {}
-    for number, row in read_csv_rows(path, ("topic_id", "image_id", "cluster_id"), problems)[1]:
-        key = (row["topic_id"], row["image_id"])
-        if key in first:
-            problems.add(number, f"image {key[1]!r} judged twice for topic {key[0]!r} (first on line {first[key]})")
+def _official_rows(
+    path: str | Path, problems: ProblemCollector, layout: str, count: int
+) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of a headerless `a, b[, c]` file as released (comma, optional spaces, no header)."""
+    for number, text in read_lines(path, problems):
+        fields = [field.strip() for field in text.split(",")]
+        if len(fields) != count:
+            problems.add(number, f"{len(fields)} comma-separated values; expected {layout!r}")
             continue
-        first[key] = number
-        result.setdefault(key[0], {})[key[1]] = row["cluster_id"]
+        empty = [name for name, field in zip(layout.split(", "), fields, strict=True) if not field]
+        if empty:
+            problems.add(number, f"empty {', '.join(empty)}; expected {layout!r}")
+            continue
+        yield number, fields
+
+
+def _cluster_number(text: str, number: int, layout: str, problems: ProblemCollector) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        hint = " (a header row? the released file has none)" if number == 1 else ""
+        problems.add(number, f"cluster {text!r} is not an integer; expected {layout!r}{hint}")
+        return None
+
+
+def read_judgements(path: str | Path) -> dict[str, dict[str, int]]:
+    """The LMRT ground truth as released: topic id -> {relevant image id: cluster number}.
+
+    The 2020 development ground truth (`ImageCLEF2020_dev_gt.txt`) has no header and one
+    `topic, image_id, cluster` line per relevant image, e.g. `1, b00001213_21i6bq_20150306_174403e.jpg, 1`:
+    comma and a space, image ids with their file extension, integer clusters. Fields are stripped (as the
+    organisers' evaluator does); ids are kept as written (never lower-cased: 2018 ids are upper case,
+    `B00007061_21I6X0_20180505_175842E.JPG`).
+    """
+    layout = "topic, image_id, cluster"
+    problems = ProblemCollector(path)
+    result: dict[str, dict[str, int]] = {}
+    first: dict[tuple[str, str], int] = {}
+    for number, (topic, image, cluster_text) in _official_rows(path, problems, layout, 3):
+        cluster = _cluster_number(cluster_text, number, layout, problems)
+        if cluster is None:
+            continue
+        if (topic, image) in first:
+            problems.add(
+                number, f"image {image!r} judged twice for topic {topic!r} (first on line {first[topic, image]})"
+            )
+            continue
+        first[topic, image] = number
+        result.setdefault(topic, {})[image] = cluster
     problems.raise_if_any()
     return result
+
+
+def read_clusters(path: str | Path) -> dict[str, set[int]]:
+    """The clusters file as released (`ImageCLEF2020_dev_clusters.txt`): topic id -> its cluster numbers.
+
+    One `topic, cluster` line per cluster, e.g. `1, 4`; no header, no cluster names.
+    """
+    layout = "topic, cluster"
+    problems = ProblemCollector(path)
+    result: dict[str, set[int]] = {}
+    first: dict[tuple[str, int], int] = {}
+    for number, (topic, cluster_text) in _official_rows(path, problems, layout, 2):
+        cluster = _cluster_number(cluster_text, number, layout, problems)
+        if cluster is None:
+            continue
+        if (topic, cluster) in first:
+            problems.add(
+                number, f"cluster {cluster} of topic {topic!r} listed twice (first on line {first[topic, cluster]})"
+            )
+            continue
+        first[topic, cluster] = number
+        result.setdefault(topic, set()).add(cluster)
+    problems.raise_if_any()
+    return result
+
+
+def cluster_counts(
+    judgements: Mapping[str, Mapping[str, int]], clusters: Mapping[str, set[int]] | None, clusters_path: str | Path
+) -> dict[str, int]:
+    """Number of clusters of each judged topic: the CR@X denominator.
+
+    Without a clusters file, the distinct clusters of the topic's relevant images. With one, the clusters it
+    lists (the organisers' list of the topic's moments); a judged image in a cluster the file does not list is
+    an error, a listed cluster without any judged image is counted and reported as a FormatWarning.
+    """
+    if clusters is None:
+        return {topic: len(set(images.values())) for topic, images in judgements.items()}
+    problems = ProblemCollector(clusters_path)
+    counts: dict[str, int] = {}
+    for topic, images in judgements.items():
+        listed = clusters.get(topic, set())
+        unlisted = sorted(set(images.values()) - listed)
+        if unlisted:
+            problems.add(
+                None, f"topic {topic!r}: the ground truth uses cluster(s) {unlisted} that this file does not list"
+            )
+        empty = sorted(listed - set(images.values()))
+        if empty:
+            problems.warn(None, f"topic {topic!r}: cluster(s) {empty} have no judged image; they count in CR")
+        counts[topic] = len(listed | set(images.values()))
+    extra = sorted(set(clusters) - set(judgements))
+    if extra:
+        problems.warn(None, f"topic(s) {extra} have clusters but no judged image: not scored")
+    problems.raise_if_any()
+    return counts

@@ -18,6 +18,7 @@ LABELS: tuple[str, ...] = (
     "PleurisyRight",
 )
 FINDINGS: tuple[str, ...] = ("affected", "caverns", "pleurisy")
+ID_COLUMN = "Filename"  # as released (the organisers' label README: "Filename - train file name")
 
 
 def lung_label_order(labels: Sequence[str]) -> list[tuple[int, int]]:
@@ -39,13 +40,25 @@ def lung_label_order(labels: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def read_labels(path: str | Path, labels: Sequence[str] = LABELS) -> dict[str, np.ndarray]:
-    """Reads the label CSV (header row naming `filename` and the label columns, values 0/1)."""
+    """Reads the label CSV as released: a header row, then one CT per row with 0/1 values.
+
+    The 2020 training labels (`CT Report.csv`; excerpt in tests/fixtures/real/tuberculosis) start with
+    `Filename,LeftLungAffected,RightLungAffected,CavernsLeft,CavernsRight,PleurisyLeft,PleurisyRight`; the
+    id column is the first one and must be called `Filename` (any case), the label columns are found by name.
+    """
     problems = ProblemCollector(path)
-    _, rows = read_csv_rows(path, ("filename", *labels), problems)
+    header, rows = read_csv_rows(path, tuple(labels), problems)
+    if header[0].lower() != ID_COLUMN.lower():
+        problems.add(1, f"the first column must be {ID_COLUMN!r} (the CT file name); got {header[0]!r}")
+        problems.raise_if_any()
+    id_column = header[0]
     result: dict[str, np.ndarray] = {}
     first: dict[str, int] = {}
     for number, row in rows:
-        ct = row["filename"]
+        ct = row[id_column]
+        if not ct:
+            problems.add(number, f"empty value in column(s) {id_column}")
+            continue
         if ct in first:
             problems.add(number, f"duplicate CT {ct!r} (first on line {first[ct]})")
             continue

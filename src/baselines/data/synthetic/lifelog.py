@@ -1,6 +1,6 @@
 """Synthetic lifelog: days of wearable-camera frames, one a minute, in scenes (a room colour and its
-objects, as drawn shapes) that recur at different times; metadata, topics and judgements whose
-clusters are the separate visits (events) of the asked scene."""
+objects, as drawn shapes) that recur at different times; metadata, topics and a ground truth (in the
+released layout) whose clusters are the separate visits (events) of the asked scene."""
 
 from __future__ import annotations
 
@@ -57,30 +57,41 @@ def _frame(scene: int, rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def generate(root: str | Path, n_events: int = 36, seed: int = 0, size: int = 64) -> Path:
-    """Writes `<root>/images/<day>/<id>.jpg`, `metadata.csv`, `topics.csv` and `judgements.csv`."""
+    """Writes `<root>/images/<day>/<id>` (ids like `20180501_070000_000.jpg`, the 2016 form of the real ids),
+    `metadata.csv`, `topics.csv`, and the ground truth in the released layout: `gt.txt`
+    (`topic, image_id, cluster`) and `clusters.txt` (`topic, cluster`), topics numbered from 1 and each
+    topic's clusters (its scene's separate visits) numbered from 1 in time order.
+    """
     root = Path(root)
     rng = np.random.default_rng(seed)
     start = datetime(2018, 5, 1, 7, 0)
     clock = start
     metadata = ["image_id,timestamp,location,activity,concepts"]
-    judgements = ["topic_id,image_id,cluster_id"]
+    judgements: list[str] = []
+    clusters: list[tuple[int, int]] = []
+    topic_of = {name: number for number, name in enumerate(TOPICS, start=1)}
+    visits = dict.fromkeys(TOPICS, 0)
     scenes = [i % len(SCENES) for i in range(n_events)]
     rng.shuffle(scenes)
-    for event, scene in enumerate(scenes):
+    for scene in scenes:
         name, location, activity, concepts, _, _ = SCENES[scene]
+        visits[name] += 1
+        clusters.append((topic_of[name], visits[name]))
         for _ in range(int(rng.integers(4, 10))):
-            image_id = f"{clock:%Y%m%d_%H%M%S}_000"
+            image_id = f"{clock:%Y%m%d_%H%M%S}_000.jpg"
             folder = root / "images" / f"{clock:%Y-%m-%d}"
             folder.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(folder / f"{image_id}.jpg"), cv2.cvtColor(_frame(scene, rng, size), cv2.COLOR_RGB2BGR))
+            cv2.imwrite(str(folder / image_id), cv2.cvtColor(_frame(scene, rng, size), cv2.COLOR_RGB2BGR))
             metadata.append(f"{image_id},{clock.isoformat(sep=' ')},{location},{activity},{concepts}")
-            judgements.append(f"{name},{image_id},{name}_{event:03d}")
+            judgements.append(f"{topic_of[name]}, {image_id}, {visits[name]}")
             clock += timedelta(minutes=1)
         clock += timedelta(minutes=int(rng.integers(40, 180)))  # gaps between events
     topics = ["topic_id,title,description"] + [
-        f"{key},{text.split('. ', 1)[0]},{text.split('. ', 1)[1]}" for key, text in TOPICS.items()
+        f"{topic_of[key]},{text.split('. ', 1)[0]},{text.split('. ', 1)[1]}" for key, text in TOPICS.items()
     ]
+    ordered = sorted(judgements, key=lambda line: int(line.split(",")[0]))  # released files are grouped by topic
     atomic_write_text(root / "metadata.csv", "\n".join(metadata) + "\n")
     atomic_write_text(root / "topics.csv", "\n".join(topics) + "\n")
-    atomic_write_text(root / "judgements.csv", "\n".join(judgements) + "\n")
+    atomic_write_text(root / "gt.txt", "\n".join(ordered) + "\n")
+    atomic_write_text(root / "clusters.txt", "".join(f"{t}, {c}\n" for t, c in sorted(clusters)))
     return root

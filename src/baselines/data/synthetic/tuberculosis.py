@@ -1,6 +1,8 @@
 """Synthetic chest CTs as real NIfTI files: a body with two lungs, their masks (1 = left, 2 = right),
 and per-lung findings drawn in (affected: dense nodules; caverns: an air sphere with a dense wall;
-pleurisy: a dense band along the lung's outer wall), with the label CSV of the official columns."""
+pleurisy: a dense band along the lung's outer wall), with the label CSV as released (`Filename,...`).
+Every second CT is stored left-right flipped with a matching affine (LAS instead of RAS), as real
+files come in different voxel orders: the preprocessing must read both the same way round."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ def _ball(shape: tuple[int, int, int], center: np.ndarray, radius: float) -> np.
 
 
 def render_ct(rng: np.random.Generator, size: int = 48) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """One CT (HU, int16), its lung mask (uint8) and labels. Axis 0 is left-right (left lung at low x)."""
+    """One CT (HU, int16), its lung mask (uint8) and labels, in RAS+ voxel order: axis 0 runs from the
+    patient's left to right (left lung at low x)."""
     shape = (size, size, size)
     ct = rng.normal(40, 20, shape)  # soft tissue
     x, y, z = np.meshgrid(*(np.linspace(-1, 1, size) for _ in range(3)), indexing="ij")
@@ -57,18 +60,23 @@ def generate(root: str | Path, n_train: int = 48, n_test: int = 16, seed: int = 
     """
     root = Path(root)
     rng = np.random.default_rng(seed)
-    affine = np.diag([1.5, 1.5, 2.5, 1.0])
+    ras = np.diag([1.5, 1.5, 2.5, 1.0])
+    las = ras.copy()
+    las[0, 0], las[0, 3] = -1.5, 1.5 * (size - 1)  # voxel i of the flipped array is voxel size-1-i of the RAS one
     for split, count, tag in (("train", n_train, "TRN"), ("test", n_test, "TST")):
-        rows = ["filename," + ",".join(LABELS)]
+        rows = ["Filename," + ",".join(LABELS)]
         for sub in ("ct", "masks1", "masks2"):
             (root / split / sub).mkdir(parents=True, exist_ok=True)
         for i in range(1, count + 1):
             name = f"CTR_{tag}_{i:03d}.nii.gz"
             ct, mask, labels = render_ct(rng, size)
-            nib.save(nib.Nifti1Image(ct, affine), str(root / split / "ct" / name))
-            nib.save(nib.Nifti1Image(mask, affine), str(root / split / "masks1" / name))
-            eroded = mask * (np.roll(mask, 1, 0) == mask) * (np.roll(mask, -1, 0) == mask)
-            nib.save(nib.Nifti1Image(eroded.astype(np.uint8), affine), str(root / split / "masks2" / name))
+            eroded = (mask * (np.roll(mask, 1, 0) == mask) * (np.roll(mask, -1, 0) == mask)).astype(np.uint8)
+            affine = ras if i % 2 else las
+            if affine is las:
+                ct, mask, eroded = ct[::-1], mask[::-1], eroded[::-1]
+            nib.save(nib.Nifti1Image(np.ascontiguousarray(ct), affine), str(root / split / "ct" / name))
+            nib.save(nib.Nifti1Image(np.ascontiguousarray(mask), affine), str(root / split / "masks1" / name))
+            nib.save(nib.Nifti1Image(np.ascontiguousarray(eroded), affine), str(root / split / "masks2" / name))
             rows.append(name + "," + ",".join(str(labels[label]) for label in LABELS))
         atomic_write_text(root / split / "labels.csv", "\n".join(rows) + "\n")
     return root
