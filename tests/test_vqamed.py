@@ -107,6 +107,20 @@ def test_fast_dev_run(demo_cfg: Compose, name: str) -> None:
     assert len(lines) == 4 and all(line.startswith("synpic9000") for line in lines)
 
 
+def test_upper_case_extensions_are_predicted_and_expected(demo_cfg: Compose) -> None:
+    cfg = demo_cfg("vqg", *TINY, "debug=fast_dev_run")
+    instantiate(cfg.synthetic)
+    folder = Path(cfg.data.predict_images)
+    first = sorted(folder.iterdir())[0]
+    first.rename(first.with_suffix(".JPG"))  # the same rule (file stem, any extension in any case) everywhere
+    datamodule = instantiate(cfg.data)
+    ids = datamodule.prediction_set().ids
+    assert first.stem in ids and len(ids) == 4
+    assert first.stem in get_task("vqg").load_reference(None, folder).order
+    lines = Path(run(cfg)["run_file"]).read_text().splitlines()
+    assert any(line.startswith(f"{first.stem}|") for line in lines)
+
+
 def test_vqa_run_is_in_test_order_validated_and_scored(demo_cfg: Compose) -> None:
     cfg = demo_cfg("vqa", *TINY, "trainer.max_epochs=1")
     instantiate(cfg.synthetic)

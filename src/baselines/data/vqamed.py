@@ -1,4 +1,4 @@
-"""VQA-Med 2020 data: `|`-separated files, images `<dir>/<id>.jpg`.
+"""VQA-Med 2020 data: `|`-separated files, images `<dir>/<id>.<ext>` (any image extension, any case).
 
 - VQA train/val: `image_id|question|answer`; test questions `image_id|question`; reference answers
   `image_id|answer` (mixed case, some leading spaces; `#` separates alternatives).
@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.vqamed import answer_key, read_generated_questions, read_qa, read_questions
-from baselines.data.images import BadImagePolicy, load_rgb
+from baselines.data.images import BadImagePolicy, find_images_by_stem, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 
 
@@ -26,10 +26,14 @@ class VQAMedDataset(Dataset):
     """Yields `{"id", "index", "image"}` plus `question`, `answer` (VQA) or `text` (VQG) when given."""
 
     def __init__(
-        self, rows: Sequence[dict[str, Any]], image_dir: Path, transform: A.Compose, decode_size: int | None = None
+        self,
+        rows: Sequence[dict[str, Any]],
+        paths: Mapping[str, Path],
+        transform: A.Compose,
+        decode_size: int | None = None,
     ) -> None:
         self.rows = list(rows)
-        self.image_dir = image_dir
+        self.paths = dict(paths)  # image id -> file
         self.transform = transform
         self.decode_size = decode_size  # JPEGs are decoded at reduced scale down to this (see load_rgb)
 
@@ -42,12 +46,11 @@ class VQAMedDataset(Dataset):
 
     @property
     def files(self) -> dict[str, Path]:
-        return {row["id"]: self.image_dir / f"{row['id']}.jpg" for row in self.rows}
+        return {row["id"]: self.paths[row["id"]] for row in self.rows}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rows[index]
-        path = self.image_dir / f"{row['id']}.jpg"
-        image = self.transform(image=load_rgb(path, longest_at_least=self.decode_size))["image"]
+        image = self.transform(image=load_rgb(self.paths[row["id"]], longest_at_least=self.decode_size))["image"]
         return {
             **row,
             "index": index,
@@ -129,11 +132,11 @@ class VQAMedDataModule(BaseDataModule):
         augmentations = self.augmentations if split == "train" else ()
         pipeline = detection_pipeline(self.image_size, augmentations, with_boxes=False)
         if split == "predict":
+            folder = self.predict_images
             if self.predict_questions is not None:
                 rows = [{"id": i, "question": q} for i, q in read_questions(self.predict_questions)]
             else:
-                rows = [{"id": p.stem} for p in sorted(self.predict_images.glob("*.jpg"))]
-            folder = self.predict_images
+                rows = [{"id": image_id} for image_id in sorted(find_images_by_stem(folder))]
         elif split == "val" and self.val_file:
             rows, folder = self._rows(self.val_file), self.val_images
         else:
@@ -143,10 +146,16 @@ class VQAMedDataModule(BaseDataModule):
             held = {images[k] for k in order[: max(1, round(len(images) * self.val_fraction))]}
             rows = [r for r in everything if (r["id"] in held) == (split == "val")]
             folder = self.train_images
-        return VQAMedDataset(self._usable(rows, folder, split), folder, pipeline, self.image_size)
+        paths = image_paths(folder, [r["id"] for r in rows])
+        usable = self.readable(rows, [paths[r["id"]] for r in rows], self.on_bad_image, split)
+        return VQAMedDataset(usable, paths, pipeline, self.image_size)
 
-    def _usable(self, rows: list[dict[str, Any]], folder: Path, split: Split) -> list[dict[str, Any]]:
-        return self.readable(rows, [folder / f"{r['id']}.jpg" for r in rows], self.on_bad_image, split)
+
+def image_paths(folder: Path, ids: Sequence[str]) -> dict[str, Path]:
+    """Image id -> file for the ids, by file stem with any image extension in any case (`<id>.jpg`,
+    `<id>.JPG`, ...); an id without a file maps to `<folder>/<id>.jpg`, which the readable check reports."""
+    found = find_images_by_stem(folder)
+    return {image_id: found.get(image_id, folder / f"{image_id}.jpg") for image_id in ids}
 
 
 def answer_targets(answers: Sequence[str], vocabulary: Mapping[str, int]) -> torch.Tensor:

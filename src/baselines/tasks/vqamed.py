@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.data.formats.vqamed import ReferenceLayout, read_answers, read_reference_questions, read_test_ids
+from baselines.data.images import find_images_by_stem
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.vqamed import BleuSemantics, accuracy, bleu, question_bleu
 from baselines.tasks.base import TaskSpec, predicted_truth
@@ -35,10 +36,10 @@ class VQAReference:
 
 def _test_order(images: str | Path) -> list[str]:
     """Test-set order: from a test questions file (`image_id|question`) or a list of image ids, or a
-    folder's `<id>.jpg` sorted."""
+    folder's image ids (file stems, any image extension in any case) sorted, as the data module lists them."""
     path = Path(images)
     if path.is_dir():
-        return sorted(p.stem for p in path.glob("*.jpg"))
+        return sorted(find_images_by_stem(path))
     return read_test_ids(path)
 
 
