@@ -35,6 +35,8 @@ class LMRTSpec(TaskSpec):
     max_per_topic: Most images per topic in a run file.
     """
 
+    fusion = "rankings"
+
     def __init__(self, max_per_topic: int = 50) -> None:
         self.name = "lmrt"
         self.primary_metric = "f1@10"
@@ -142,6 +144,7 @@ class SPLLSpec(TaskSpec):
     """
 
     reference_hint = "give --images <features CSV of the predicted participants>, or --gt <targets CSV>"
+    fusion = "values"
 
     def __init__(self) -> None:
         self.name = "spll"

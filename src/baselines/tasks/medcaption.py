@@ -98,6 +98,8 @@ class ConceptSpec(_TabSpec):
         max_concepts: Most concepts allowed per image in a run file.
     """
 
+    fusion = "label_sets"
+
     def __init__(self, max_concepts: int = 100) -> None:
         self.name = "concepts"
         self.primary_metric = "f1"
@@ -133,6 +135,8 @@ class ConceptSpec(_TabSpec):
 
 class CaptionSpec(_TabSpec):
     """Captioning: one caption per image, scored by corpus BLEU and chrF."""
+
+    fusion = "caption"
 
     def __init__(self) -> None:
         self.name = "caption"
