@@ -47,6 +47,19 @@ def _flatten(item: Any) -> list[dict[str, Any]]:
 RunFormatter = Callable[[Sequence[Mapping[str, Any]]], str]
 
 
+def _sidecar_info(module: pl.LightningModule) -> dict[str, Any]:
+    """The module's description of its raw scores (labels, per-label extras), read when they are written
+    (decision thresholds come with the checkpoint's weights)."""
+    describe = getattr(module, "score_sidecar_info", None)
+    info = describe() if callable(describe) else None
+    if not info:
+        raise ValueError(
+            f"callbacks.run_file_writer.sidecar=true, but {type(module).__name__} has no per-item raw "
+            "scores to write (the concept and VQA models have)"
+        )
+    return dict(info)
+
+
 class RunFileWriter(BasePredictionWriter):
     """Writes the run file (atomically) and its provenance JSON at the end of prediction.
 
@@ -69,7 +82,6 @@ class RunFileWriter(BasePredictionWriter):
         self.output_path = Path(output_path)
         self.overwrite = overwrite
         self.sidecar = sidecar
-        self.sidecar_info: dict[str, Any] = {}
         self.format_run: RunFormatter | None = None
         self.provenance: dict[str, Any] = {}
         self.written: Path | None = None
@@ -87,14 +99,7 @@ class RunFileWriter(BasePredictionWriter):
     def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.sidecar:
             return
-        describe = getattr(pl_module, "score_sidecar_info", None)
-        info = describe() if callable(describe) else None
-        if not info:
-            raise ValueError(
-                f"callbacks.run_file_writer.sidecar=true, but {type(pl_module).__name__} has no per-item raw "
-                "scores to write (the concept and VQA models have)"
-            )
-        self.sidecar_info = dict(info)
+        _sidecar_info(pl_module)  # fails now, not after predicting
         setattr(pl_module, "emit_raw_scores", True)  # noqa: B010 - predictions carry `raw_scores` only when asked
 
     def write_on_epoch_end(
@@ -113,7 +118,7 @@ class RunFileWriter(BasePredictionWriter):
         self.written = atomic_write_text(self.output_path, text, overwrite=self.overwrite)
         extra = {k: v for k, v in self.provenance.items() if k not in ("config", "seed", "checkpoint", "dataset_sha")}
         if self.sidecar:
-            extra["score_sidecar"] = self._write_sidecar(ordered)
+            extra["score_sidecar"] = self._write_sidecar(ordered, _sidecar_info(pl_module))
         write_provenance(
             self.output_path,
             self.provenance.get("config"),
@@ -123,8 +128,7 @@ class RunFileWriter(BasePredictionWriter):
             extra={**extra, "num_predictions": len(ordered)},
         )
 
-    def _write_sidecar(self, ordered: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-        info = dict(self.sidecar_info)
+    def _write_sidecar(self, ordered: Sequence[Mapping[str, Any]], info: dict[str, Any]) -> dict[str, str]:
         labels = [str(label) for label in info.pop("labels")]
         scores = np.stack([np.asarray(p["raw_scores"], np.float32) for p in ordered]) if ordered else None
         path = write_sidecar(
