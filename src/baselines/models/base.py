@@ -72,6 +72,13 @@ class BaseTask(pl.LightningModule):
         self.monitor = monitor
         self.channels_last = channels_last
         self.compile_model = compile_model
+        # set by the run-file writer when it writes a score sidecar: predict_step then adds `raw_scores`
+        self.emit_raw_scores = False
+
+    def score_sidecar_info(self) -> dict[str, Any] | None:
+        """What the `raw_scores` of this module's predictions score: `labels` (one per value) and any
+        per-label arrays worth keeping beside them (e.g. decision thresholds); None if it has no raw scores."""
+        return None
 
     def compiled_networks(self) -> list[nn.Module]:
         """The networks `compile_model` compiles; modules with other attribute names override this."""

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
+from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.tta import TTA, View, resize, views_of
+
+
+@contextlib.contextmanager
+def _internal_scale(net: nn.Module, scale: float) -> Iterator[bool]:
+    """Scales a torchvision detector's internal resize (GeneralizedRCNNTransform), which would otherwise
+    undo a rescaled input; its boxes then come back in input pixels. False: the net has no such resize."""
+    transform = getattr(net, "transform", None)
+    if transform is None or not hasattr(transform, "min_size") or not hasattr(transform, "max_size"):
+        yield False
+        return
+    saved = transform.min_size, transform.max_size
+    transform.min_size = tuple(max(1, round(s * scale)) for s in saved[0])
+    transform.max_size = max(1, round(saved[1] * scale))
+    try:
+        yield True
+    finally:
+        transform.min_size, transform.max_size = saved
 
 
 class DetectionTask(BaseTask):
@@ -21,6 +43,8 @@ class DetectionTask(BaseTask):
     Args:
         net: The detector (e.g. `baselines.models.detectors.faster_rcnn`).
         optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        tta: Test-time augmentation at predict time: each view's boxes are mapped back to the input and
+            the views are fused by weighted boxes fusion (off when None).
     """
 
     def __init__(
@@ -32,9 +56,11 @@ class DetectionTask(BaseTask):
         monitor: str | None = "val/map_50",
         channels_last: bool = False,
         compile_model: bool = False,
+        tta: TTA | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = net
+        self.tta = tta
         self.val_map = MeanAveragePrecision(box_format="xyxy", iou_thresholds=[0.5], backend="pycocotools")
 
     @staticmethod
@@ -61,8 +87,54 @@ class DetectionTask(BaseTask):
         self.log("val/map_50", result["map"].clamp(min=0), prog_bar=True, sync_dist=True)
         self.val_map.reset()
 
+    def _detect_view(self, images: list[torch.Tensor], view: View) -> list[dict[str, torch.Tensor]]:
+        """The net's detections on one view of the images, in the images' own pixels."""
+        sizes = [(image.shape[-1], image.shape[-2]) for image in images]
+        if view.flip:
+            images = [image.flip(-1) for image in images]
+        with _internal_scale(self.net, view.scale) as scaled_inside:
+            if view.scale != 1.0 and not scaled_inside:
+                images = [resize(im, [max(1, round(n * view.scale)) for n in im.shape[-2:]]) for im in images]
+            outputs = self.net(images)
+        mapped = []
+        for (width, height), image, out in zip(sizes, images, outputs, strict=True):
+            # back to the input's pixels: the exact per-axis factor of the (rounded) resize
+            factor = torch.tensor([image.shape[-1] / width, image.shape[-2] / height] * 2, device=out["boxes"].device)
+            boxes = out["boxes"].float() / factor
+            if view.flip:
+                boxes = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], 1)
+            mapped.append({"boxes": boxes, "scores": out["scores"].float(), "labels": out["labels"]})
+        return mapped
+
+    def detect(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """Detections per image: the net's, or with TTA the views' fused by weighted boxes fusion."""
+        views = views_of(self.tta)
+        if len(views) == 1:
+            return self.net(images)
+        per_view = [self._detect_view(images, view) for view in views]
+        iou = self.tta.iou_threshold if self.tta is not None else 0.55
+        fused = []
+        for i, image in enumerate(images):
+            outs = [view_outputs[i] for view_outputs in per_view]
+            boxes, scores, labels = weighted_boxes_fusion_pixels(
+                [o["boxes"].detach().cpu().numpy() for o in outs],
+                [o["scores"].detach().cpu().numpy() for o in outs],
+                [o["labels"].detach().cpu().numpy() for o in outs],
+                [1.0] * len(outs),
+                (float(image.shape[-1]), float(image.shape[-2])),
+                iou,
+            )
+            fused.append(
+                {
+                    "boxes": torch.from_numpy(np.ascontiguousarray(boxes)).float().to(image.device),
+                    "scores": torch.from_numpy(scores).float().to(image.device),
+                    "labels": torch.from_numpy(labels).long().to(image.device),
+                }
+            )
+        return fused
+
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        outputs = self.net(self._images(batch))
+        outputs = self.detect(self._images(batch))
         results = []
         for i, out in enumerate(outputs):
             height, width = (int(v) for v in batch["orig_size"][i])

@@ -15,6 +15,7 @@ from timm.loss import AsymmetricLossMultiLabel
 from torch import nn
 
 from baselines.models.base import OptimizerFactory, SchedulerFactory
+from baselines.models.tta import TTA, mean_over_views
 from baselines.models.vocabulary import VocabularyHeadTask
 
 THRESHOLD_GRID = torch.linspace(0.02, 0.98, 49)
@@ -50,6 +51,7 @@ class MultiLabelTask(VocabularyHeadTask):
         min_labels: Fewest labels per image (an empty prediction scores 0 F1 on a labelled image).
         dropout: Dropout before the head.
         monitor: Metric for checkpointing and plateau schedulers.
+        tta: Test-time augmentation at predict time: the mean of the views' logits (off when None).
     """
 
     def __init__(
@@ -66,9 +68,11 @@ class MultiLabelTask(VocabularyHeadTask):
         monitor: str | None = "val/f1",
         channels_last: bool = False,
         compile_model: bool = False,
+        tta: TTA | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = net
+        self.tta = tta
         self.loss_fn: nn.Module = nn.BCEWithLogitsLoss() if loss == "bce" else AsymmetricLossMultiLabel()
         self.threshold_mode = threshold_mode
         self.top_k = top_k
@@ -134,15 +138,21 @@ class MultiLabelTask(VocabularyHeadTask):
         f1 = 2 * true_positives / (selected.sum(1) + targets.sum(0)).clamp(min=1)
         return grid[f1.argmax(0)]
 
+    def score_sidecar_info(self) -> dict[str, Any]:
+        return {"labels": list(self.vocabulary), "thresholds": self.thresholds.detach().float().cpu().numpy()}
+
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        probabilities = self(batch["image"]).float().sigmoid()
+        probabilities = mean_over_views(self.tta, self.prepare_images(batch["image"]), self).float().sigmoid()
         selected = decide(probabilities, self.thresholds, self.top_k, self.min_labels).cpu()
         order = probabilities.argsort(1, descending=True).cpu()
-        return [
-            {
+        results = []
+        for i in range(len(batch["id"])):
+            result = {
                 "id": batch["id"][i],
                 "index": int(batch["index"][i]),
                 "concepts": [self.vocabulary[j] for j in order[i].tolist() if selected[i, j]],
             }
-            for i in range(len(batch["id"]))
-        ]
+            if self.emit_raw_scores:
+                result["raw_scores"] = probabilities[i].cpu().numpy()
+            results.append(result)
+        return results

@@ -12,6 +12,7 @@ from torchmetrics.classification import MulticlassJaccardIndex
 
 from baselines.data.polygons import fill_polygons, flat, mask_to_polygons
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.tta import TTA, average_maps
 
 
 class SegmentationTask(BaseTask):
@@ -25,6 +26,8 @@ class SegmentationTask(BaseTask):
         polygon_epsilon: Douglas-Peucker tolerance, in original-image pixels, for predicted polygons.
         min_area: Smallest predicted component kept, in original-image pixels.
         optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        tta: Test-time augmentation at predict time: the views' probability maps, mapped back, are
+            averaged before vectorising (off when None).
     """
 
     def __init__(
@@ -41,10 +44,12 @@ class SegmentationTask(BaseTask):
         monitor: str | None = "val/miou",
         channels_last: bool = False,
         compile_model: bool = False,
+        tta: TTA | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = net
         self.num_classes = num_classes
+        self.tta = tta
         weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         if weights is not None and len(weights) != num_classes + 1:
             raise ValueError(f"class_weights needs {num_classes + 1} values (background first), got {len(weights)}")
@@ -84,7 +89,11 @@ class SegmentationTask(BaseTask):
         self.val_iou.reset()
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        probabilities = self(batch["image"]).float().softmax(1).cpu()
+        # a U-Net takes sizes that are multiples of its encoder's output stride: rescaled views are rounded to it
+        stride = int(getattr(getattr(self.net, "encoder", None), "output_stride", 1) or 1)
+        probabilities = average_maps(
+            self.tta, self.prepare_images(batch["image"]), lambda x: self.net(x).float().softmax(1), stride
+        ).cpu()
         results = []
         for i in range(len(batch["id"])):
             height, width = (int(v) for v in batch["orig_size"][i])

@@ -18,6 +18,7 @@ from torchmetrics.classification import MultilabelAUROC
 
 from baselines.data.formats.tuberculosis import FINDINGS, LABELS, lung_label_order
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.tta import TTA, mean_over_views
 
 
 def monai_classifier(name: str = "resnet18", num_outputs: int = len(FINDINGS), in_channels: int = 1) -> nn.Module:
@@ -40,6 +41,9 @@ class VolumeClassificationTask(BaseTask):
         gradient_checkpointing: Recompute the network's activations in the backward pass
             (less memory for large volumes, about a third more compute).
         optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        tta: Test-time augmentation at predict time: the mean of the views' logits; `hflip` mirrors the
+            last axis, the training augmentation's front-back flip, and scales resize the lung volumes
+            (off when None).
     """
 
     def __init__(
@@ -54,9 +58,11 @@ class VolumeClassificationTask(BaseTask):
         monitor: str | None = "val/mean_auc",
         channels_last: bool = False,
         compile_model: bool = False,
+        tta: TTA | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = net
+        self.tta = tta
         self.labels = tuple(labels)
         self.order = lung_label_order(self.labels)
         weight = torch.tensor(pos_weight, dtype=torch.float32) if pos_weight else None
@@ -98,7 +104,8 @@ class VolumeClassificationTask(BaseTask):
         self.val_auc.reset()
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        probabilities = self.run_order(self.lung_logits(batch["volume"])).float().sigmoid().cpu()
+        logits = mean_over_views(self.tta, batch["volume"], self.lung_logits, spatial_dims=3)
+        probabilities = self.run_order(logits).float().sigmoid().cpu()
         return [
             {"id": batch["id"][i], "index": int(batch["index"][i]), "probabilities": probabilities[i].tolist()}
             for i in range(len(batch["id"]))

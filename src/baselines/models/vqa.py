@@ -13,6 +13,7 @@ from baselines.data.vqamed import answer_targets
 from baselines.evaluation.vqamed import accuracy
 from baselines.models.base import OptimizerFactory, SchedulerFactory
 from baselines.models.captioners import _pretrained
+from baselines.models.tta import TTA, mean_over_views
 from baselines.models.vocabulary import VocabularyHeadTask
 from baselines.text.tokenizers import load_tokenizer
 
@@ -54,6 +55,8 @@ class VQATask(VocabularyHeadTask):
         max_question_length: Question tokens kept.
         yes_no_routing: Questions starting with is/are/does/... answer yes or no only; others never do.
         optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        tta: Test-time augmentation of the image at predict time: the mean of the views' logits (the
+            question is encoded once; off when None).
     """
 
     vocabulary_attribute = "answers"
@@ -73,8 +76,10 @@ class VQATask(VocabularyHeadTask):
         monitor: str | None = "val/accuracy",
         channels_last: bool = False,
         compile_model: bool = False,
+        tta: TTA | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        self.tta = tta
         self.image_net = image_net
         self.text_net = text_net
         self.tokenizer = load_tokenizer(tokenizer)
@@ -94,17 +99,24 @@ class VQATask(VocabularyHeadTask):
     def compiled_networks(self) -> list[nn.Module]:
         return [self.image_net, self.text_net]
 
-    def forward(self, images: torch.Tensor, questions: list[str]) -> torch.Tensor:
-        if self.head is None:
-            raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
+    def encode_questions(self, questions: list[str]) -> torch.Tensor:
         tokens = self.tokenizer(
             questions, padding=True, truncation=True, max_length=self.max_question_length, return_tensors="pt"
         ).to(self.device)
         text = self.text_net(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).last_hidden_state
+        return self.text_projection(text[:, 0])
+
+    def answer_logits(self, images: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        """Answer logits (before the yes/no routing) from images and encoded questions."""
+        if self.head is None:
+            raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
         image = self.image_projection(self.image_net(self.prepare_images(images)))
-        question = self.text_projection(text[:, 0])
-        fused = self.fusion(torch.cat([image * question, image, question], 1))
-        logits = self.head(fused)
+        return self.head(self.fusion(torch.cat([image * question, image, question], 1)))
+
+    def forward(self, images: torch.Tensor, questions: list[str]) -> torch.Tensor:
+        if self.head is None:
+            raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
+        logits = self.answer_logits(images, self.encode_questions(questions))
         return self.route(logits, questions) if self.yes_no_routing else logits
 
     def route(self, logits: torch.Tensor, questions: list[str]) -> torch.Tensor:
@@ -140,8 +152,25 @@ class VQATask(VocabularyHeadTask):
             self.log("val/accuracy", accuracy(predicted, truth), prog_bar=True)
         self._val_pairs.clear()
 
+    def score_sidecar_info(self) -> dict[str, Any]:
+        return {"labels": list(self.vocabulary)}
+
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        answers = self.answer(self(batch["image"], batch["question"]))
-        return [
-            {"id": batch["id"][i], "index": int(batch["index"][i]), "answer": answers[i]} for i in range(len(answers))
-        ]
+        if self.head is None:
+            raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
+        questions = batch["question"]
+        encoded = self.encode_questions(questions)
+        logits = mean_over_views(
+            self.tta, self.prepare_images(batch["image"]), lambda x: self.answer_logits(x, encoded)
+        )
+        if self.yes_no_routing:
+            logits = self.route(logits, questions)
+        answers = self.answer(logits)
+        distribution = logits.float().softmax(1).cpu().numpy() if self.emit_raw_scores else None
+        results = []
+        for i in range(len(answers)):
+            result = {"id": batch["id"][i], "index": int(batch["index"][i]), "answer": answers[i]}
+            if distribution is not None:
+                result["raw_scores"] = distribution[i]  # the answer distribution (routed-out answers at 0)
+            results.append(result)
+        return results

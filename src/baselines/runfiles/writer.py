@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 import torch.distributed as dist
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from baselines.runfiles.atomic import atomic_path, atomic_write_text
-from baselines.runfiles.provenance import write_provenance
+from baselines.runfiles.provenance import sha256_file, write_provenance
+from baselines.runfiles.sidecar import write_sidecar
 
 
 def gather_predictions(predictions: Sequence[Any]) -> list[dict[str, Any]]:
@@ -45,21 +47,41 @@ def _flatten(item: Any) -> list[dict[str, Any]]:
 RunFormatter = Callable[[Sequence[Mapping[str, Any]]], str]
 
 
+def _sidecar_info(module: pl.LightningModule) -> dict[str, Any]:
+    """The module's description of its raw scores (labels, per-label extras), read when they are written
+    (decision thresholds come with the checkpoint's weights)."""
+    describe = getattr(module, "score_sidecar_info", None)
+    info = describe() if callable(describe) else None
+    if not info:
+        raise ValueError(
+            f"callbacks.run_file_writer.sidecar=true, but {type(module).__name__} has no per-item raw "
+            "scores to write (the concept and VQA models have)"
+        )
+    return dict(info)
+
+
 class RunFileWriter(BasePredictionWriter):
     """Writes the run file (atomically) and its provenance JSON at the end of prediction.
 
     The pipeline hands it the task's formatter and the provenance (`prepare`) before predicting, so
     this module knows nothing of tasks.
 
+    With `sidecar`, the per-item raw scores behind the run file (`raw_scores` in each prediction dict, a
+    vector over the module's `score_sidecar_info()["labels"]`: concept probabilities, the VQA answer
+    distribution) go into `<run file>.raw_scores.npz` (baselines.runfiles.sidecar), for ensembles that
+    average scores rather than votes; its path and sha256 are recorded in the provenance.
+
     Args:
         output_path: Where the run file goes.
         overwrite: Replace an existing run file; otherwise an existing file is an error.
+        sidecar: Also write the score sidecar (only modules with raw scores: concepts, VQA).
     """
 
-    def __init__(self, output_path: str, overwrite: bool = False) -> None:
+    def __init__(self, output_path: str, overwrite: bool = False, sidecar: bool = False) -> None:
         super().__init__(write_interval="epoch")
         self.output_path = Path(output_path)
         self.overwrite = overwrite
+        self.sidecar = sidecar
         self.format_run: RunFormatter | None = None
         self.provenance: dict[str, Any] = {}
         self.written: Path | None = None
@@ -78,6 +100,12 @@ class RunFileWriter(BasePredictionWriter):
         self.format_run = format_run
         self.provenance = dict(provenance)
 
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.sidecar:
+            return
+        _sidecar_info(pl_module)  # fails now, not after predicting
+        setattr(pl_module, "emit_raw_scores", True)  # noqa: B010 - predictions carry `raw_scores` only when asked
+
     def write_on_epoch_end(
         self,
         trainer: pl.Trainer,
@@ -93,6 +121,8 @@ class RunFileWriter(BasePredictionWriter):
         text = self.format_run(ordered)
         self.written = atomic_write_text(self.output_path, text, overwrite=self.overwrite)
         extra = {k: v for k, v in self.provenance.items() if k not in ("config", "seed", "checkpoint", "dataset_sha")}
+        if self.sidecar:
+            extra["score_sidecar"] = self._write_sidecar(ordered, _sidecar_info(pl_module))
         write_provenance(
             self.output_path,
             self.provenance.get("config"),
@@ -101,3 +131,15 @@ class RunFileWriter(BasePredictionWriter):
             self.provenance.get("dataset_sha"),
             extra={**extra, "num_predictions": len(ordered)},
         )
+
+    def _write_sidecar(self, ordered: Sequence[Mapping[str, Any]], info: dict[str, Any]) -> dict[str, str]:
+        labels = [str(label) for label in info.pop("labels")]
+        scores = np.stack([np.asarray(p["raw_scores"], np.float32) for p in ordered]) if ordered else None
+        path = write_sidecar(
+            self.output_path,
+            [str(p["id"]) for p in ordered],
+            scores if scores is not None else np.zeros((0, len(labels)), np.float32),
+            labels,
+            {key: np.asarray(value) for key, value in info.items()},
+        )
+        return {"path": path.name, "sha256": sha256_file(path)}

@@ -27,11 +27,15 @@ class TaskSpec(ABC):
         name: Registry key, also the `task` value in configs and `--task` on the command line.
         primary_metric: The key of `score`'s result that the official leaderboard ranks by.
         run_file_name: Default file name of run files written by the pipeline.
+        fusion: How `baselines ensemble` fuses several parsed runs of this task: a key of
+            `baselines.ensemble.FUSERS` named after the parsed run's shape ("boxes", "label_sets",
+            "rankings", ...); None: the task cannot be ensembled.
     """
 
     name: str
     primary_metric: str
     run_file_name: str = "run.txt"
+    fusion: str | None = None
     reference_hint: str = "give --gt <ground truth> or --images <the test items>"
 
     @property

@@ -76,6 +76,8 @@ class LMRTSpec(TaskSpec):
         published for 2020; only the top 10 by confidence are scored).
     """
 
+    fusion = "rankings"
+
     def __init__(self, warn_above: int = 50) -> None:
         self.name = "lmrt"
         self.primary_metric = "f1@10"
@@ -203,6 +205,7 @@ class SPLLSpec(TaskSpec):
     """
 
     reference_hint = "give --images <features CSV of the predicted participants>, or --gt <targets CSV>"
+    fusion = "values"
 
     def __init__(self) -> None:
         self.name = "spll"

@@ -110,6 +110,8 @@ class ConceptSpec(_TabSpec):
             that many; the official evaluator accepts them).
     """
 
+    fusion = "label_sets"
+
     def __init__(self, max_concepts: int = 1286, warn_concepts: int = 100) -> None:
         self.name = "concepts"
         self.primary_metric = "f1"
@@ -187,6 +189,8 @@ class ConceptSpec(_TabSpec):
 
 class CaptionSpec(_TabSpec):
     """Captioning: one caption per image, scored by corpus BLEU and chrF."""
+
+    fusion = "caption"
 
     def __init__(self) -> None:
         self.name = "caption"

@@ -78,6 +78,11 @@ class RegionSpec(TaskSpec):
     def classes(self) -> Sequence[str]:
         return self._classes
 
+    @property
+    def fusion(self) -> str:  # type: ignore[override]
+        """Boxes fuse by weighted boxes fusion, polygons pixel-wise (baselines.ensemble.regions)."""
+        return "boxes" if self.kind == "box" else "polygons"
+
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
         by_image = {str(p["id"]): regions_from_prediction(p) for p in predictions}
         return format_grouped_lines(by_image, self._classes, self.kind)

@@ -41,6 +41,7 @@ class TuberculosisSpec(TaskSpec):
     """
 
     reference_hint = "give --images <test CT folder>, or --gt <labels CSV>"
+    fusion = "probabilities"
 
     def __init__(self, labels: Sequence[str] = LABELS) -> None:
         self.name = "tbct"

@@ -52,6 +52,7 @@ class VQASpec(TaskSpec):
     """
 
     reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"
+    fusion = "answers"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy", reference_layout: ReferenceLayout = "auto") -> None:
         self.name = "vqa"
@@ -123,6 +124,7 @@ class VQGSpec(TaskSpec):
     """
 
     reference_hint = "give --images <test image folder>, or --gt <reference questions>"
+    fusion = "questions"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
         self.name = "vqg"
