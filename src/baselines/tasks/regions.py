@@ -14,7 +14,7 @@ from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.coco import MAX_DETECTIONS
 from baselines.evaluation.detection import mean_average_precision, precision_recall
 from baselines.runfiles.grouped import GROUND_TRUTH, STRICT, Tolerance, format_grouped_lines, parse_grouped_file
-from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.tasks.base import TaskSpec, predicted_truth, resampled_names
 from baselines.types import ImageSet, PredictionSet, Region, RegionKind
 
 
@@ -110,6 +110,17 @@ class RegionSpec(TaskSpec):
         if reference is not None and any(size is None for size in reference.sizes.values()):
             return ["regions inside their image (needs the image sizes: give --images <test image folder>)"]
         return super().unchecked(reference)
+
+    def restrict(
+        self, run: dict[str, list[Region]], reference: ImageSet, ids: Sequence[str]
+    ) -> tuple[dict[str, list[Region]], ImageSet]:
+        """As TaskSpec.restrict, also carrying the image sizes (polygon masks are drawn on them); the
+        test subsets are left out (a resample is not split into subsets)."""
+        kept_run, kept = super().restrict(run, reference, ids)
+        names = resampled_names(ids)
+        kept.sizes = {name: reference.sizes.get(item) for name, item in zip(names, ids, strict=True)}
+        kept.subsets = {}
+        return kept_run, kept
 
     def with_subsets(self, reference: ImageSet, path: str | Path) -> ImageSet:
         """Adds test subsets from a file of `image_id subset` lines (space, tab, comma or ';' separated)."""
