@@ -100,6 +100,17 @@ def test_a_run_id_that_climbs_out_writes_nothing_anywhere(tmp_path: Path, capsys
     assert sorted(tmp_path.rglob("*")) == before  # not even page.png: ids are checked before drawing
 
 
+def test_items_without_an_image_stop_before_anything_is_drawn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _noise_png(tmp_path / "images" / "page.png")
+    (tmp_path / "run.txt").write_text("page.png;button 0.9:20x20+1+1\nother.png;button 0.9:20x20+1+1\n")
+    args = ("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"))
+    assert _draw(*args, "--out", str(tmp_path / "out")) == 2
+    assert "no file for 1 of the run's items: other.png" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_pictures_are_kept_unless_overwrite(tmp_path: Path) -> None:
     _noise_png(tmp_path / "images" / "page.png")
     (tmp_path / "run.txt").write_text("page.png;button 0.9:20x20+1+1\n")

@@ -68,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         masks=Path(args.masks) if args.masks else None,
         questions=questions,
     )
+    if drawer.items_have_files:  # known before the first picture, not after half of them
+        missing = [item for item in items if item not in sources.files]
+        if missing:
+            shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+            raise FileNotFoundError(f"{args.images}: no file for {len(missing)} of the run's items: {shown}")
     truth = reference.ground_truth if reference is not None else None
     chosen = {item: parsed[item] for item in items}
     for item, picture in render(spec, chosen, truth, sources):

@@ -71,10 +71,16 @@ ItemDraw = Callable[[TaskSpec, str, Any, Any, Sources], Image.Image]
 
 @dataclass(frozen=True)
 class Drawer:
-    """How a family of tasks is drawn: `files(spec, folder)` lists the files by id, `draw` draws an item."""
+    """How a family of tasks is drawn: `files(spec, folder)` lists the files by id, `draw` draws an item.
+
+    Attributes:
+        items_have_files: Whether every item is drawn from a file of its own id (so a missing one is
+            known before drawing); False where files are looked up otherwise (LMRT: the ranked images).
+    """
 
     files: Callable[[TaskSpec, Path], dict[str, Path]]
     draw: ItemDraw
+    items_have_files: bool = True
 
 
 _DRAWERS: list[tuple[type, Drawer]] = []
@@ -310,5 +316,5 @@ def _register_builtin() -> None:
     for spec_type in (ConceptSpec, CaptionSpec, VQASpec, VQGSpec):
         _DRAWERS.append((spec_type, Drawer(_stem_files, _draw_text)))
     _DRAWERS.append((RegionSpec, Drawer(_region_files, _draw_regions)))
-    _DRAWERS.append((LMRTSpec, Drawer(_stem_files, _draw_ranking)))
+    _DRAWERS.append((LMRTSpec, Drawer(_stem_files, _draw_ranking, items_have_files=False)))
     _DRAWERS.append((TuberculosisSpec, Drawer(_volume_files, _draw_volume)))
