@@ -52,7 +52,7 @@ def _cases() -> dict[str, tuple[Any, Any]]:
     concepts_run = {"i1": ["C0000001"], "i2": ["C0000003", "C0000009"], "i3": []}
     captions_truth = {"i1": "a chest x ray", "i2": "ct of the head", "i3": "mri of the knee joint"}
     captions_run = {"i1": "a chest x ray", "i2": "ct of the chest", "i3": "an mri"}
-    answers = {"q1": "yes", "q2": "no", "q3": "pneumonia"}
+    answers = {"q1": ["yes"], "q2": ["no"], "q3": ["pneumonia", "lung infection"]}  # accepted alternatives
     questions_truth = {"q1": ["is there a mass?", "what is seen?"], "q2": ["what organ is shown?"]}
     judgements = {"t1": {"x1": "c1", "x2": "c1", "x3": "c2"}, "t2": {"y1": "d1"}}
     ranking = {"t1": [("x1", 0.9), ("z", 0.8), ("x3", 0.5)], "t2": [("z", 0.9), ("y1", 0.1)]}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.evaluation.coco import coco_average_precision
+from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
 from baselines.runfiles.coco import annotation_records, canvas, coco_results, image_records
 from baselines.types import Region, RegionKind
 
@@ -37,8 +37,10 @@ def region_pr_curves(
     sizes: Sizes,
     kind: RegionKind,
     iou_threshold: float = 0.5,
+    max_detections: int = MAX_DETECTIONS,
 ) -> dict[int, PRCurve]:
-    """The curves pycocotools averages into the task's mAP, one per class with ground truth."""
+    """The curves pycocotools averages into the task's mAP, one per class with ground truth (at most
+    max_detections per image and class, the most confident, as the task's scorer keeps)."""
     ids = list(truth)
     numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
     kept = {image_id: run.get(image_id, ()) for image_id in ids}  # the scorer ignores images outside the truth
@@ -50,6 +52,7 @@ def region_pr_curves(
         coco_results(kept, numbers, canvases, kind),
         "bbox" if kind == "box" else "segm",
         iou_threshold,
+        max_detections,
     )
     recall = np.asarray(result["recall_points"])
     curves = {}

@@ -109,7 +109,7 @@ def write_plots(spec: TaskSpec, run: Any, reference: Any, folder: str | Path) ->
 
         truth, sizes = reference.ground_truth, reference.sizes
         threshold = spec.iou_threshold
-        curves = region_pr_curves(run, truth, sizes, spec.kind, threshold)
+        curves = region_pr_curves(run, truth, sizes, spec.kind, threshold, spec.max_detections)
         named = {spec.classes[label]: curve for label, curve in curves.items()}
         what = "mask" if spec.kind == "polygon" else "box"
         written = [

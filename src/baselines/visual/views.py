@@ -159,11 +159,12 @@ def _text_lines(predicted: Any, truth: Any) -> list[Line]:
     """Predicted vs reference text: a string (caption, answer) or a list (concepts, questions)."""
     lines = [Line("predicted", heading=True)]
     if isinstance(predicted, str):
-        alternatives = truth.split("#") if isinstance(truth, str) else []
+        # a caption's reference is a string; a VQA answer's, its accepted alternatives
+        alternatives = [] if truth is None else truth.split("#") if isinstance(truth, str) else list(truth)
         matched = any(_same(predicted, alternative) for alternative in alternatives)
         lines.append(Line(predicted or "(empty)", INK if truth is None else TRUTH if matched else WRONG))
         if truth is not None:
-            lines += [Line("reference", heading=True), Line(str(truth), INK)]
+            lines += [Line("reference", heading=True), Line("  or  ".join(alternatives), INK)]
         return lines
     expected = list(truth) if truth is not None else None
     for text in predicted or ["(none)"]:
