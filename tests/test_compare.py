@@ -56,6 +56,7 @@ def _cases() -> dict[str, tuple[Any, Any]]:
     questions_truth = {"q1": ["is there a mass?", "what is seen?"], "q2": ["what organ is shown?"]}
     judgements = {"t1": {"x1": "c1", "x2": "c1", "x3": "c2"}, "t2": {"y1": "d1"}}
     ranking = {"t1": [("x1", 0.9), ("z", 0.8), ("x3", 0.5)], "t2": [("z", 0.9), ("y1", 0.1)]}
+    cluster_counts = {"t1": 4, "t2": 1}  # from a clusters file: t1 has clusters nobody judged an image of
     labels = {f"CT{i}.nii.gz": np.array([i % 2, (i // 2) % 2, i % 2, 1 - i % 2, (i + 1) % 2, i // 3 % 2], float)
               for i in range(6)}  # fmt: skip
     changes = {"p1": 1.0, "p2": 0.3, "p3": -0.2}
@@ -68,7 +69,7 @@ def _cases() -> dict[str, tuple[Any, Any]]:
         "caption": (captions_run, CaptionReference(set(captions_truth), captions_truth)),
         "vqa": ({"q1": "yes", "q2": "yes", "q3": "pneumonia"}, VQAReference(list(answers), answers)),
         "vqg": ({"q1": ["is there a mass?"], "q2": ["what is it?"]}, VQAReference(None, questions_truth)),
-        "lmrt": (ranking, LifelogReference(set(judgements), None, judgements)),
+        "lmrt": (ranking, LifelogReference(set(judgements), None, judgements, cluster_counts)),
         "spll": ({"p1": 0.5, "p2": -0.1, "p3": 0.2}, ParticipantReference({"p1", "p2", "p3"}, changes)),
         "tbct": (probabilities, CTReference(set(labels), labels)),
     }  # fmt: skip
@@ -104,6 +105,8 @@ def test_a_repeated_item_counts_once_per_draw(task: str) -> None:
     copied = type(reference)(**{**reference.__dict__, "ground_truth": copied_truth})
     if isinstance(copied, ImageSet):
         copied.sizes, copied.subsets = {f"{i}": reference.sizes[item] for i, item in enumerate(draw)}, {}
+    if isinstance(copied, LifelogReference):
+        copied.cluster_counts = {f"{i}": reference.cluster_counts[item] for i, item in enumerate(draw)}
     assert spec.score(*spec.restrict(run, reference, draw)) == pytest.approx(
         spec.score(copied_run, copied), nan_ok=True
     )

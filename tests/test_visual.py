@@ -179,15 +179,12 @@ def test_text_tasks_draw_the_image_with_the_text_beside_it(synthetic: Path, tmp_
 
 
 def test_lmrt_draws_a_contact_sheet_per_topic(synthetic: Path, tmp_path: Path) -> None:
-    judgements = (synthetic / "l" / "judgements.csv").read_text().splitlines()[1:]
+    truth = [line.split(", ") for line in (synthetic / "l" / "gt.txt").read_text().splitlines()]
     run = tmp_path / "run.csv"
-    run.write_text(
-        "".join(f"{t},{i},{1 - k / 100:.2f}\n" for k, line in enumerate(judgements) for t, i, _ in [line.split(",")])
-    )
+    run.write_text("".join(f"{topic},{image},{1 - k / 100:.2f}\n" for k, (topic, image, _) in enumerate(truth)))
     assert _draw("--task", "lmrt", str(run), "--images", str(synthetic / "l" / "images"),
-                 "--gt", str(synthetic / "l" / "judgements.csv"), "--out", str(tmp_path / "out")) == 0  # fmt: skip
-    topics = {line.split(",")[0] for line in judgements}
-    assert set(_pictures(tmp_path / "out")) == {f"{topic}.png" for topic in topics}
+                 "--gt", str(synthetic / "l" / "gt.txt"), "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    assert set(_pictures(tmp_path / "out")) == {f"{topic}.png" for topic, _, _ in truth}
 
 
 def test_tb_draws_a_slice_montage_per_ct(synthetic: Path, tmp_path: Path) -> None:

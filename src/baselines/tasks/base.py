@@ -97,14 +97,22 @@ class TaskSpec(ABC):
         `baselines compare` scores bootstrap resamples through this, so every metric (means such as
         accuracy, and pooled ones such as mAP, AUC or corpus BLEU) is recomputed by the task's own
         `score`. An id drawn more than once becomes distinct items (`resampled_names`), so it counts
-        once per draw. The default serves runs and `reference.ground_truth` keyed by item id (every
-        task so far); a reference with more per-item fields overrides it.
+        once per draw.
+
+        The default serves runs keyed by item id and dataclass references whose per-item fields are
+        mappings keyed by item id: `ground_truth`, and every other mapping field that has each scored
+        item as a key (image sizes, LMRT cluster counts), are cut and renamed alike. Other fields are
+        kept as they are; a reference with per-item data held otherwise overrides this.
         """
         names = resampled_names(ids)
         truth = reference.ground_truth
-        kept_truth = {name: truth[item] for name, item in zip(names, ids, strict=True)}
+        changes = {}
+        for field in dataclasses.fields(reference):
+            value = getattr(reference, field.name)
+            if field.name == "ground_truth" or (isinstance(value, Mapping) and set(truth) <= set(value)):
+                changes[field.name] = {name: value[item] for name, item in zip(names, ids, strict=True)}
         kept_run = {name: run[item] for name, item in zip(names, ids, strict=True) if item in run}
-        return kept_run, dataclasses.replace(reference, ground_truth=kept_truth)
+        return kept_run, dataclasses.replace(reference, **changes)
 
 
 def resampled_names(ids: Sequence[str]) -> list[str]:

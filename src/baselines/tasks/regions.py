@@ -14,7 +14,7 @@ from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.coco import MAX_DETECTIONS
 from baselines.evaluation.detection import mean_average_precision, precision_recall
 from baselines.runfiles.grouped import GROUND_TRUTH, STRICT, Tolerance, format_grouped_lines, parse_grouped_file
-from baselines.tasks.base import TaskSpec, predicted_truth, resampled_names
+from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import ImageSet, PredictionSet, Region, RegionKind
 
 
@@ -114,11 +114,9 @@ class RegionSpec(TaskSpec):
     def restrict(
         self, run: dict[str, list[Region]], reference: ImageSet, ids: Sequence[str]
     ) -> tuple[dict[str, list[Region]], ImageSet]:
-        """As TaskSpec.restrict, also carrying the image sizes (polygon masks are drawn on them); the
-        test subsets are left out (a resample is not split into subsets)."""
+        """As TaskSpec.restrict (image sizes are cut and renamed with the ground truth); the test subsets
+        are left out, as a resample is not split into subsets."""
         kept_run, kept = super().restrict(run, reference, ids)
-        names = resampled_names(ids)
-        kept.sizes = {name: reference.sizes.get(item) for name, item in zip(names, ids, strict=True)}
         kept.subsets = {}
         return kept_run, kept
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from baselines.data.images import find_images_by_stem, list_images, load_rgb
+from baselines.data.images import find_images_by_name, find_images_by_stem, list_images, load_rgb
 from baselines.tasks.base import TaskSpec
 from baselines.visual.render import (
     INK,
@@ -299,6 +299,10 @@ def _stem_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
     return find_images_by_stem(folder)
 
 
+def _name_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
+    return find_images_by_name(folder)  # LMRT image ids are file names, extension included
+
+
 _REGISTERED = False
 
 
@@ -317,5 +321,5 @@ def _register_builtin() -> None:
     for spec_type in (ConceptSpec, CaptionSpec, VQASpec, VQGSpec):
         _DRAWERS.append((spec_type, Drawer(_stem_files, _draw_text)))
     _DRAWERS.append((RegionSpec, Drawer(_region_files, _draw_regions)))
-    _DRAWERS.append((LMRTSpec, Drawer(_stem_files, _draw_ranking, items_have_files=False)))
+    _DRAWERS.append((LMRTSpec, Drawer(_name_files, _draw_ranking, items_have_files=False)))
     _DRAWERS.append((TuberculosisSpec, Drawer(_volume_files, _draw_volume)))
