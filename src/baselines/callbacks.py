@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
+import torch
 from lightning.pytorch.callbacks import Callback
 
 log = logging.getLogger("baselines")
@@ -19,3 +24,78 @@ class EpochSummary(Callback):
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if not k.startswith("train/loss_"))
         log.info("epoch %d step %d: %s", trainer.current_epoch, trainer.global_step, shown)
+
+
+class OverlayImages(Callback):
+    """Pictures of the model's predictions on the first few validation items, in TensorBoard after each
+    validation epoch (tag `val_overlays/<id>`), drawn as `baselines draw` draws a run file.
+
+    Cheap by design: nothing happens without a TensorBoard logger, and then it predicts `num_images`
+    items once per `every_n_epochs`. Tasks whose validation items have no image or volume of their own
+    (LMRT topics, SPLL rows) are skipped. If drawing fails, a warning says why and the callback stops;
+    training goes on.
+
+    Args:
+        task: The registered task (its formatter, validator and drawer are used).
+        num_images: Validation items drawn each time.
+        every_n_epochs: Draw after every n-th validation epoch.
+        min_score: Predicted regions below this confidence are not drawn.
+    """
+
+    def __init__(self, task: str, num_images: int = 4, every_n_epochs: int = 1, min_score: float = 0.3) -> None:
+        self.task = task
+        self.num_images = num_images
+        self.every_n_epochs = max(1, every_n_epochs)
+        self.min_score = min_score
+        self.disabled = False
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        if trainer.sanity_checking or not trainer.is_global_zero or self.disabled or self.num_images < 1:
+            return
+        if trainer.current_epoch % self.every_n_epochs:
+            return
+        tensorboard = next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+        datamodule = getattr(trainer, "datamodule", None)
+        if tensorboard is None or datamodule is None or not hasattr(datamodule, "dataset"):
+            return
+        try:
+            pictures = self.pictures(trainer, pl_module, datamodule.dataset("val"), datamodule.collate_fn)
+        except Exception as exc:  # a picture is never worth a failed training run: report and stop drawing
+            log.warning(
+                "OverlayImages: cannot draw %s validation predictions, no more overlays (%s: %s)",
+                self.task,
+                type(exc).__name__,
+                exc,
+            )
+            self.disabled = True
+            return
+        for item, picture in pictures:
+            tensorboard.experiment.add_image(
+                f"val_overlays/{item}", np.asarray(picture), trainer.global_step, dataformats="HWC"
+            )
+
+    def pictures(self, trainer: pl.Trainer, pl_module: pl.LightningModule, dataset: Any, collate: Any) -> list:
+        """(id, PIL image) of the first validation items' predictions; empty for items without files."""
+        from baselines.tasks import get_task
+        from baselines.visual.views import Sources, render
+
+        files = getattr(dataset, "files", None)
+        if not files:
+            return []
+        spec = get_task(self.task)
+        count = min(self.num_images, len(dataset))
+        batch = trainer.strategy.batch_to_device(collate([dataset[i] for i in range(count)]))
+        training = pl_module.training
+        pl_module.eval()
+        try:
+            with torch.no_grad():
+                outputs = pl_module.predict_step(batch, 0)
+        finally:
+            pl_module.train(training)
+        with tempfile.TemporaryDirectory() as folder:  # the run-file text, parsed as `baselines draw` parses it
+            path = Path(folder) / spec.run_file_name
+            path.write_text(spec.format_run(outputs), encoding="utf-8")
+            parsed = spec.parse_run(path, None)
+        return list(render(spec, parsed, None, Sources(files=files, min_score=self.min_score)))

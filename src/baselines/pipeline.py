@@ -121,7 +121,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
 
     Returns:
         `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth), `metrics`
-        (the trainer's last logged values) and, when items were left out as unreadable, `skipped`.
+        (the trainer's last logged values), with scores `plots` (the PNGs written next to them, see
+        baselines.visual.plots) and, when items were left out as unreadable, `skipped`.
     """
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
@@ -152,6 +153,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if preemption is not None:
         callbacks.append(preemption)
     loggers = _instantiate_group(cfg.get("logger"))
+    for logger in loggers:  # hparams.yaml and TensorBoard's HParams tab get the resolved config
+        logger.log_hyperparams(resolved)
     trainer: pl.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )
@@ -221,4 +224,12 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         scores_path = writer.output_path.with_name(writer.output_path.name + ".scores.json")
         atomic_write_text(scores_path, json.dumps(summary["scores"], indent=2, sort_keys=True) + "\n")
         log.info("%s scores: %s", spec.name, summary["scores"])
+        for logger in loggers:
+            logger.log_metrics({f"test/{k}": v for k, v in summary["scores"].items()}, step=trainer.global_step)
+            logger.save()
+        if evaluation.get("plots", True):
+            from baselines.visual.plots import write_plots
+
+            folder = writer.output_path.with_name(writer.output_path.name + ".plots")
+            summary["plots"] = [str(path) for path in write_plots(spec, parsed, reference, folder)]
     return summary

@@ -94,6 +94,27 @@ def find_images_by_stem(root: str | Path) -> dict[str, Path]:
     return found
 
 
+def find_images_by_name(root: str | Path) -> dict[str, Path]:
+    """Image file name (the LMRT image id) -> path, for every image under root (day folders of any depth).
+
+    Raises:
+        FileNotFoundError: If root does not exist.
+        FormatError: If two files share a name.
+    """
+    from baselines.errors import FormatError, Problem
+
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: image folder not found")
+    found: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.name in found:
+                raise FormatError([Problem(str(path), None, f"image id {path.name!r} also at {found[path.name]}")])
+            found[path.name] = path
+    return found
+
+
 def list_images(folder: str | Path) -> list[Path]:
     """Image files directly in folder, sorted by name.
 

@@ -24,30 +24,10 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split, collate_dicts
 from baselines.data.formats.lifelog import LifelogImage, read_metadata, read_topics
-from baselines.data.images import IMAGE_SUFFIXES, BadImagePolicy, ImageReadError, load_rgb
+from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_name, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
-from baselines.errors import FormatError, Problem
 
 log = logging.getLogger(__name__)
-
-
-def find_images_by_name(root: str | Path) -> dict[str, Path]:
-    """Image file name (the LMRT image id) -> path, for every image under root (day folders of any depth).
-
-    Raises:
-        FileNotFoundError: If root does not exist.
-        FormatError: If two files share a name.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: image folder not found")
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            if path.name in found:
-                raise FormatError([Problem(str(path), None, f"image id {path.name!r} also at {found[path.name]}")])
-            found[path.name] = path
-    return found
 
 
 class LifelogImages(Dataset):

@@ -46,11 +46,13 @@ def coco_average_precision(
 
     Returns:
         `map` (mean AP over classes with ground truth; 0 without ground truth or detections),
-        `recall` (mean over those classes) and `per_class` {label: AP}.
+        `recall` (mean over those classes), `per_class` {label: AP} and `curves` {label: interpolated
+        precision at the recall points of `recall_points`} (the curves COCOeval averages; empty
+        without ground truth or detections).
     """
     if not annotations or not results:
         labels = sorted({a["category_id"] - 1 for a in annotations})
-        return {"map": 0.0, "recall": 0.0, "per_class": dict.fromkeys(labels, 0.0)}
+        return {"map": 0.0, "recall": 0.0, "per_class": dict.fromkeys(labels, 0.0), "curves": {}, "recall_points": []}
     categories = sorted({a["category_id"] for a in annotations} | {r["category_id"] for r in results})
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress and timings
         truth = COCO()
@@ -80,4 +82,6 @@ def coco_average_precision(
         "map": float(precision[valid].mean()) if valid.any() else 0.0,
         "recall": float(recall[recall > -1].mean()) if np.any(recall > -1) else 0.0,
         "per_class": per_class,
+        "curves": {label: precision[:, k].copy() for k, label in enumerate(c - 1 for c in evaluator.params.catIds)},
+        "recall_points": evaluator.params.recThrs.copy(),
     }

@@ -69,3 +69,12 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = True) -> Pa
         handle.flush()
         os.fsync(handle.fileno())
     return Path(path)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) -> Path:
+    """As atomic_write_text, for bytes (PNG pictures, encoded JSON)."""
+    with atomic_path(path, overwrite) as temporary, temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path)

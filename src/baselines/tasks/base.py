@@ -6,6 +6,7 @@ A task module under `baselines.tasks` defines one or more `TaskSpec` objects in 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import pkgutil
@@ -88,6 +89,50 @@ class TaskSpec(ABC):
 
     def evaluate_file(self, run_path: str | Path, reference: Any) -> dict[str, float]:
         return self.score(self.parse_run(run_path, reference), reference)
+
+    def scored_items(self, reference: Any) -> list[str]:
+        """The test items `score` averages or pools over (images, questions, topics, CTs): what a
+        bootstrap resamples. By default the ground truth's ids."""
+        return list(reference.ground_truth)
+
+    def restrict(self, run: Any, reference: Any, ids: Sequence[str]) -> tuple[Any, Any]:
+        """A parsed run and its reference cut down to the test items ids, for `score` only.
+
+        `baselines compare` scores bootstrap resamples through this, so every metric (means such as
+        accuracy, and pooled ones such as mAP, AUC or corpus BLEU) is recomputed by the task's own
+        `score`. An id drawn more than once becomes distinct items (`resampled_names`), so it counts
+        once per draw.
+
+        The default serves runs keyed by item id and dataclass references whose per-item fields are
+        mappings keyed by item id: `ground_truth`, and every other mapping field that has each scored
+        item as a key (image sizes, LMRT cluster counts), are cut and renamed alike. Other fields are
+        kept as they are; a reference with per-item data held otherwise overrides this.
+        """
+        names = resampled_names(ids)
+        truth = reference.ground_truth
+        changes = {}
+        for field in dataclasses.fields(reference):
+            value = getattr(reference, field.name)
+            if field.name == "ground_truth" or (isinstance(value, Mapping) and set(truth) <= set(value)):
+                changes[field.name] = {name: value[item] for name, item in zip(names, ids, strict=True)}
+        kept_run = {name: run[item] for name, item in zip(names, ids, strict=True) if item in run}
+        return kept_run, dataclasses.replace(reference, **changes)
+
+
+def resampled_names(ids: Sequence[str]) -> list[str]:
+    """ids with each repeat renamed `<id>#2`, `<id>#3`, ... (the first keeps its id), so a resample
+    that draws an item twice holds it twice; a new name never equals another drawn id."""
+    drawn = set(ids)
+    used: set[str] = set()
+    names = []
+    for item in ids:
+        name, count = item, 1
+        while name in used or (name != item and name in drawn):
+            count += 1
+            name = f"{item}#{count}"
+        used.add(name)
+        names.append(name)
+    return names
 
 
 def predicted_truth(truth: Mapping[str, T], predicted: PredictionSet, source: str | Path) -> dict[str, T]:

@@ -116,6 +116,15 @@ class RegionSpec(TaskSpec):
             return ["regions inside their image (needs the image sizes: give --images <test image folder>)"]
         return super().unchecked(reference)
 
+    def restrict(
+        self, run: dict[str, list[Region]], reference: ImageSet, ids: Sequence[str]
+    ) -> tuple[dict[str, list[Region]], ImageSet]:
+        """As TaskSpec.restrict (image sizes are cut and renamed with the ground truth); the test subsets
+        are left out, as a resample is not split into subsets."""
+        kept_run, kept = super().restrict(run, reference, ids)
+        kept.subsets = {}
+        return kept_run, kept
+
     def with_subsets(self, reference: ImageSet, path: str | Path) -> ImageSet:
         """Adds test subsets from a file of `image_id subset` lines (space, tab, comma or ';' separated)."""
         problems = ProblemCollector(path)

@@ -1,0 +1,131 @@
+"""Bootstrap confidence intervals of a task's scores, and paired-bootstrap comparisons of runs.
+
+The test items (images, questions, topics, CTs) are resampled with replacement; each resample is
+scored by the task's own `score` through `TaskSpec.restrict`, so pooled metrics (mAP, AUC, corpus
+BLEU) are recomputed over the resample rather than averaged per item. Every run is scored on the
+same resamples (paired), which is what makes the p-values of differences meaningful.
+
+- Interval: the percentile bootstrap interval, the (1 - confidence) / 2 and (1 + confidence) / 2
+  quantiles of the resampled scores (Efron & Tibshirani 1993, ch. 13).
+- p-value of run k against the first run: the share of resamples in which the difference
+  `score_k - score_first` does not have the sign it has on the whole test set (ties count against
+  it); 1 when the two runs score the same on the whole test set. This is the one-sided paired
+  bootstrap test of Koehn (2004, "Statistical significance tests for machine translation
+  evaluation"): a small value says the observed order of the two runs rarely flips under resampling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from baselines.tasks.base import TaskSpec
+
+nan = float("nan")
+
+P_VALUE_DEFINITION = (
+    "one-sided paired bootstrap: share of resamples where (run - first run) does not have the sign "
+    "observed on the whole test set (ties count against); 1 when the runs score the same"
+)
+
+
+def compare_runs(
+    spec: TaskSpec,
+    runs: Sequence[Any],
+    reference: Any,
+    resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Scores parsed runs on the whole test set and on shared bootstrap resamples of its items.
+
+    Args:
+        spec: The task.
+        runs: Parsed runs (`spec.parse_run`), all for the same test set.
+        reference: The reference with ground truth they are scored against.
+        resamples: Number of bootstrap resamples.
+        seed: Seed of the numpy Generator that draws them (same seed, same numbers).
+        confidence: Coverage of the intervals.
+
+    Returns:
+        `items` (test items resampled), `metrics` (in `score`'s order), and `runs`: per run `scores`
+        {metric: {value, low, high, undefined}} (`undefined`: resamples where the metric had no value,
+        e.g. an AUC whose resample holds one class only) and, from the second run on, `versus_first`
+        {metric: {difference, p_value}}.
+
+    Raises:
+        ValueError: Without runs, test items, or with resamples < 1.
+    """
+    if not runs:
+        raise ValueError("compare needs at least one run")
+    if resamples < 1:
+        raise ValueError(f"resamples must be >= 1, got {resamples}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    items = spec.scored_items(reference)
+    if not items:
+        raise ValueError(f"{spec.name}: the ground truth has no test items to resample")
+    # The metrics a resample has: `score` of the whole set restricted to its items (per-subset scores drop out).
+    full = [spec.score(*spec.restrict(run, reference, items)) for run in runs]
+    metrics = [key for key in full[0] if all(key in scores for scores in full)]
+    rng = np.random.default_rng(seed)
+    draws = np.full((resamples, len(runs), len(metrics)), np.nan)
+    for b in range(resamples):
+        ids = [items[i] for i in rng.integers(0, len(items), len(items))]
+        for r, run in enumerate(runs):
+            scores = spec.score(*spec.restrict(run, reference, ids))
+            draws[b, r] = [_number(scores.get(metric)) for metric in metrics]
+    tail = (1 - confidence) / 2 * 100
+    report: list[dict[str, Any]] = []
+    for r in range(len(runs)):
+        scores_r: dict[str, Any] = {}
+        versus: dict[str, Any] = {}
+        for m, metric in enumerate(metrics):
+            column = draws[:, r, m]
+            defined = column[~np.isnan(column)]
+            low, high = (float(v) for v in np.percentile(defined, [tail, 100 - tail])) if defined.size else (nan, nan)
+            scores_r[metric] = {
+                "value": _number(full[r][metric]),
+                "low": low,
+                "high": high,
+                "undefined": int(resamples - defined.size),
+            }
+            if r > 0:
+                observed = _number(full[r][metric]) - _number(full[0][metric])
+                versus[metric] = {
+                    "difference": observed,
+                    "p_value": _p_value(observed, draws[:, r, m] - draws[:, 0, m]),
+                }
+        entry: dict[str, Any] = {"scores": scores_r}
+        if r > 0:
+            entry["versus_first"] = versus
+        report.append(entry)
+    return {
+        "items": len(items),
+        "resamples": resamples,
+        "seed": seed,
+        "confidence": confidence,
+        "interval": "percentile bootstrap over the test items",
+        "p_value": P_VALUE_DEFINITION,
+        "metrics": metrics,
+        "runs": report,
+    }
+
+
+def _number(value: Any) -> float:
+    return float(value) if value is not None else nan
+
+
+def _p_value(observed: float, differences: np.ndarray) -> float:
+    differences = differences[~np.isnan(differences)]
+    if math.isnan(observed) or not differences.size:
+        return nan
+    if observed > 0:
+        return float(np.mean(differences <= 0))
+    if observed < 0:
+        return float(np.mean(differences >= 0))
+    return 1.0

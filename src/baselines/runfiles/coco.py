@@ -1,0 +1,262 @@
+"""COCO interoperability of the region tasks (drawnUI, coral boxes and polygons).
+
+- `coco_dataset`: ground truth as a COCO dataset (`images`, `annotations`, `categories`).
+- `coco_results`: a run as COCO results (the list `COCOeval`/`COCO.loadRes` read; polygons as RLE,
+  which is what COCO results hold for segmentation).
+- `regions_from_coco`: COCO detections (MMDetection, detectron2) or a labelling tool's COCO dataset
+  back into regions for a run file.
+
+Conventions: category id = class index + 1 with the class name; image ids number the test images in
+the order given (the sorted image folder), file names are the official ids. Scored by pycocotools
+with the project's IoU threshold and area range, an exported pair gives the project's mAP.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from baselines.data.polygons import flat, mask_to_polygons
+from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.types import Region, RegionKind
+
+Sizes = Mapping[str, tuple[int, int] | None]
+
+
+def categories(classes: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"id": label + 1, "name": name, "supercategory": "none"} for label, name in enumerate(classes)]
+
+
+def image_records(ids: Sequence[str], sizes: Sizes) -> list[dict[str, Any]]:
+    """COCO `images`: id = position + 1, file_name = the official id, width and height when known."""
+    records = []
+    for number, image_id in enumerate(ids, start=1):
+        record: dict[str, Any] = {"id": number, "file_name": image_id}
+        size = sizes.get(image_id)
+        if size is not None:
+            record["width"], record["height"] = size
+        records.append(record)
+    return records
+
+
+def canvas(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple[int, int]:
+    """(width, height): the known size, else the regions' extent (as the project's polygon scorer)."""
+    known = sizes.get(image_id)
+    if known is not None:
+        return known
+    width = max((r.box[2] for r in regions), default=0)
+    height = max((r.box[3] for r in regions), default=0)
+    return int(np.ceil(width)) + 1, int(np.ceil(height)) + 1
+
+
+def _rle(region: Region, height: int, width: int) -> dict[str, Any]:
+    rle = mask_utils.merge(mask_utils.frPyObjects([list(region.polygon)], height, width))
+    rle["counts"] = rle["counts"].decode("ascii")
+    return rle
+
+
+def _xywh(region: Region) -> list[float]:
+    x0, y0, x1, y1 = region.box
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def annotation_records(
+    truth: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
+) -> list[dict[str, Any]]:
+    """COCO `annotations`: boxes as `bbox` (area w*h); polygons as `segmentation` polygons with the
+    mask's area and bounding box (what the project's scorer compares)."""
+    records: list[dict[str, Any]] = []
+    for image_id, regions in truth.items():
+        width, height = canvas(image_id, sizes, regions)
+        for region in regions:
+            record: dict[str, Any] = {"id": len(records) + 1, "image_id": numbers[image_id], "iscrowd": 0}
+            record["category_id"] = region.label + 1
+            if kind == "box":
+                record["bbox"] = _xywh(region)
+                record["area"] = record["bbox"][2] * record["bbox"][3]
+            else:
+                rle = _rle(region, height, width)
+                record["segmentation"] = [list(region.polygon)]
+                record["area"] = float(mask_utils.area(rle))
+                record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
+            records.append(record)
+    return records
+
+
+def coco_results(
+    run: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
+) -> list[dict[str, Any]]:
+    """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE)."""
+    results: list[dict[str, Any]] = []
+    for image_id, regions in run.items():
+        width, height = canvas(image_id, sizes, regions)
+        for region in regions:
+            record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
+            if kind == "box":
+                record["bbox"] = _xywh(region)
+            else:
+                record["segmentation"] = _rle(region, height, width)
+            record["score"] = region.score
+            results.append(record)
+    return results
+
+
+def coco_dataset(
+    truth: Mapping[str, Sequence[Region]], ids: Sequence[str], sizes: Sizes, classes: Sequence[str], kind: RegionKind
+) -> dict[str, Any]:
+    """A COCO dataset of the ground-truth images (numbered by their position in ids)."""
+    numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
+    images = [record for record in image_records(ids, sizes) if record["file_name"] in truth]
+    return {
+        "info": {"description": "ImageCLEF ground truth exported by imageclef-baselines"},
+        "images": images,
+        "annotations": annotation_records(truth, numbers, sizes, kind),
+        "categories": categories(classes),
+    }
+
+
+def regions_from_coco(
+    records: Sequence[Mapping[str, Any]],
+    dataset: Mapping[str, Any],
+    classes: Sequence[str],
+    kind: RegionKind,
+    id_from: Literal["name", "stem"],
+    source: str | Path,
+) -> dict[str, list[Region]]:
+    """COCO detections or annotations -> official image id -> regions (every dataset image, in order).
+
+    Categories are matched to the task's classes by name; the official image id is the dataset's
+    `file_name` (its name, or its stem for tasks whose ids are stems). A segmentation (polygons, or an
+    RLE mask such as MMDetection writes) becomes one polygon region per outer contour; boxes come from
+    `bbox` (else the segmentation's bounding box). Regions are clipped to the image when its size is known.
+
+    Args:
+        records: Results (`image_id`, `category_id`, `score`, `bbox`/`segmentation`) or a dataset's
+            `annotations` (score 1 unless given).
+        dataset: The COCO dataset that names the images and categories.
+        classes: The task's class names.
+        kind: "box" or "polygon": what the run file holds.
+        id_from: How a file name becomes the official id.
+        source: The detections file, named in errors.
+
+    Raises:
+        FormatError: Listing every record that cannot be converted (`source:<record number>`).
+    """
+    problems = ProblemCollector(source)
+    class_index = {name: label for label, name in enumerate(classes)}
+    category_label: dict[Any, int] = {}
+    for category in dataset.get("categories", []):
+        name = category.get("name")
+        if name not in class_index:
+            problems.add(
+                None, f"category {category.get('id')} {name!r} is not a class of the task: {', '.join(classes)}"
+            )
+        else:
+            category_label[category.get("id")] = class_index[name]
+    images: dict[Any, tuple[str, tuple[int, int] | None]] = {}
+    by_image: dict[str, list[Region]] = {}
+    for image in dataset.get("images", []):
+        file_name = str(image.get("file_name", ""))
+        image_id = Path(file_name).name if id_from == "name" else Path(file_name).stem
+        if not image_id or image.get("id") in images or image_id in by_image:
+            problems.add(None, f"image {image.get('id')} {file_name!r}: missing, repeated id or repeated file name")
+            continue
+        size = (int(image["width"]), int(image["height"])) if "width" in image and "height" in image else None
+        images[image["id"]] = (image_id, size)
+        by_image[image_id] = []
+    problems.raise_if_any()
+    for number, record in enumerate(records, start=1):
+        if record.get("image_id") not in images:
+            problems.add(number, f"image_id {record.get('image_id')!r} is not an image of the dataset")
+            continue
+        if record.get("category_id") not in category_label:
+            problems.add(number, f"category_id {record.get('category_id')!r} is not a category of the dataset")
+            continue
+        score = record.get("score", 1.0)
+        if not isinstance(score, int | float) or not math.isfinite(score) or not 0 <= score <= 1:
+            problems.add(number, f"score {score!r} must be a number in [0, 1]")
+            continue
+        image_id, size = images[record["image_id"]]
+        label = category_label[record["category_id"]]
+        try:
+            regions = _record_regions(record, label, float(score), kind, size)
+        except (TypeError, ValueError, KeyError) as exc:
+            problems.add(number, f"cannot read its geometry ({exc})")
+            continue
+        if not regions:
+            problems.add(number, f"no usable {'bbox' if kind == 'box' else 'segmentation'} (empty or degenerate)")
+            continue
+        by_image[image_id].extend(regions)
+    problems.raise_if_any()
+    return by_image
+
+
+def _record_regions(
+    record: Mapping[str, Any], label: int, score: float, kind: RegionKind, size: tuple[int, int] | None
+) -> list[Region]:
+    segmentation = record.get("segmentation")
+    if kind == "box":
+        if record.get("bbox") is not None:
+            x, y, w, h = (float(v) for v in record["bbox"])
+        elif segmentation:
+            x, y, w, h = (float(v) for v in mask_utils.toBbox(_as_rle(segmentation, size)))
+        else:
+            return []
+        box = _clip((x, y, x + w, y + h), size)
+        return [Region(label, score, box)] if box[2] - box[0] >= 1 and box[3] - box[1] >= 1 else []
+    if not segmentation:
+        return []
+    if isinstance(segmentation, list):
+        polygons = [np.asarray(part, np.float64).reshape(-1, 2) for part in segmentation if len(part) >= 6]
+    else:
+        polygons = [p.astype(np.float64) for p in mask_to_polygons(_decode(_as_rle(segmentation, size)))]
+    regions = []
+    for polygon in polygons:
+        if size is not None:
+            polygon = np.clip(polygon, 0, [size[0], size[1]])
+        xs, ys = polygon[:, 0], polygon[:, 1]
+        regions.append(Region(label, score, (xs.min(), ys.min(), xs.max(), ys.max()), flat(polygon)))
+    return regions
+
+
+def _decode(rle: dict[str, Any]) -> np.ndarray:
+    with warnings.catch_warnings():
+        # pycocotools 2.0.x under numpy 2 warns about its own __array__ on every decode; the mask is right
+        warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning)
+        return mask_utils.decode(rle)
+
+
+def _as_rle(segmentation: Any, size: tuple[int, int] | None) -> dict[str, Any]:
+    """An RLE of a COCO segmentation (polygons need the image size; compressed or raw RLE as given)."""
+    if isinstance(segmentation, dict):
+        height, width = segmentation["size"]
+        if isinstance(segmentation["counts"], list):  # uncompressed RLE
+            return mask_utils.frPyObjects(segmentation, height, width)
+        return dict(segmentation)
+    if size is None:
+        raise ValueError("polygons need the image's width and height in the dataset")
+    return mask_utils.merge(mask_utils.frPyObjects(segmentation, size[1], size[0]))
+
+
+def _clip(box: tuple[float, float, float, float], size: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (max(0.0, v) for v in box)
+    if size is not None:
+        x0, x1 = min(x0, size[0]), min(x1, size[0])
+        y0, y1 = min(y0, size[1]), min(y1, size[1])
+    return x0, y0, x1, y1
+
+
+def read_coco_json(path: str | Path) -> Any:
+    """Reads a JSON file, a clear FormatError when it is not JSON."""
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError([Problem(str(path), getattr(exc, "lineno", None), f"not JSON ({exc})")]) from None

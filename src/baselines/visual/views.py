@@ -1,0 +1,325 @@
+"""What a parsed run looks like, one picture per test item, for every task that has pictures.
+
+One mechanism serves every task: a `Drawer` is registered for a family of task specs and says which
+files the items are drawn from and how one item is drawn from its parsed prediction and, when
+given, its ground truth (`reference.ground_truth[item]`):
+
+- region tasks (drawnUI, coral boxes and polygons): the image with predicted regions (coral) and
+  ground-truth regions (green);
+- medical caption (concepts, caption) and VQA-Med (answers, generated questions): the image with
+  predicted and reference text beside it (matches green, wrong red, missed grey);
+- LMRT: a contact sheet of each topic's top-k images, relevant ones framed green, others red;
+- TB CT: axial slices of each lung with its findings' probabilities.
+
+The task specs know nothing of this module; a new kind of task registers its drawer here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from baselines.data.images import find_images_by_name, find_images_by_stem, list_images, load_rgb
+from baselines.tasks.base import TaskSpec
+from baselines.visual.render import (
+    INK,
+    MUTED,
+    PREDICTION,
+    TRUTH,
+    WRONG,
+    Line,
+    beside,
+    draw_regions,
+    fit,
+    gray,
+    grid,
+    stack,
+    tile,
+)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where items are drawn from, and drawing options.
+
+    Attributes:
+        files: Id -> file for the ids drawers look up: the test items' images or CT volumes, or for
+            LMRT the collection's images.
+        min_score: Predicted regions below this confidence are not drawn.
+        top_k: Images per LMRT topic on its contact sheet.
+        masks: TB: the lung-mask folder (masks named as their CTs); without it each half of the
+            volume along its first (left-right) axis is shown as one lung.
+        questions: VQA: image id -> question, shown above the answers.
+    """
+
+    files: Mapping[str, Path]
+    min_score: float = 0.3
+    top_k: int = 10
+    masks: Path | None = None
+    questions: Mapping[str, str] = field(default_factory=dict)
+
+
+ItemDraw = Callable[[TaskSpec, str, Any, Any, Sources], Image.Image]
+"""(spec, item id, parsed prediction, ground truth or None, sources) -> picture."""
+
+
+@dataclass(frozen=True)
+class Drawer:
+    """How a family of tasks is drawn: `files(spec, folder)` lists the files by id, `draw` draws an item.
+
+    Attributes:
+        items_have_files: Whether every item is drawn from a file of its own id (so a missing one is
+            known before drawing); False where files are looked up otherwise (LMRT: the ranked images).
+    """
+
+    files: Callable[[TaskSpec, Path], dict[str, Path]]
+    draw: ItemDraw
+    items_have_files: bool = True
+
+
+_DRAWERS: list[tuple[type, Drawer]] = []
+
+
+def register(spec_type: type, drawer: Drawer) -> None:
+    """Draws every task spec of spec_type (and its subclasses) with drawer; later registrations win."""
+    _DRAWERS.insert(0, (spec_type, drawer))
+
+
+def drawer_for(spec: TaskSpec) -> Drawer:
+    """The drawer of a task.
+
+    Raises:
+        ValueError: For a task without pictures (SPLL: tabular data).
+    """
+    _register_builtin()
+    for spec_type, drawer in _DRAWERS:
+        if isinstance(spec, spec_type):
+            return drawer
+    raise ValueError(f"task {spec.name} has no pictures to draw (it is not an image, retrieval or CT task)")
+
+
+def render(
+    spec: TaskSpec, run: Mapping[str, Any], truth: Mapping[str, Any] | None, sources: Sources
+) -> Iterator[tuple[str, Image.Image]]:
+    """(item id, picture) for every item of a parsed run, in run order."""
+    drawer = drawer_for(spec)
+    for item, predicted in run.items():
+        yield item, drawer.draw(spec, item, predicted, None if truth is None else truth.get(item), sources)
+
+
+_SUFFIX = re.compile(r"\.(jpe?g|png|bmp|tiff?|webp|nii\.gz|nii)$", re.IGNORECASE)
+
+
+def output_name(item: str) -> str:
+    """The PNG file name of an item: its id with an image or volume suffix replaced by `.png`.
+
+    The id's characters are kept as they are: `baselines.paths.child_path` then refuses ids that
+    would leave the output folder.
+    """
+    return _SUFFIX.sub("", item) + ".png"
+
+
+def _file(sources: Sources, item: str, what: str) -> Path:
+    try:
+        return sources.files[item]
+    except KeyError:
+        raise FileNotFoundError(f"no {what} for {item!r} in the given folder") from None
+
+
+# --- regions ---------------------------------------------------------------------------------------
+
+
+def _region_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
+    by_name = getattr(spec, "id_from", "name") == "name"
+    return {(path.name if by_name else path.stem): path for path in list_images(folder)}
+
+
+def _draw_regions(spec: TaskSpec, item: str, predicted: Any, truth: Any, sources: Sources) -> Image.Image:
+    picture = Image.fromarray(load_rgb(_file(sources, item, "image")))
+    if truth:
+        picture = draw_regions(picture, truth, spec.classes, TRUTH, show_scores=False, corner="bottom")
+    shown = [region for region in predicted if region.score >= sources.min_score]
+    return draw_regions(picture, shown, spec.classes, PREDICTION)
+
+
+# --- text beside the image -------------------------------------------------------------------------
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def _text_lines(predicted: Any, truth: Any) -> list[Line]:
+    """Predicted vs reference text: a string (caption, answer) or a list (concepts, questions)."""
+    lines = [Line("predicted", heading=True)]
+    if isinstance(predicted, str):
+        # a caption's reference is a string; a VQA answer's, its accepted alternatives
+        alternatives = [] if truth is None else truth.split("#") if isinstance(truth, str) else list(truth)
+        matched = any(_same(predicted, alternative) for alternative in alternatives)
+        lines.append(Line(predicted or "(empty)", INK if truth is None else TRUTH if matched else WRONG))
+        if truth is not None:
+            lines += [Line("reference", heading=True), Line("  or  ".join(alternatives), INK)]
+        return lines
+    expected = list(truth) if truth is not None else None
+    for text in predicted or ["(none)"]:
+        hit = expected is not None and any(_same(text, t) for t in expected)
+        lines.append(Line(text, INK if expected is None or not predicted else TRUTH if hit else WRONG))
+    if expected is not None:
+        lines.append(Line("reference", heading=True))
+        for text in expected or ["(none)"]:
+            found = any(_same(text, p) for p in predicted)
+            lines.append(Line(text, TRUTH if found else MUTED))
+    return lines
+
+
+def _draw_text(spec: TaskSpec, item: str, predicted: Any, truth: Any, sources: Sources) -> Image.Image:
+    picture = fit(Image.fromarray(load_rgb(_file(sources, item, "image"))), 384)
+    lines = [Line(f"{spec.name}: {item}", MUTED)]
+    if item in sources.questions:
+        lines += [Line("question", heading=True), Line(sources.questions[item])]
+    return beside(picture, lines + _text_lines(predicted, truth))
+
+
+# --- LMRT contact sheets ---------------------------------------------------------------------------
+
+
+def _draw_ranking(spec: TaskSpec, topic: str, rows: Any, clusters: Any, sources: Sources) -> Image.Image:
+    from baselines.evaluation.lifelog import rank, topic_scores
+
+    confidence = dict(rows)
+    ranked = rank(rows)
+    tiles = []
+    for position, image_id in enumerate(ranked[: sources.top_k], start=1):
+        path = sources.files.get(image_id)
+        image = Image.fromarray(load_rgb(path, longest_at_least=160)) if path is not None else None
+        captions = [Line(f"#{position}  {confidence[image_id]:.3f}"), Line(image_id, MUTED)]
+        border = None
+        if path is None:
+            captions.append(Line("image not found", WRONG))
+        if clusters is not None:
+            relevant = image_id in clusters
+            border = TRUTH if relevant else WRONG
+            captions.append(Line(f"cluster {clusters[image_id]}" if relevant else "not relevant", border))
+        tiles.append(tile(image, (200, 150), captions, border))
+    title = [Line(f"{spec.name} topic {topic}: top {min(sources.top_k, len(ranked))} of {len(ranked)}", heading=True)]
+    if clusters is not None:
+        scores = topic_scores(ranked, clusters, sources.top_k)
+        found = len({clusters[i] for i in ranked[: sources.top_k] if i in clusters})
+        title.append(
+            Line(
+                f"P@{sources.top_k} {scores['p']:.2f}   clusters found {found} of {len(set(clusters.values()))}   "
+                f"F1@{sources.top_k} {scores['f1']:.2f}   (green: relevant, red: not)",
+                MUTED,
+            )
+        )
+    return grid(tiles, 5, title)
+
+
+# --- TB CT slice montages --------------------------------------------------------------------------
+
+
+def _volume_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
+    from baselines.data.formats.tuberculosis import list_volumes
+
+    return {path.name: path for path in list_volumes(folder)}
+
+
+def _draw_volume(spec: TaskSpec, ct: str, probabilities: Any, labels: Any, sources: Sources) -> Image.Image:
+    from baselines.data.formats.tuberculosis import lung_label_order
+
+    volume = _nifti(_file(sources, ct, "CT volume"))
+    scaled = np.clip((volume + 1000.0) / 1400.0, 0, 1)  # HU window [-1000, 400], as the model's input
+    lungs = _lung_boxes(volume.shape, sources.masks / ct if sources.masks is not None else None)
+    names: Sequence[str] = getattr(spec, "labels", ())
+    order = lung_label_order(names)
+    rows = [Line(f"{spec.name}: {ct}" + ("" if sources.masks else "  (no --masks: halves of the first axis)"), MUTED)]
+    pictures = []
+    for lung, box in enumerate(lungs):
+        slices = np.linspace(box[2].start, box[2].stop - 1, 6).round().astype(int)
+        tiles = [
+            tile(gray(np.rot90(scaled[box[0], box[1], z])), (128, 128), [Line(f"z {z}", MUTED)], None) for z in slices
+        ]
+        lines = [Line("left lung" if lung == 0 else "right lung", heading=True)]
+        for j, (which, _) in enumerate(order):
+            if which != lung:
+                continue
+            p = float(probabilities[j])
+            truth = None if labels is None else int(labels[j])
+            colour = INK if truth is None else TRUTH if (p >= 0.5) == bool(truth) else WRONG
+            lines.append(Line(f"{names[j]}: {p:.3f}" + ("" if truth is None else f"  (truth {truth})"), colour))
+        pictures.append(beside(grid(tiles, 6, []), lines, panel_width=320))
+    return stack([beside(Image.new("RGB", (1, 1), (255, 255, 255)), rows, panel_width=700), *pictures])
+
+
+def _nifti(path: Path) -> np.ndarray:
+    import nibabel as nib  # the [tasks] extra, needed only for CTs
+
+    try:
+        image: Any = nib.load(str(path))
+        return np.asarray(image.dataobj, np.float32)
+    except Exception as exc:  # nibabel raises many types for broken files
+        raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
+
+
+def _lung_boxes(shape: Sequence[int], mask_path: Path | None) -> list[tuple[slice, slice, slice]]:
+    """Each lung's bounding box: from its mask (values 1 = left, 2 = right), else the halves of axis 0."""
+    if mask_path is None:
+        half = shape[0] // 2
+        whole = (slice(0, shape[1]), slice(0, shape[2]))
+        return [(slice(0, half), *whole), (slice(half, shape[0]), *whole)]
+    if not mask_path.is_file():
+        raise FileNotFoundError(f"{mask_path}: no lung mask for this CT in --masks")
+    mask = _nifti(mask_path)
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"{mask_path}: mask shape {mask.shape} differs from its CT {tuple(shape)}")
+    boxes = []
+    for value in (1, 2):
+        where = np.nonzero(mask == value)
+        if not where[0].size:
+            raise ValueError(f"{mask_path}: no voxel with value {value} (the {'left' if value == 1 else 'right'} lung)")
+        # a margin of 8 voxels in-plane shows the lung's surroundings; slices stay inside the lung
+        x, y, z = ((int(axis.min()), int(axis.max()) + 1) for axis in where)
+        boxes.append(
+            (
+                slice(max(0, x[0] - 8), min(shape[0], x[1] + 8)),
+                slice(max(0, y[0] - 8), min(shape[1], y[1] + 8)),
+                slice(*z),
+            )
+        )
+    return boxes
+
+
+def _stem_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
+    return find_images_by_stem(folder)
+
+
+def _name_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
+    return find_images_by_name(folder)  # LMRT image ids are file names, extension included
+
+
+_REGISTERED = False
+
+
+def _register_builtin() -> None:
+    """Registers the drawers of the built-in task families (once; imports the task modules lazily)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    _REGISTERED = True
+    from baselines.tasks.lifelog import LMRTSpec
+    from baselines.tasks.medcaption import CaptionSpec, ConceptSpec
+    from baselines.tasks.regions import RegionSpec
+    from baselines.tasks.tuberculosis import TuberculosisSpec
+    from baselines.tasks.vqamed import VQASpec, VQGSpec
+
+    for spec_type in (ConceptSpec, CaptionSpec, VQASpec, VQGSpec):
+        _DRAWERS.append((spec_type, Drawer(_stem_files, _draw_text)))
+    _DRAWERS.append((RegionSpec, Drawer(_region_files, _draw_regions)))
+    _DRAWERS.append((LMRTSpec, Drawer(_name_files, _draw_ranking, items_have_files=False)))
+    _DRAWERS.append((TuberculosisSpec, Drawer(_volume_files, _draw_volume)))

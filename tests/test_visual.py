@@ -1,0 +1,223 @@
+"""`baselines draw`: what changes in a drawn picture, one picture per item for every task family, and
+output names made from ids (child_path) that never leave --out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from baselines.cli import main
+from baselines.paths import child_path
+from baselines.visual.render import PREDICTION, TRUTH
+from baselines.visual.views import output_name
+
+
+def _noise_png(path: Path, width: int = 400, height: int = 300) -> np.ndarray:
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return pixels
+
+
+def _draw(*args: str) -> int:
+    return main(["draw", *args])
+
+
+def test_a_box_changes_the_picture_on_and_inside_the_box_only(tmp_path: Path) -> None:
+    source = _noise_png(tmp_path / "images" / "page.png")
+    # box 200x120 at (100, 80): columns 100..299, rows 80..199; a second one below min-score is not drawn
+    (tmp_path / "run.txt").write_text("page.png;button 0.9:200x120+100+80;label 0.1:50x30+10+10\n")
+    assert _draw("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"),
+                 "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    drawn = np.asarray(Image.open(tmp_path / "out" / "page.png").convert("RGB"))
+    assert drawn.shape == source.shape
+    changed = np.any(drawn != source, axis=2)
+    inside = np.zeros_like(changed)
+    inside[80:200, 100:300] = True
+    assert changed.any() and not (changed & ~inside).any()  # nowhere outside the box
+    edges = np.concatenate([changed[80, 100:300], changed[199, 100:300], changed[80:200, 100], changed[80:200, 299]])
+    assert edges.all()  # the whole outline is drawn
+    assert (drawn[199, 150] == PREDICTION).all()
+    assert not changed[150:190, 200:290].any()  # the middle of the box stays visible (tag at the top-left)
+
+
+def test_ground_truth_is_drawn_in_another_colour(tmp_path: Path) -> None:
+    source = _noise_png(tmp_path / "images" / "page.png")
+    (tmp_path / "run.txt").write_text("page.png;button 0.9:200x120+100+80\n")
+    (tmp_path / "gt.txt").write_text("page.png;button 1:100x100+20+150\n")
+    assert _draw("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"),
+                 "--out", str(tmp_path / "out"), "--gt", str(tmp_path / "gt.txt")) == 0  # fmt: skip
+    drawn = np.asarray(Image.open(tmp_path / "out" / "page.png").convert("RGB"))
+    assert (drawn[200, 20] == TRUTH).all() and (drawn[199, 200] == PREDICTION).all()
+    changed = np.any(drawn != source, axis=2)
+    inside = np.zeros_like(changed)
+    inside[80:200, 100:300] = inside[150:250, 20:120] = True
+    assert not (changed & ~inside).any()
+
+
+def test_polygons_are_filled_inside_their_box(tmp_path: Path) -> None:
+    source = _noise_png(tmp_path / "images" / "reef.png")
+    (tmp_path / "run.txt").write_text("reef;c_sponge 0.8:100+100+300+100+300+250+100+250\n")
+    assert _draw("--task", "coral_polygons", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"),
+                 "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    drawn = np.asarray(Image.open(tmp_path / "out" / "reef.png").convert("RGB"))
+    changed = np.any(drawn != source, axis=2)
+    assert changed[200, 250]  # filled, not only outlined
+    inside = np.zeros_like(changed)
+    inside[100:251, 100:301] = True
+    assert not (changed & ~inside).any()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["..", "../outside.png", "../../outside.png", "a/b.png", "a\\b.png", "/etc/x.png", "C:x.png", "", "a..png"],
+)
+def test_child_path_refuses_names_that_leave_the_folder(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="refusing id") as caught:
+        child_path(tmp_path, name, "run.txt")
+    assert "run.txt" in str(caught.value)
+
+
+def test_child_path_keeps_plain_names(tmp_path: Path) -> None:
+    assert child_path(tmp_path, "page 1.png") == tmp_path / "page 1.png"
+    assert output_name("CTR_TST_001.nii.gz") == "CTR_TST_001.png"
+    assert output_name("test_00001.jpg") == "test_00001.png"
+    assert output_name("../../outside.png") == "../../outside.png"  # the suffix swap keeps what child_path refuses
+
+
+def test_a_run_id_that_climbs_out_writes_nothing_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path / "a" / "b"
+    _noise_png(work / "images" / "page.png")
+    (work / "run.txt").write_text("page.png;button 0.9:20x20+1+1\n../../outside.png;button 0.9:20x20+1+1\n")
+    before = sorted(tmp_path.rglob("*"))
+    assert _draw("--task", "drawnui", str(work / "run.txt"), "--images", str(work / "images"),
+                 "--out", str(work / "out")) == 2  # fmt: skip
+    message = capsys.readouterr().err
+    assert "'../../outside.png'" in message and "run.txt" in message
+    assert sorted(tmp_path.rglob("*")) == before  # not even page.png: ids are checked before drawing
+
+
+def test_items_without_an_image_stop_before_anything_is_drawn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _noise_png(tmp_path / "images" / "page.png")
+    (tmp_path / "run.txt").write_text("page.png;button 0.9:20x20+1+1\nother.png;button 0.9:20x20+1+1\n")
+    args = ("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"))
+    assert _draw(*args, "--out", str(tmp_path / "out")) == 2
+    assert "no file for 1 of the run's items: other.png" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_pictures_are_kept_unless_overwrite(tmp_path: Path) -> None:
+    _noise_png(tmp_path / "images" / "page.png")
+    (tmp_path / "run.txt").write_text("page.png;button 0.9:20x20+1+1\n")
+    args = (
+        "--task",
+        "drawnui",
+        str(tmp_path / "run.txt"),
+        "--images",
+        str(tmp_path / "images"),
+        "--out",
+        str(tmp_path),
+    )
+    (tmp_path / "page.png").write_bytes(b"mine")
+    assert _draw(*args) == 2 and (tmp_path / "page.png").read_bytes() == b"mine"
+    assert _draw(*args, "--overwrite") == 0 and Image.open(tmp_path / "page.png").size == (400, 300)
+
+
+def test_spll_has_nothing_to_draw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run.csv").write_text("p1,0.5\n")
+    assert _draw("--task", "spll", str(tmp_path / "run.csv"), "--images", str(tmp_path), "--out", str(tmp_path)) == 2
+    assert "no pictures" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from baselines.data.synthetic import lifelog, medcaption, tuberculosis, vqamed
+
+    root = tmp_path_factory.mktemp("visual")
+    medcaption.generate(root / "m", n_train=2, n_test=2)
+    vqamed.generate(root / "v", n_train=2, n_test=2)
+    lifelog.generate(root / "l", n_events=6)
+    tuberculosis.generate(root / "t", n_train=1, n_test=2, size=32)
+    return root
+
+
+def _pictures(folder: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for path in sorted(folder.iterdir()):
+        with Image.open(path) as image:
+            image.verify()
+            found[path.name] = image.size
+    return found
+
+
+@pytest.mark.parametrize("task", ["concepts", "caption", "vqa", "vqg"])
+def test_text_tasks_draw_the_image_with_the_text_beside_it(synthetic: Path, tmp_path: Path, task: str) -> None:
+    folder, truth = {
+        "concepts": ("m", "concepts.txt"),
+        "caption": ("m", "captions.txt"),
+        "vqa": ("v", "answers.txt"),
+        "vqg": ("v", "vqg_reference.txt"),
+    }[task]
+    gt = synthetic / folder / "test" / truth
+    run = tmp_path / "run.txt"
+    run.write_text(gt.read_text())  # a perfect run: the reference in run-file form
+    if task == "vqg":  # the reference has a line per question, a run a line per image
+        grouped: dict[str, list[str]] = {}
+        for line in gt.read_text().splitlines():
+            grouped.setdefault(line.split("|")[0], []).append(line.split("|")[1])
+        run.write_text("".join("|".join([image, *questions]) + "\n" for image, questions in grouped.items()))
+    extra = ["--questions", str(synthetic / "v" / "test" / "questions.txt")] if task == "vqa" else []
+    assert _draw("--task", task, str(run), "--images", str(synthetic / folder / "test" / "images"),
+                 "--gt", str(gt), "--out", str(tmp_path / "out"), *extra) == 0  # fmt: skip
+    sizes = _pictures(tmp_path / "out")
+    assert len(sizes) == 2 and all(width > 384 for width, _ in sizes.values())  # image plus the text panel
+
+
+def test_lmrt_draws_a_contact_sheet_per_topic(synthetic: Path, tmp_path: Path) -> None:
+    truth = [line.split(", ") for line in (synthetic / "l" / "gt.txt").read_text().splitlines()]
+    run = tmp_path / "run.csv"
+    run.write_text("".join(f"{topic},{image},{1 - k / 100:.2f}\n" for k, (topic, image, _) in enumerate(truth)))
+    assert _draw("--task", "lmrt", str(run), "--images", str(synthetic / "l" / "images"),
+                 "--gt", str(synthetic / "l" / "gt.txt"), "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    assert set(_pictures(tmp_path / "out")) == {f"{topic}.png" for topic, _, _ in truth}
+
+
+def test_tb_draws_a_slice_montage_per_ct(synthetic: Path, tmp_path: Path) -> None:
+    labels = (synthetic / "t" / "test" / "labels.csv").read_text().splitlines()[1:]
+    run = tmp_path / "run.csv"
+    run.write_text("".join(line.split(",")[0] + ",0.2,0.8,0.5,0.5,0.1,0.9\n" for line in labels))
+    for masks in ([], ["--masks", str(synthetic / "t" / "test" / "masks1")]):
+        out = tmp_path / f"out{len(masks)}"
+        assert _draw("--task", "tbct", str(run), "--images", str(synthetic / "t" / "test" / "ct"),
+                     "--gt", str(synthetic / "t" / "test" / "labels.csv"), "--out", str(out), *masks) == 0  # fmt: skip
+        assert set(_pictures(out)) == {"CTR_TST_001.png", "CTR_TST_002.png"}
+
+
+def test_the_result_commands_never_import_torch(tmp_path: Path) -> None:
+    """draw, evaluate --plots, compare and export-coco read text and images: no torch start-up cost."""
+    import subprocess
+    import sys
+
+    _noise_png(tmp_path / "images" / "page.png")
+    (tmp_path / "run.txt").write_text("page.png;button 0.9:200x120+100+80\n")
+    (tmp_path / "gt.txt").write_text("page.png;button 1:200x100+100+80\n")
+    common = f"'--task', 'drawnui', {str(tmp_path / 'run.txt')!r}"
+    reference = f"'--gt', {str(tmp_path / 'gt.txt')!r}, '--images', {str(tmp_path / 'images')!r}"
+    code = (
+        "import sys\n"
+        "from baselines.cli import main\n"
+        f"assert main(['draw', {common}, {reference}, '--out', {str(tmp_path / 'out')!r}]) == 0\n"
+        f"assert main(['evaluate', {common}, {reference}, '--plots', {str(tmp_path / 'plots')!r}]) == 0\n"
+        f"assert main(['compare', {common}, {reference}, '--resamples', '5']) == 0\n"
+        f"assert main(['export-coco', {common}, '--images', {str(tmp_path / 'images')!r}, '-o', "
+        f"{str(tmp_path / 'r.json')!r}]) == 0\n"
+        "heavy = ('torch', 'lightning', 'transformers', 'albumentations', 'timm')\n"
+        "print('heavy:', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert "heavy: []" in result.stdout, result.stdout + result.stderr
