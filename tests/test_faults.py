@@ -94,3 +94,50 @@ def test_an_unwritable_run_file_folder_fails_before_training(
     with pytest.raises(OSError, match=r"cannot write .*runs/\.spll\.csv\.probe: Read-only file system"):
         run(demo_cfg("spll", *SPLL))
     assert not trained
+
+
+@pytest.mark.parametrize("failing", [".provenance.json", ".scores.json"])
+def test_a_full_disk_never_leaves_a_run_file_without_its_sidecars(
+    demo_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    import errno
+
+    from baselines.runfiles import atomic
+
+    instantiate(demo_cfg("spll", *SPLL).synthetic)
+    first = run(demo_cfg("spll", *SPLL, "trainer.max_epochs=1", "overwrite=true", output="job"))
+    run_file = Path(first["run_file"])
+    before = {p.name: p.read_bytes() for p in run_file.parent.iterdir()}
+    real_open = Path.open
+
+    def full_disk(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if failing in self.name and self.name.endswith(".tmp"):  # the write of that one file fails
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(atomic.Path, "open", full_disk)
+    with pytest.raises(OSError, match=rf"cannot write .*spll.csv{failing}.* No space left on device"):
+        run(demo_cfg("spll", *SPLL, "trainer.max_epochs=2", "overwrite=true", output="job"))
+    # the previous run file and its sidecars are exactly as they were; nothing new, nothing half-written
+    assert {p.name: p.read_bytes() for p in run_file.parent.iterdir()} == before
+
+
+def test_without_a_previous_run_a_failed_commit_leaves_no_run_file(
+    demo_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from baselines.runfiles import atomic
+
+    instantiate(demo_cfg("spll", *SPLL).synthetic)
+    real_open = Path.open
+
+    def full_disk(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if ".scores.json" in self.name and self.name.endswith(".tmp"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(atomic.Path, "open", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        run(demo_cfg("spll", *SPLL, "trainer.max_epochs=1", output="job"))
+    assert sorted(p.name for p in (tmp_path / "job" / "runs").iterdir()) == []

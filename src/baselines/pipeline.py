@@ -6,7 +6,6 @@ through `hydra.utils.instantiate`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -30,7 +29,6 @@ from baselines.checkpoints import (
     read_record,
 )
 from baselines.data.base import BaseDataModule
-from baselines.runfiles.atomic import atomic_write_text
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
@@ -192,6 +190,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
             # local weights (pretrained=/path/..., a model folder): what exactly the network started from
             "weights_sha256": {f"model.{key}": content_sha256(path) for key, path in _existing_paths(cfg.model)},
         },
+        deferred=True,
     )
     try:
         trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
@@ -205,27 +204,32 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if skipped:
         summary["skipped"] = skipped
         log.warning("unreadable files left out (on_bad_image=skip): %s", {k: len(v) for k, v in skipped.items()})
-    summary["run_file"] = str(writer.output_path)
-
     evaluation = cfg.get("evaluation") or {}
+    staged = writer.staging_path
     if _partial_prediction(trainer):
         # Only some batches were predicted: the file cannot be complete, so check its grammar only.
         log.info("partial prediction (fast_dev_run / limit_predict_batches): grammar check only, no score")
-        spec.parse_run(writer.output_path, None)
+        spec.parse_run(staged, None)
+        summary["run_file"] = str(writer.commit())
         return summary
     # The data module that made the predictions is the reference: no image folder needs naming again.
     reference = spec.reference_for(datamodule.prediction_set(), evaluation.get("ground_truth"))
     if evaluation.get("subsets"):
         reference = spec.with_subsets(reference, evaluation["subsets"])
-    parsed = spec.parse_run(writer.output_path, reference)  # the run file we wrote must pass the validator
+    try:
+        parsed = spec.parse_run(staged, reference)  # the run file we wrote must pass the validator
+        scores = spec.score(parsed, reference) if cfg.get("evaluate") and evaluation.get("ground_truth") else None
+    except BaseException:
+        staged.unlink(missing_ok=True)  # an invalid or unscorable run leaves nothing behind
+        raise
+    # the run file appears only now, after its provenance and scores (or not at all, if they cannot be written)
+    summary["run_file"] = str(writer.commit(scores))
     log.info("run file %s passed validation", writer.output_path)
-    if cfg.get("evaluate") and evaluation.get("ground_truth"):
-        summary["scores"] = spec.score(parsed, reference)
-        scores_path = writer.output_path.with_name(writer.output_path.name + ".scores.json")
-        atomic_write_text(scores_path, json.dumps(summary["scores"], indent=2, sort_keys=True) + "\n")
-        log.info("%s scores: %s", spec.name, summary["scores"])
+    if scores is not None:
+        summary["scores"] = scores
+        log.info("%s scores: %s", spec.name, scores)
         for logger in loggers:
-            logger.log_metrics({f"test/{k}": v for k, v in summary["scores"].items()}, step=trainer.global_step)
+            logger.log_metrics({f"test/{k}": v for k, v in scores.items()}, step=trainer.global_step)
             logger.save()
         if evaluation.get("plots", True):
             from baselines.visual.plots import write_plots

@@ -66,6 +66,11 @@ def content_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def scores_path(run_path: str | Path) -> Path:
+    run_path = Path(run_path)
+    return run_path.with_name(run_path.name + ".scores.json")
+
+
 def provenance_path(run_path: str | Path) -> Path:
     run_path = Path(run_path)
     return run_path.with_name(run_path.name + ".provenance.json")
@@ -78,12 +83,24 @@ def write_provenance(
     checkpoint: str | Path | None,
     dataset_sha: str | None,
     extra: Mapping[str, Any] | None = None,
+    run_text: str | None = None,
+    to: str | Path | None = None,
 ) -> Path:
-    """Writes `<run file>.provenance.json` atomically and returns its path."""
+    """Writes `<run file>.provenance.json` atomically and returns its path.
+
+    Args:
+        run_text: The run file's contents when it is not in place yet (the writer puts it in place last);
+            its sha256 is recorded. By default the sha256 of the file at run_path.
+        to: Write here instead (a staging file the writer renames into place).
+    """
     run_path = Path(run_path)
+    if run_text is not None:
+        run_sha: str | None = hashlib.sha256(run_text.encode()).hexdigest()
+    else:
+        run_sha = sha256_file(run_path) if run_path.exists() else None
     record: dict[str, Any] = {
         "run_file": run_path.name,
-        "run_file_sha256": sha256_file(run_path) if run_path.exists() else None,
+        "run_file_sha256": run_sha,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": baselines.__version__,
         "git_sha": git_sha(),
@@ -98,4 +115,4 @@ def write_provenance(
     if extra:
         record.update(extra)
     text = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
-    return atomic_write_text(provenance_path(run_path), text)
+    return atomic_write_text(to if to is not None else provenance_path(run_path), text)

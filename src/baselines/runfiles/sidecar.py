@@ -17,7 +17,6 @@ arrays are stored as fixed-width unicode). Its path and sha256 go into the run's
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines.errors import FormatError, Problem
+from baselines.runfiles.atomic import atomic_path
 
 SIDECAR_SUFFIX = ".raw_scores.npz"
 _RESERVED = frozenset({"ids", "labels", "scores", "run_sha256"})
@@ -61,8 +61,16 @@ def write_sidecar(
     scores: np.ndarray,
     labels: Sequence[str],
     extras: Mapping[str, np.ndarray] | None = None,
+    run_sha256: str | None = None,
+    to: str | Path | None = None,
 ) -> Path:
-    """Writes `<run file>.raw_scores.npz` atomically (temporary file + rename) and returns its path."""
+    """Writes `<run file>.raw_scores.npz` atomically (temporary file + rename) and returns its path.
+
+    Args:
+        run_sha256: The run file's sha256 when it is not in place yet (the writer puts the run file in
+            place last); by default the sha256 of the file at run_path.
+        to: Write here instead (a staging file the writer renames into place).
+    """
     from baselines.runfiles.provenance import sha256_file
 
     scores = np.asarray(scores, np.float32)
@@ -71,24 +79,18 @@ def write_sidecar(
     clash = _RESERVED & set(extras or {})
     if clash:
         raise ValueError(f"sidecar extras may not be called {', '.join(sorted(clash))}")
-    path = sidecar_path(run_path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            arrays: dict[str, np.ndarray] = {key: np.asarray(value) for key, value in (extras or {}).items()}
-            arrays.update(
-                ids=np.array(list(ids), dtype=str),
-                labels=np.array(list(labels), dtype=str),
-                scores=scores,
-                run_sha256=np.array(sha256_file(run_path)),
-            )
-            np.savez_compressed(handle, allow_pickle=False, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = Path(to) if to is not None else sidecar_path(run_path)
+    arrays: dict[str, np.ndarray] = {key: np.asarray(value) for key, value in (extras or {}).items()}
+    arrays.update(
+        ids=np.array(list(ids), dtype=str),
+        labels=np.array(list(labels), dtype=str),
+        scores=scores,
+        run_sha256=np.array(run_sha256 or sha256_file(run_path)),
+    )
+    with atomic_path(path) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(handle, allow_pickle=False, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
     return path
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,8 +15,8 @@ import torch.distributed as dist
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from baselines.runfiles.atomic import atomic_path, atomic_write_text
-from baselines.runfiles.provenance import sha256_file, write_provenance
-from baselines.runfiles.sidecar import write_sidecar
+from baselines.runfiles.provenance import provenance_path, scores_path, sha256_file, write_provenance
+from baselines.runfiles.sidecar import sidecar_path, write_sidecar
 
 
 def gather_predictions(predictions: Sequence[Any]) -> list[dict[str, Any]]:
@@ -71,6 +74,12 @@ class RunFileWriter(BasePredictionWriter):
     distribution) go into `<run file>.raw_scores.npz` (baselines.runfiles.sidecar), for ensembles that
     average scores rather than votes; its path and sha256 are recorded in the provenance.
 
+    The run file appears last, after every file beside it, or not at all: prediction writes it to a
+    hidden staging file (`staging_path`), and `commit` writes the score sidecar, the provenance and the
+    scores, then renames the staging file into place; if any of those writes fails (a full disk), the
+    ones already written are removed. Under the pipeline, `commit` comes after validation and scoring
+    (`prepare(..., deferred=True)`); used on its own, the writer commits at the end of prediction.
+
     Args:
         output_path: Where the run file goes.
         overwrite: Replace an existing run file; otherwise an existing file is an error.
@@ -84,7 +93,14 @@ class RunFileWriter(BasePredictionWriter):
         self.sidecar = sidecar
         self.format_run: RunFormatter | None = None
         self.provenance: dict[str, Any] = {}
+        self.deferred = False
         self.written: Path | None = None
+        self._staged: tuple[str, list[dict[str, Any]], dict[str, Any] | None] | None = None
+
+    @property
+    def staging_path(self) -> Path:
+        """The hidden file the run is written to until `commit` puts it in place."""
+        return self.output_path.with_name(f".{self.output_path.name}.staged")
 
     def check_writable(self) -> None:
         """Fails early (before hours of training) if the run file exists and may not be replaced, or if
@@ -95,10 +111,15 @@ class RunFileWriter(BasePredictionWriter):
             probe.write_bytes(b"")
         self.output_path.with_name(f".{self.output_path.name}.probe").unlink()
 
-    def prepare(self, format_run: RunFormatter, provenance: Mapping[str, Any]) -> None:
-        """Sets the task's formatter and what the provenance JSON records (config, seed, checkpoint, ...)."""
+    def prepare(self, format_run: RunFormatter, provenance: Mapping[str, Any], deferred: bool = False) -> None:
+        """Sets the task's formatter and what the provenance JSON records (config, seed, checkpoint, ...).
+
+        Args:
+            deferred: Leave the run in the staging file until `commit` is called (after validation).
+        """
         self.format_run = format_run
         self.provenance = dict(provenance)
+        self.deferred = deferred
 
     def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.sidecar:
@@ -119,20 +140,70 @@ class RunFileWriter(BasePredictionWriter):
         if not trainer.is_global_zero:
             return
         text = self.format_run(ordered)
-        self.written = atomic_write_text(self.output_path, text, overwrite=self.overwrite)
-        extra = {k: v for k, v in self.provenance.items() if k not in ("config", "seed", "checkpoint", "dataset_sha")}
-        if self.sidecar:
-            extra["score_sidecar"] = self._write_sidecar(ordered, _sidecar_info(pl_module))
-        write_provenance(
-            self.output_path,
-            self.provenance.get("config"),
-            self.provenance.get("seed"),
-            self.provenance.get("checkpoint"),
-            self.provenance.get("dataset_sha"),
-            extra={**extra, "num_predictions": len(ordered)},
-        )
+        atomic_write_text(self.staging_path, text)
+        self._staged = (text, ordered, _sidecar_info(pl_module) if self.sidecar else None)
+        if not self.deferred:
+            self.commit()
 
-    def _write_sidecar(self, ordered: Sequence[Mapping[str, Any]], info: dict[str, Any]) -> dict[str, str]:
+    def commit(self, scores: Mapping[str, float] | None = None) -> Path:
+        """Puts the run file in place with the files beside it (score sidecar, provenance, scores).
+
+        Every file is first written under a hidden staging name; only when all are written are they
+        renamed into place, the run file last. A failed write (a full disk) removes the staged files and
+        leaves the previous files, if any, as they were.
+
+        Raises:
+            OSError: Naming the file that could not be written.
+            FileExistsError: If the run file exists and overwrite is False.
+        """
+        if self._staged is None:
+            raise RuntimeError("nothing to commit: the writer has not written a run yet")
+        text, ordered, info = self._staged
+        staged: list[tuple[Path, Path]] = []  # (staging file, final name), the run file last
+
+        def stage(final: Path) -> Path:
+            staging = final.with_name(f".{final.name}.staged")
+            staged.append((staging, final))
+            return staging
+
+        try:
+            if self.output_path.exists() and not self.overwrite:
+                raise FileExistsError(f"{self.output_path} exists; set overwrite=true to replace it")
+            own = ("config", "seed", "checkpoint", "dataset_sha")
+            extra = {k: v for k, v in self.provenance.items() if k not in own}
+            if info is not None:
+                extra["score_sidecar"] = self._write_sidecar(ordered, dict(info), text, stage)
+            write_provenance(
+                self.output_path,
+                self.provenance.get("config"),
+                self.provenance.get("seed"),
+                self.provenance.get("checkpoint"),
+                self.provenance.get("dataset_sha"),
+                extra={**extra, "num_predictions": len(ordered)},
+                run_text=text,
+                to=stage(provenance_path(self.output_path)),
+            )
+            if scores is not None:
+                scores_text = json.dumps(dict(scores), indent=2, sort_keys=True) + "\n"
+                atomic_write_text(stage(scores_path(self.output_path)), scores_text)
+            staged.append((self.staging_path, self.output_path))
+            for staging, final in staged:
+                try:
+                    os.replace(staging, final)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"cannot write {final}: {exc.strerror or exc}") from exc
+        except BaseException:
+            for staging, _ in staged:
+                staging.unlink(missing_ok=True)
+            self.staging_path.unlink(missing_ok=True)
+            raise
+        self._staged = None
+        self.written = self.output_path
+        return self.output_path
+
+    def _write_sidecar(
+        self, ordered: Sequence[Mapping[str, Any]], info: dict[str, Any], text: str, stage: Callable[[Path], Path]
+    ) -> dict[str, str]:
         labels = [str(label) for label in info.pop("labels")]
         scores = np.stack([np.asarray(p["raw_scores"], np.float32) for p in ordered]) if ordered else None
         path = write_sidecar(
@@ -141,5 +212,7 @@ class RunFileWriter(BasePredictionWriter):
             scores if scores is not None else np.zeros((0, len(labels)), np.float32),
             labels,
             {key: np.asarray(value) for key, value in info.items()},
+            run_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            to=stage(sidecar_path(self.output_path)),
         )
-        return {"path": path.name, "sha256": sha256_file(path)}
+        return {"path": sidecar_path(self.output_path).name, "sha256": sha256_file(path)}
