@@ -17,6 +17,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from baselines.checkpoints import load_checkpoint
 from baselines.cli import main
@@ -266,3 +267,15 @@ def test_slurm_launcher_preset_asks_for_lightnings_requeue_signal(
     # submitit's own USR2 is replaced: Lightning's SLURMEnvironment saves hpc_ckpt on SIGUSR1 and requeues
     assert "#SBATCH --signal=USR1@120" in script and "--signal=USR2" not in script
     assert "#SBATCH --ntasks-per-node=4" in script
+
+
+@pytest.mark.parametrize("task", sorted(p.stem for p in (config_dir() / "hparams_search").glob("*.yaml")))
+def test_every_search_space_names_keys_of_its_experiment(task: str) -> None:
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason=CLUSTER_EXTRA)
+    register_resolvers()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", [f"experiment={task}", f"hparams_search={task}"], return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper.direction == {"max": "maximize", "min": "minimize"}[cfg.monitor_mode]
+    for key in sweeper.params:  # a typo would sweep a key the run never reads
+        assert OmegaConf.select(cfg, key, default="missing") != "missing", key
