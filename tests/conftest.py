@@ -80,6 +80,15 @@ def drawnui_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def spll_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic SPLL set (32 training, 8 test participants) under `<root>/data/spll`, made once."""
+    root = tmp_path_factory.mktemp("spll_data")
+    overrides = ["experiment=spll", "+demo=spll", f"paths.root_dir={root}", f"paths.output_dir={root}/o"]
+    instantiate(compose_config("train", [*overrides, "synthetic.n_train=32", "synthetic.n_test=8"]).synthetic)
+    return root
+
+
 class FailAt(pl.Callback):
     """Makes training fail at one batch, as an out-of-memory error or a lost node would (tests only).
 

@@ -31,9 +31,24 @@ def _id_from(task: str) -> str:
     return str(rule)
 
 
+def slurm_job_or(default: str) -> str:
+    """`slurm-<job id>` inside a SLURM job (batch or srun), else `default` (`${slurm_job_or:...}`).
+
+    Every task of a multi-node job runs `baselines train` on its own, and each would resolve `${now:}`
+    to its own second: the SLURM job id is the one name they share, and a requeued job keeps it, so it
+    finds its `hpc_ckpt_*.ckpt` again. Lightning's rule decides what is a SLURM job: an interactive
+    allocation (job name `bash` or `interactive`) keeps the timestamp, so runs started by hand in it
+    do not share a folder.
+    """
+    from lightning.fabric.plugins.environments import SLURMEnvironment  # torch: only when a run dir resolves
+
+    job_id = SLURMEnvironment.job_id()
+    return default if job_id is None else f"slurm-{job_id}"
+
+
 def register_resolvers() -> None:
     """`${num_classes:drawnui}`, `${classes:drawnui}` and `${id_from:coral_boxes}` read the task registry, so class
-    lists and id rules live in one place."""
+    lists and id rules live in one place; `${slurm_job_or:...}` names run folders (configs/hydra/default.yaml)."""
     if not OmegaConf.has_resolver("num_classes"):
         OmegaConf.register_new_resolver("num_classes", lambda task: len(get_task(task).classes))
     if not OmegaConf.has_resolver("classes"):
@@ -41,6 +56,8 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("id_from"):
         # the official id of an image file (its name or its stem) is stated once, by the task
         OmegaConf.register_new_resolver("id_from", _id_from)
+    if not OmegaConf.has_resolver("slurm_job_or"):
+        OmegaConf.register_new_resolver("slurm_job_or", slurm_job_or)
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

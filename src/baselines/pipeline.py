@@ -69,6 +69,15 @@ def _hydra_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
+def _monitor_value(saver: ModelCheckpoint | None, trainer: pl.Trainer, name: str | None) -> float | None:
+    """The monitored metric of the checkpoint the run predicts with (the checkpoint callback's best), else
+    its last logged value; None when it was never logged (no validation, fast_dev_run)."""
+    if saver is not None and saver.best_model_score is not None:
+        return float(saver.best_model_score)
+    value = trainer.callback_metrics.get(name) if name else None
+    return float(value) if value is not None and value.numel() == 1 else None
+
+
 def _check_inputs(datamodule: BaseDataModule, cfg: DictConfig) -> None:
     """Reads every split the run will use before a network is built (weights may come from a hub) or
     trained: a wrong path or a bad annotation line fails in seconds, not after the download or the epochs."""
@@ -119,8 +128,9 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
 
     Returns:
         `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth), `metrics`
-        (the trainer's last logged values), with scores `plots` (the PNGs written next to them, see
-        baselines.visual.plots) and, when items were left out as unreadable, `skipped`.
+        (the trainer's last logged values), `monitor` (the best value of `cfg.monitor`, what a sweeper
+        optimises; None without training or validation), with scores `plots` (the PNGs written next to
+        them, see baselines.visual.plots) and, when items were left out as unreadable, `skipped`.
     """
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
@@ -157,6 +167,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )
 
+    monitor = None
     if cfg.get("train"):
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint)
@@ -166,6 +177,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         saver = _find(callbacks, ModelCheckpoint)
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)
+        monitor = _monitor_value(saver, trainer, cfg.get("monitor"))
 
     summary: dict[str, Any] = {
         "task": spec.name,
@@ -173,6 +185,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         "run_file": None,
         "scores": {},
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
+        "monitor": monitor,
     }
     if not cfg.get("predict"):
         return summary

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -16,14 +18,40 @@ from omegaconf import DictConfig
 from baselines.checkpoints import CheckpointError, with_checkpoint_overrides
 from baselines.config import config_dir
 from baselines.pipeline import run
+from baselines.runfiles.atomic import atomic_write_text
+from baselines.tracking import finish_runs
 
 log = logging.getLogger(__name__)
+SUMMARY_FILE = "summary.json"
 
 
-def _report(cfg: DictConfig) -> None:
-    summary = run(cfg)
-    if summary.get("run_file"):
-        print(json.dumps(summary, indent=2, default=str))
+def _report(cfg: DictConfig) -> float | None:
+    """The Hydra task function: runs the pipeline, writes `<run dir>/summary.json` and returns the best
+    value of `cfg.monitor` (the primary validation metric), which is what a sweeper optimises.
+
+    It returns None when the run did not train or never logged the monitor (fast_dev_run, no validation
+    data): the Optuna sweeper then records the trial as failed ("Return value must be float-castable")
+    rather than ranking it. A NaN monitor (a diverged run) is returned as is, and Optuna fails that
+    trial too.
+    """
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    try:
+        summary = run(cfg)
+    finally:
+        finish_runs()
+    monitor = summary.get("monitor")
+    if cfg.get("train") and monitor is None:
+        log.warning("%s was never logged: nothing for a sweeper to optimise in this run", cfg.get("monitor"))
+    elif monitor is not None and math.isnan(monitor):
+        log.warning("%s is NaN (the run diverged?)", cfg.get("monitor"))
+    if getattr(rank_zero_only, "rank", 0) == 0:  # every DDP rank runs this function (Lightning sets the rank)
+        record = {**summary, "monitor": {"name": cfg.get("monitor"), "mode": cfg.get("monitor_mode"), "value": monitor}}
+        text = json.dumps(record, indent=2, default=str)
+        atomic_write_text(Path(cfg.paths.output_dir) / SUMMARY_FILE, text + "\n")
+        if summary.get("run_file"):
+            print(text)
+    return monitor
 
 
 main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_report)

@@ -1,6 +1,9 @@
 """The retrieval LightningModule (lifelog moment retrieval): a CLIP model from open_clip.
 
-- fit (optional): contrastive fine-tuning on image-caption pairs (captions from the lifelog metadata);
+- fit (optional): contrastive fine-tuning on image-caption pairs (captions from the lifelog metadata),
+  with open_clip's ClipLoss: under DDP every rank's pairs are gathered, so each image is contrasted
+  with the captions of the global batch (as one process with the whole batch would), not only with
+  those of its own GPU's share;
 - predict: the collection is embedded once (batched, cached on disk as an EmbeddingIndex keyed by the
   weights and the collection), each topic's text is encoded, the exact cosine top candidates are
   re-ranked for diversity over time (temporal MMR), and the top `top_k` are returned with confidences
@@ -18,7 +21,9 @@ from typing import Any
 
 import open_clip
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from open_clip.loss import ClipLoss
 
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 from baselines.models.weights import MissingWeightsError, cached_hub_file, hub_reachable, offline_advice
@@ -92,6 +97,17 @@ class RetrievalTask(BaseTask):
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
         self.index: EmbeddingIndex | None = None
         self.skipped_images: list[str] = []
+        self.clip_loss = ClipLoss()  # one process; setup() gives it the trainer's ranks
+        self.local_clip_loss = ClipLoss()
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        # gather_with_grad: the gathered features carry gradients back to the rank that computed them,
+        # so DDP's averaged gradient equals that of one process over the global batch (open_clip's
+        # default sends only the local part's gradient, a 1/world_size-scaled estimate).
+        self.clip_loss = ClipLoss(
+            gather_with_grad=True, cache_labels=True, rank=self.trainer.global_rank, world_size=self.trainer.world_size
+        )
 
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         mean: torch.Tensor = self.mean  # type: ignore[assignment]
@@ -103,27 +119,47 @@ class RetrievalTask(BaseTask):
         tokens = self.tokenizer(texts).to(self.device)
         return F.normalize(self.net.encode_text(tokens).float(), dim=-1)  # type: ignore[operator]
 
-    def _contrastive_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+    def _all_ranks_hold(self, count: int) -> bool:
+        """Whether every rank's batch has `count` pairs (a collective: every rank calls it, every step).
+
+        ClipLoss gathers equal-sized features. The distributed sampler gives every rank the same number
+        of pairs; only images skipped as unreadable (on_bad_image=skip) make them differ, and then all
+        ranks agree to contrast locally for that step rather than deadlock in a mismatched gather.
+        """
+        counts = torch.tensor([count, -count], device=self.device)
+        dist.all_reduce(counts, op=dist.ReduceOp.MAX)
+        return int(counts[0]) == -int(counts[1])
+
+    def contrastive_loss(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        """CLIP's symmetric InfoNCE loss of the batch's image-caption pairs; None if it has no pair.
+
+        Under DDP (every rank must call it at each step) the negatives are the global batch's.
+        """
+        count = len(batch["id"])
+        gather = self.clip_loss.world_size > 1 and self._all_ranks_hold(count)
+        if not count:
+            return None
+        if self.clip_loss.world_size > 1 and not gather:
+            log.warning("ranks hold different numbers of pairs (skipped images): this step contrasts locally")
         images, texts = self.encode_images(batch["image"]), self.encode_texts(batch["text"])
-        logits = self.net.logit_scale.exp() * images @ texts.T  # type: ignore[operator]
-        labels = torch.arange(len(images), device=self.device)
-        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+        loss_fn = self.clip_loss if gather else self.local_clip_loss
+        return loss_fn(images, texts, self.net.logit_scale.exp())  # type: ignore[operator]
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        if not batch["id"]:
+        loss = self.contrastive_loss(batch)
+        if loss is None:
             # every image of the batch was unreadable and skipped (on_bad_image=skip): a zero loss that
             # touches every parameter, so DDP ranks still all-reduce in step with each other
             return (
                 sum((p.sum() for p in self.parameters() if p.requires_grad), torch.zeros((), device=self.device)) * 0.0
             )
-        loss = self._contrastive_loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["id"]))
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        if not batch["id"]:
-            return
-        self.log("val/loss", self._contrastive_loss(batch), batch_size=len(batch["id"]), sync_dist=True)
+        loss = self.contrastive_loss(batch)
+        if loss is not None:
+            self.log("val/loss", loss, batch_size=len(batch["id"]), sync_dist=True)
 
     def _index_key(self, ids: list[str]) -> str:
         digest = hashlib.sha256(self.model_name.encode())
