@@ -39,8 +39,8 @@ $(STAMP): pyproject.toml requirements/cpu.txt requirements/lock.txt
 # from the PyTorch CUDA 12.8 index first, at the versions of requirements/cpu.txt.
 lock:
 	$(UV) pip compile --quiet --no-python-downloads $(LOCK_FLAGS) pyproject.toml requirements/cpu.txt \
-	    --extra tasks --extra dev --universal --python-version 3.10 -o requirements/lock.txt \
-	    --custom-compile-command "make lock (uv pip compile pyproject.toml requirements/cpu.txt --extra tasks --extra dev --universal --python-version 3.10)"
+	    --extra tasks --extra dev --extra cluster --extra trackers --universal --python-version 3.10 -o requirements/lock.txt \
+	    --custom-compile-command "make lock (uv pip compile pyproject.toml requirements/cpu.txt --extra tasks --extra dev --extra cluster --extra trackers --universal --python-version 3.10)"
 	$(UV) pip compile --quiet --no-python-downloads $(LOCK_FLAGS) pyproject.toml --extra tasks -c requirements/cpu.txt \
 	    --python-version 3.12 --python-platform x86_64-manylinux_2_39 -o requirements/lock-docker.txt \
 	    $$(sed -nE 's/^(torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+)==.*/--no-emit-package \1/p' requirements/lock.txt | sort -u) \
