@@ -141,3 +141,27 @@ def test_without_a_previous_run_a_failed_commit_leaves_no_run_file(
     with pytest.raises(OSError, match="No space left on device"):
         run(demo_cfg("spll", *SPLL, "trainer.max_epochs=1", output="job"))
     assert sorted(p.name for p in (tmp_path / "job" / "runs").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "separator"),
+    [("drawnui", ";"), ("drawnui", ","), ("drawnui", " "), ("vqg", "|"), ("concepts", "\t")],
+)
+def test_an_image_name_holding_a_run_file_separator_is_refused_before_training(
+    demo_cfg: Compose, monkeypatch: pytest.MonkeyPatch, name: str, separator: str
+) -> None:
+    from baselines.errors import FormatError
+
+    tiny = (f"synthetic.n_train={4 if name == 'drawnui' else 8}", "synthetic.n_test=2")
+    cfg = demo_cfg(name, *tiny)
+    instantiate(cfg.synthetic)
+    folder = Path(cfg.data.predict_images)
+    image = next(p for p in sorted(folder.rglob("*")) if p.is_file())
+    renamed = image.with_name(f"bad{separator}name{image.suffix}")
+    image.rename(renamed)
+    trained = []
+    monkeypatch.setattr(pl.Trainer, "fit", lambda *a, **k: trained.append(1))
+    with pytest.raises(FormatError) as refused:
+        run(demo_cfg(name, *tiny))
+    assert f"{renamed}: id " in str(refused.value) and f"contains {separator!r}" in str(refused.value)
+    assert not trained

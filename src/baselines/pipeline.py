@@ -152,6 +152,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     record = _check_checkpoint_task(checkpoint, spec) if checkpoint else None
     datamodule: BaseDataModule = instantiate(cfg.data)
     _check_inputs(datamodule, cfg)
+    if cfg.get("predict"):
+        spec.check_ids(datamodule.prediction_set())  # an id the run file cannot hold fails now, not after training
 
     model = instantiate(cfg.model)
     resolved = OmegaConf.to_container(cfg, resolve=True)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from baselines.errors import FormatError, Problem
 from baselines.types import PredictionSet
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,15 @@ class TaskSpec(ABC):
         fusion: How `baselines ensemble` fuses several parsed runs of this task: a key of
             `baselines.ensemble.FUSERS` named after the parsed run's shape ("boxes", "label_sets",
             "rankings", ...); None: the task cannot be ensembled.
+        id_separators: The characters that separate the fields of a run-file line: an id holding one
+            (or any whitespace) cannot be written so that the validator reads it back.
     """
 
     name: str
     primary_metric: str
     run_file_name: str = "run.txt"
     fusion: str | None = None
+    id_separators: str = ""
     reference_hint: str = "give --gt <ground truth> or --images <the test items>"
 
     @property
@@ -63,6 +67,26 @@ class TaskSpec(ABC):
         which files, so the pipeline never has to be told again where the test images are. Ground truth
         of items that were not predicted (left out as unreadable) is left out of the score, with a warning.
         """
+
+    def check_ids(self, predicted: PredictionSet) -> None:
+        """Refuses, before any training, ids the run file could not hold (a field separator or whitespace).
+
+        Raises:
+            FormatError: One problem per offending id (the first 50), naming its file.
+        """
+        wanted = set(self.id_separators)
+        separators = " ".join(repr(c) for c in self.id_separators) or "whitespace"
+        problems = []
+        for item in [*predicted.ids, *sorted(predicted.candidates or ())]:
+            found = sorted({c for c in item if c in wanted or c.isspace()})
+            if found:
+                fallback = "(predict split)" if item in predicted.ids else "(the collection)"
+                where = predicted.files.get(item, fallback)
+                chars = ", ".join(repr(c) for c in found)
+                message = f"id {item!r} contains {chars}: a {self.name} run file separates fields by {separators}"
+                problems.append(Problem(str(where), None, f"{message}, so it cannot hold this id; rename the file"))
+        if problems:
+            raise FormatError(problems[:50], max(0, len(problems) - 50))
 
     @abstractmethod
     def parse_run(self, path: str | Path, reference: Any | None) -> Any:

@@ -77,6 +77,7 @@ class LMRTSpec(TaskSpec):
     """
 
     fusion = "rankings"
+    id_separators = ","
 
     def __init__(self, warn_above: int = 50) -> None:
         self.name = "lmrt"
@@ -206,6 +207,7 @@ class SPLLSpec(TaskSpec):
 
     reference_hint = "give --images <features CSV of the predicted participants>, or --gt <targets CSV>"
     fusion = "values"
+    id_separators = ","
 
     def __init__(self) -> None:
         self.name = "spll"

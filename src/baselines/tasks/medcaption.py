@@ -74,6 +74,7 @@ def parse_tab_run(
 class _TabSpec(TaskSpec):
     ground_truth_what: str
     reference_hint = "give --images <test image folder>, or --gt <ground truth>"
+    id_separators = "\t"
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> CaptionReference:
         ids = set(find_images(images)) if images is not None else None

@@ -110,6 +110,7 @@ class RegionSpec(TaskSpec):
         return ImageSet(sizes=sizes, ground_truth=truth)
 
     reference_hint = "give --images <test image folder>, or --gt <ground truth>"
+    id_separators = ";,"
 
     def unchecked(self, reference: ImageSet | None) -> list[str]:
         if reference is not None and any(size is None for size in reference.sizes.values()):

@@ -53,6 +53,7 @@ class VQASpec(TaskSpec):
 
     reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"
     fusion = "answers"
+    id_separators = "|"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy", reference_layout: ReferenceLayout = "auto") -> None:
         self.name = "vqa"
@@ -125,6 +126,7 @@ class VQGSpec(TaskSpec):
 
     reference_hint = "give --images <test image folder>, or --gt <reference questions>"
     fusion = "questions"
+    id_separators = "|"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:
         self.name = "vqg"
