@@ -168,3 +168,41 @@ def test_a_fully_skipped_lifelog_batch_is_a_zero_loss_on_every_parameter(demo_cf
     loss.backward()  # every parameter gets a (zero) gradient, so DDP ranks stay in step
     assert float(loss) == 0.0
     assert all(p.grad is not None and not p.grad.any() for p in model.parameters() if p.requires_grad)
+
+
+def test_non_finite_and_4d_volumes_are_named_or_skipped(demo_cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import nibabel as nib
+    import numpy as np
+
+    cfg = demo_cfg("tbct", *TINY_TB)
+    instantiate(cfg.synthetic)
+    cts = sorted(Path(cfg.data.predict_cts).glob("*.nii.gz"))
+    image = nib.load(str(cts[0]))
+    voxels = np.asarray(image.dataobj, np.float32)
+    voxels[1, 1, 1] = np.nan
+    nib.save(nib.Nifti1Image(voxels, image.affine), str(cts[0]))
+    nib.save(nib.Nifti1Image(np.stack([voxels, voxels], -1), image.affine), str(cts[1]))
+    with pytest.raises(ImageReadError) as info:
+        instantiate(cfg.data).dataset("predict")
+    message = str(info.value)
+    assert f"{cts[0]}: 1 non-finite voxel(s) (NaN or inf) in the CT" in message
+    assert f"{cts[1]}: 4D volume of shape" in message and "expected 3D" in message
+    skipping = instantiate(cfg.data, on_bad_image="skip")
+    assert [ct.name for ct in skipping.dataset("predict").cts] == [ct.name for ct in cts[2:]]
+
+
+@pytest.mark.parametrize("task", ["tbct", "drawnui"])
+def test_a_run_with_skipped_items_finishes_cleanly_and_lists_them(demo_cfg, task: str) -> None:  # type: ignore[no-untyped-def]
+    from baselines.pipeline import run
+
+    tiny = TINY_TB if task == "tbct" else ("synthetic.n_train=4", "synthetic.n_test=3", "data.image_size=128")
+    cfg = demo_cfg(task, *tiny, "trainer.max_epochs=1", "data.on_bad_image=skip")
+    instantiate(cfg.synthetic)
+    folder = Path(cfg.data.predict_cts if task == "tbct" else cfg.data.predict_images)
+    broken = sorted(p for p in folder.iterdir() if p.is_file())[0]
+    broken.write_bytes(broken.read_bytes()[:100])
+    summary = run(cfg)  # the skipped item leaves the reference too: validation passes, the scores are computed
+    assert [s.split(": ")[0] for s in summary["skipped"]["predict"]] == [str(broken)]
+    assert summary["scores"]
+    lines = Path(summary["run_file"]).read_text().splitlines()
+    assert not any(line.startswith(broken.name) or line.startswith(broken.stem + ";") for line in lines)

@@ -74,11 +74,11 @@ class LungPreprocessing:
 def _load(path: Path) -> Any:
     try:
         image: Any = nib.load(str(path))
-        if len(image.shape) != 3:
-            raise ValueError(f"expected a 3D volume, got shape {image.shape}")
-        return image
     except Exception as exc:  # nibabel raises many types for broken files
         raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
+    if len(image.shape) != 3:
+        raise ValueError(f"{path}: {len(image.shape)}D volume of shape {tuple(image.shape)}, expected 3D")
+    return image
 
 
 def _array(image: Any, path: Path, dtype: type) -> np.ndarray:
@@ -99,6 +99,9 @@ def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{volume}: CT shape {ct_image.shape} differs from its mask {mask} {mask_image.shape}")
     orientation = io_orientation(ct_image.affine)
     ct = apply_orientation(_array(ct_image, volume, np.float32), orientation)
+    bad = int(ct.size - np.count_nonzero(np.isfinite(ct)))
+    if bad:  # NaN or inf would become NaN probabilities in the run file
+        raise ValueError(f"{volume}: {bad} non-finite voxel(s) (NaN or inf) in the CT")
     lungs = apply_orientation(_array(mask_image, mask, np.int32), orientation)
     return ct, lungs
 
