@@ -47,7 +47,7 @@ def test_the_cap_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     image = tmp_path / "big.png"
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(image)
     monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 500)
-    assert "30x20 = 600 pixels, more than the cap of 500" in (unreadable_reason(image) or "")
+    assert "30x20 = 600 pixels, more than the cap of 500 (max_image_pixels)" in (unreadable_reason(image) or "")
 
 
 def test_a_folder_named_like_an_image_says_so(tmp_path: Path) -> None:
@@ -68,3 +68,15 @@ def test_a_broken_or_looping_link_says_so(tmp_path: Path, loop: bool) -> None:
     else:
         link.symlink_to(tmp_path / "gone.jpg")
     assert unreadable_reason(link) == "a symbolic link whose target is missing (or a loop of links)"
+
+
+def test_the_cap_comes_from_the_config(demo_cfg, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from hydra.utils import instantiate
+
+    from baselines.pipeline import run
+
+    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", images.MAX_IMAGE_PIXELS)  # restored after the test
+    cfg = demo_cfg("drawnui", "synthetic.n_train=4", "synthetic.n_test=2", "max_image_pixels=1000")
+    instantiate(cfg.synthetic)
+    with pytest.raises(ImageReadError, match=r"more than the cap of 1,000 \(max_image_pixels\)"):
+        run(cfg)

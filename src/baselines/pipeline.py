@@ -29,6 +29,7 @@ from baselines.checkpoints import (
     read_record,
 )
 from baselines.data.base import BaseDataModule
+from baselines.data.images import set_max_image_pixels
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
@@ -150,6 +151,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         writer.check_writable()
     checkpoint = _checkpoint(cfg, _find(callbacks, ModelCheckpoint))
     record = _check_checkpoint_task(checkpoint, spec) if checkpoint else None
+    if cfg.get("max_image_pixels"):
+        set_max_image_pixels(int(cfg.max_image_pixels))
     datamodule: BaseDataModule = instantiate(cfg.data)
     _check_inputs(datamodule, cfg)
     if cfg.get("predict"):

@@ -29,6 +29,15 @@ class ImageReadError(OSError):
 _REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
+def set_max_image_pixels(pixels: int) -> None:
+    """Sets the pixel cap (the config's `max_image_pixels`, applied by the pipeline for the whole process and
+    the loader workers it forks)."""
+    global MAX_IMAGE_PIXELS
+    if pixels <= 0:
+        raise ValueError(f"max_image_pixels must be positive, got {pixels}")
+    MAX_IMAGE_PIXELS = int(pixels)
+
+
 def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int | None = None) -> np.ndarray:
     """Reads an image as an HxWx3 uint8 RGB array (EXIF orientation applied, as OpenCV does).
 
@@ -166,7 +175,7 @@ def _too_many_pixels(width: int, height: int) -> str | None:
         return None
     return (
         f"{width}x{height} = {width * height:,} pixels, more than the cap of {MAX_IMAGE_PIXELS:,} "
-        "(baselines.data.images.MAX_IMAGE_PIXELS): a decompression bomb or an image far larger than the "
+        "(max_image_pixels): a decompression bomb or an image far larger than the "
         "task's, refused before decoding"
     )
 
