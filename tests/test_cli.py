@@ -127,3 +127,24 @@ def test_format_warnings_are_printed_and_the_file_still_passes(
     captured = capsys.readouterr()
     assert f"warning: {run_file}:1: looks odd" in captured.err
     assert "valid drawnui run file" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("task", "text"),
+    [
+        ("drawnui", "a.jpg;button 2:10x10+0+0\na.jpg;button 0.5:1x1+0+0\nb.jpg;buton 0.9:1x1+0+0\n"),
+        ("concepts", "img1\tC0000001;C0000001\nimg1\tC0000002\nimg2\tC0000003\textra\n"),
+    ],
+)
+def test_validate_reports_what_parse_run_reports(tmp_path: Path, task: str, text: str) -> None:
+    from baselines.errors import FormatError
+    from baselines.tasks import get_task
+
+    run_file = tmp_path / "run.txt"
+    run_file.write_text(text)
+    spec = get_task(task)
+    with pytest.raises(FormatError) as parsed:
+        spec.parse_run(run_file, None)
+    with pytest.raises(FormatError) as validated:  # the streaming path that keeps nothing finds the same
+        spec.validate(run_file, None)
+    assert str(validated.value) == str(parsed.value) and len(parsed.value.problems) == 3

@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     with printed_warnings():
         spec, reference = load(args)
-        spec.parse_run(args.run_file, reference)
+        spec.validate(args.run_file, reference)
     print(f"{args.run_file}: valid {spec.name} run file")
     for check in spec.unchecked(reference):
         print(f"  not checked: {check}")

@@ -96,6 +96,11 @@ class TaskSpec(ABC):
             FormatError: Listing every problem with its line number.
         """
 
+    def validate(self, path: str | Path, reference: Any | None) -> None:
+        """Checks a run file as `parse_run` does, without keeping what it read (tasks whose runs get large
+        validate line by line here: `baselines validate` calls this)."""
+        self.parse_run(path, reference)
+
     @abstractmethod
     def score(self, run: Any, reference: Any) -> dict[str, float]:
         """Scores a parsed run against a reference that has ground truth, as the official evaluator does."""

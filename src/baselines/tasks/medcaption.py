@@ -12,7 +12,7 @@ tab-separated fields, known image ids, no duplicate image, no concept written tw
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,19 +33,15 @@ class CaptionReference:
     ground_truth: dict[str, Any] | None = None
 
 
-def parse_tab_run(
-    path: str | Path, reference: CaptionReference | None, what: str, strict: bool = False
-) -> tuple[dict[str, tuple[int, str | None]], ProblemCollector]:
-    """Checks the shared line rules of both run files.
+def iter_tab_run(
+    path: str | Path, reference: CaptionReference | None, what: str, problems: ProblemCollector, strict: bool = False
+) -> Iterator[tuple[int, str, str | None]]:
+    """The lines of a run file that pass the shared rules of both run files, one at a time (nothing is held
+    but the ids seen): (line number, image id, second field or None for a line without a tab).
 
     Args:
         strict: Read as the official evaluator does (see `read_lines`).
-
-    Returns:
-        id -> (line number, second field or None for a line without a tab), and the problems so far.
     """
-    problems = ProblemCollector(path)
-    result: dict[str, tuple[int, str | None]] = {}
     first: dict[str, int] = {}
     for number, text in read_lines(path, problems, strict=strict):
         fields = text.split("\t")
@@ -63,12 +59,24 @@ def parse_tab_run(
         if reference is not None and reference.ids is not None and image_id not in reference.ids:
             problems.add(number, f"unknown image {image_id!r}: not in the test set")
             continue
-        result[image_id] = (number, fields[1] if len(fields) == 2 else None)
+        yield number, image_id, fields[1] if len(fields) == 2 else None
     if reference is not None and reference.ids is not None and len(first) != len(reference.ids):
         missing = sorted(reference.ids - set(first))
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         problems.add(None, f"{len(first)} images in the run, {len(reference.ids)} in the test set; missing: {shown}")
-    return result, problems
+
+
+def parse_tab_run(
+    path: str | Path, reference: CaptionReference | None, what: str, strict: bool = False
+) -> tuple[dict[str, tuple[int, str | None]], ProblemCollector]:
+    """Checks the shared line rules of both run files.
+
+    Returns:
+        id -> (line number, second field or None for a line without a tab), and the problems so far.
+    """
+    problems = ProblemCollector(path)
+    lines = iter_tab_run(path, reference, what, problems, strict)
+    return {image_id: (number, text) for number, image_id, text in lines}, problems
 
 
 class _TabSpec(TaskSpec):
@@ -125,11 +133,19 @@ class ConceptSpec(_TabSpec):
     def read_ground_truth(self, path: str | Path) -> dict[str, Any]:
         return read_concepts(path)
 
-    def parse_run(self, path: str | Path, reference: CaptionReference | None) -> dict[str, list[str]]:
-        """Returns image id -> the concepts as the official evaluator scores them (see `run_concepts`)."""
-        raw, problems = parse_tab_run(path, reference, "CUI1;CUI2;...", strict=True)
-        result = {}
-        for image_id, (number, text) in raw.items():
+    def parse_run(
+        self, path: str | Path, reference: CaptionReference | None, keep: bool = True
+    ) -> dict[str, list[str]]:
+        """Returns image id -> the concepts as the official evaluator scores them (see `run_concepts`).
+
+        Args:
+            keep: Build that result; False only validates, line by line, holding nothing but the ids seen.
+        """
+        problems = ProblemCollector(path)
+        result: dict[str, list[str]] = {}
+        cui_seen = False
+        example = ""
+        for number, image_id, text in iter_tab_run(path, reference, "CUI1;CUI2;...", problems, strict=True):
             if text is None:
                 if number == 1:
                     # the official script crashes (UnboundLocalError) on a first line without a tab; later
@@ -137,8 +153,8 @@ class ConceptSpec(_TabSpec):
                     problems.add(number, "no tab after the image id: write 'image_id<TAB>' for an empty list")
                 text = ""
             written = text.split(";")  # the official duplicate and count checks see the entries as written
-            duplicated = sorted({c for c in written if written.count(c) > 1})
-            if duplicated:
+            if len(set(written)) != len(written):
+                duplicated = sorted({c for c in written if written.count(c) > 1})
                 shown = ", ".join(c if c.strip() == c and c else repr(c) for c in duplicated)
                 problems.add(number, f"duplicate concept(s) {shown} for image {image_id!r}")
             elif len(written) > self.max_concepts:
@@ -146,33 +162,46 @@ class ConceptSpec(_TabSpec):
             else:
                 if len(written) > self.warn_concepts:
                     problems.warn(number, f"{len(written)} concepts for {image_id!r}: more than {self.warn_concepts}")
-                self._warn_suspicious(problems, number, written)
-            result[image_id] = run_concepts(text)
-        every = [c.strip() for concepts in result.values() for c in concepts if c.strip()]
-        if every and not any(CUI.match(c) for c in every):
+                self._warn_suspicious(problems, number, text, written)
+            concepts = run_concepts(text)
+            if not cui_seen:  # is any concept of the file CUI-like? (another task's file has none)
+                for concept in concepts:
+                    stripped = concept.strip()
+                    example = example or stripped
+                    if stripped and CUI.match(stripped):
+                        cui_seen = True
+                        break
+            if keep:
+                result[image_id] = concepts
+        if example and not cui_seen:
             problems.warn(
                 None,
-                f"no concept looks like a UMLS CUI (C and 7 digits), e.g. {every[0]!r}: is it another task's file?",
+                f"no concept looks like a UMLS CUI (C and 7 digits), e.g. {example!r}: is it another task's file?",
             )
         problems.raise_if_any()
         return result
 
+    def validate(self, path: str | Path, reference: CaptionReference | None) -> None:
+        self.parse_run(path, reference, keep=False)
+
     @staticmethod
-    def _warn_suspicious(problems: ProblemCollector, number: int, written: list[str]) -> None:
+    def _warn_suspicious(problems: ProblemCollector, number: int, text: str, written: list[str]) -> None:
         """What the official evaluator accepts but scores in a way the author hardly meant."""
-        if "" in written and len(written) > 1:
+        if len(written) > 1 and "" in written:
             problems.warn(
                 number,
                 "empty concept (';;' or a trailing ';'): the official evaluator scores it as a predicted "
                 "concept, a false positive",
             )
-        padded = [c for c in written if c.strip() != c and c.strip()]
+        padded = [c for c in written if c.strip() != c and c.strip()] if any(ch.isspace() for ch in text) else []
         if padded:
             problems.warn(
                 number,
                 f"concept(s) {', '.join(map(repr, padded[:3]))} with spaces: the official evaluator keeps the "
                 "spaces, so they match no ground-truth concept",
             )
+        if text.upper() == text:
+            return  # no lower-case letter: no case variants
         by_case: dict[str, list[str]] = {}
         for concept in written:
             by_case.setdefault(concept.upper(), []).append(concept)

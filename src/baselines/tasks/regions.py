@@ -147,6 +147,11 @@ class RegionSpec(TaskSpec):
             path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections
         )
 
+    def validate(self, path: str | Path, reference: ImageSet | None) -> None:
+        parse_grouped_file(
+            path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections, keep=False
+        )
+
     def score(self, run: dict[str, list[Region]], reference: ImageSet) -> dict[str, float]:
         if reference.ground_truth is None:
             raise ValueError(f"{self.name}: scoring needs ground truth")
