@@ -148,3 +148,16 @@ def test_validate_reports_what_parse_run_reports(tmp_path: Path, task: str, text
     with pytest.raises(FormatError) as validated:  # the streaming path that keeps nothing finds the same
         spec.validate(run_file, None)
     assert str(validated.value) == str(parsed.value) and len(parsed.value.problems) == 3
+
+
+def test_validate_with_an_image_folder_holding_a_misnamed_entry_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images = tmp_path / "test"
+    images.mkdir()
+    (images / "a.jpg").mkdir()  # a folder named like an image
+    run_file = tmp_path / "run.txt"
+    run_file.write_text("a.jpg;\n")
+    assert main(["validate", "--task", "drawnui", str(run_file), "--images", str(images)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "a.jpg" in err and "Traceback" not in err
