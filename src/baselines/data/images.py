@@ -69,6 +69,8 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) as `load_rgb` would return it, read from the header only."""
+    if (missing := _not_a_file(Path(path))) is not None:
+        raise ImageReadError(f"{path}: {missing}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel cap is ours to apply
