@@ -112,15 +112,15 @@ def test_format_warnings_are_printed_and_the_file_still_passes(
     from baselines.tasks import get_task
 
     spec = get_task("drawnui")
-    original = spec.parse_run
+    original = spec.validate
 
-    def parse_and_warn(path, reference):  # a validator that notes something suspicious on line 1
+    def validate_and_warn(path, reference):  # a validator that notes something suspicious on line 1
         problems = ProblemCollector(path)
         problems.warn(1, "looks odd")
         problems.raise_if_any()
         return original(path, reference)
 
-    monkeypatch.setattr(spec, "parse_run", parse_and_warn)
+    monkeypatch.setattr(spec, "validate", validate_and_warn)
     run_file = tmp_path / "run.txt"
     run_file.write_text(DRAWNUI_RUN)
     assert main(["validate", "--task", "drawnui", str(run_file)]) == 0
