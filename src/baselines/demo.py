@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from baselines.config import compose_config, config_dir
 
@@ -38,6 +39,7 @@ class DemoResult:
     untrained: float = float("nan")
     run_file: str = ""
     log_file: str = ""
+    overlay: str = ""
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     error: str = ""
@@ -92,8 +94,37 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoRe
     result.scores = summary["scores"]
     result.trained = result.scores.get(spec.primary_metric, math.nan)
     result.run_file = summary["run_file"] or ""
+    result.overlay = _overlay(cfg, spec, result.run_file, Path(out))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _overlay(cfg: Any, spec: Any, run_file: str, out: Path) -> str:
+    """One picture of the trained model's first test item (`baselines draw`), as `<out>/overlays/<task>.png`;
+    "" for a task without pictures (SPLL) or if drawing fails (logged: the demo's scores stand anyway)."""
+    from baselines.cli import main as cli
+    from baselines.visual.views import drawer_for
+
+    try:
+        drawer_for(spec)
+    except ValueError:
+        return ""
+    data = cfg.data
+    images = next((data[key] for key in ("predict_images", "predict_cts", "images") if data.get(key)), None)
+    folder = out / cfg.task / "overlay"
+    command = ["draw", "--task", spec.name, run_file, "--images", str(images), "--out", str(folder), "--limit", "1"]
+    command += ["--overwrite"]
+    if cfg.get("evaluation", {}).get("ground_truth"):
+        command += ["--gt", str(cfg.evaluation.ground_truth)]
+    if data.get("predict_masks"):
+        command += ["--masks", str(data.predict_masks)]
+    if cli(command) != 0 or not any(folder.glob("*.png")):
+        log.warning("demo %s: no overlay drawn", spec.name)
+        return ""
+    target = out / "overlays" / f"{spec.name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    next(iter(sorted(folder.glob("*.png")))).replace(target)
+    return str(target)
 
 
 def _cpu_seconds(who: int) -> float:
@@ -186,16 +217,16 @@ def _progress_line(done: int, total: int, r: DemoResult) -> str:
 
 
 def format_table(results: Sequence[DemoResult], wall: float | None = None) -> str:
-    header = "| task | metric | trained | untrained | seconds | CPU-s | run file (validated) | log |"
-    lines = [header, "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    header = "| task | metric | trained | untrained | seconds | CPU-s | run file (validated) | overlay | log |"
+    lines = [header, "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |"]
     for r in results:
         if r.error:
-            failed = f"| {r.name} | FAILED: {r.error} | | | {r.seconds:.0f} | {r.cpu_seconds:.0f} | | {r.log_file} |"
+            failed = f"| {r.name} | FAILED: {r.error} | | | {r.seconds:.0f} | {r.cpu_seconds:.0f} | | | {r.log_file} |"
             lines.append(failed)
         else:
             lines.append(
                 f"| {r.name} | {r.metric} | {r.trained:.3f} | {r.untrained:.3f} | {r.seconds:.0f} | "
-                f"{r.cpu_seconds:.0f} | {r.run_file} | {r.log_file} |"
+                f"{r.cpu_seconds:.0f} | {r.run_file} | {r.overlay} | {r.log_file} |"
             )
     total_cpu = sum(r.cpu_seconds for r in results)
     if wall is not None:
