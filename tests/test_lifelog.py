@@ -13,8 +13,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
-from baselines.data.formats.lifelog import cluster_counts, read_clusters, read_judgements
+from baselines.data.formats.lifelog import (
+    cluster_counts,
+    images_from_names,
+    read_clusters,
+    read_judgements,
+    time_from_name,
+)
 from baselines.data.images import load_rgb
+from baselines.data.lifelog import LifelogDataModule
 from baselines.data.transforms import detection_pipeline
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
@@ -283,3 +290,40 @@ def test_a_blank_line_in_a_run_is_refused_as_the_official_evaluator_does() -> No
     # line that is not 3 tokens (crowdAI/CLEF_evaluators_2018 lifelog_lmrt_evaluator.py L110)
     with pytest.raises(FormatError, match=r"blank_line\.txt:3: blank or whitespace-only line"):
         get_task("lmrt").parse_run(REAL / "lmrt2020_run1_topic4_lines2-4_blank_line.txt", None)
+
+
+# --- the released layout without a metadata file (zero-shot retrieval) -------------------------------------------
+
+
+def test_image_times_come_from_the_released_names() -> None:
+    # the three id forms of ImageCLEF2020_dev_gt.txt (lines 1, 196 and 711; excerpts in tests/fixtures/real/lifelog)
+    names = [
+        "B00007061_21I6X0_20180505_175842E.JPG",
+        "20160905_180822_000.jpg",
+        "b00001213_21i6bq_20150306_174403e.jpg",
+    ]
+    images = images_from_names(names, "images")
+    assert [i.image_id for i in images] == names[::-1]  # time order: 2015, 2016, 2018
+    assert time_from_name(names[1]) - time_from_name("20160905_180754_000.jpg") == 28  # 18:08:22 - 18:07:54
+    assert {i.caption for i in images} == {""}
+    with pytest.raises(FormatError, match=r"1 image names hold no YYYYMMDD_HHMMSS time \(e.g. holiday.jpg\)"):
+        images_from_names(["holiday.jpg", *names], "images")
+
+
+def test_collection_without_metadata_is_every_image_under_the_day_folders(tmp_path: Path) -> None:
+    days = {"2016-09-05": "20160905_180822_000.jpg", "2018-05-05": "B00007061_21I6X0_20180505_175842E.JPG"}
+    for day, name in days.items():
+        (tmp_path / "images" / day).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "images" / day / name), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "topics.csv").write_text("topic_id,title,description\n1,Eating,At home\n")
+    datamodule = LifelogDataModule(str(tmp_path / "images"), None, str(tmp_path / "topics.csv"), image_size=8)
+    assert [i.image_id for i in datamodule.collection.images] == [
+        "20160905_180822_000.jpg",
+        "B00007061_21I6X0_20180505_175842E.JPG",
+    ]
+    assert datamodule.prediction_candidates() == {"20160905_180822_000.jpg", "B00007061_21I6X0_20180505_175842E.JPG"}
+    with pytest.raises(ValueError, match=r"fine-tuning \(train=true\) learns from captions .* give data\.metadata="):
+        datamodule.dataset("train")
+    # the validator takes the image folder as the collection too
+    reference = get_task("lmrt").load_reference(None, tmp_path / "images")
+    assert reference.images == datamodule.prediction_candidates()

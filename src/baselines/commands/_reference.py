@@ -22,7 +22,7 @@ def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
         "--images",
         default=None,
         help="what the run must cover: the test image (or CT) folder, the VQA test questions file, the "
-        "LMRT topics or metadata file, the SPLL features file",
+        "LMRT image folder, metadata or topics file, the SPLL features file",
     )
 
 

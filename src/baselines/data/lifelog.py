@@ -4,9 +4,12 @@ Image ids are file names, extension included, as the released ground truth names
 (`20160905_180822_000.jpg`, `B00007061_21I6X0_20180505_175842E.JPG`): the image of id X is the file
 `<images>/**/X`, and a run file written from this collection carries ids the ground truth can match.
 Formats (baselines.data.formats.lifelog, docs/tasks/lifelog.md):
+- images as released, one folder per day (any depth): without a metadata file the collection is every image
+  there, timed by its file name (`20160905_180822_000.jpg`), which is all zero-shot retrieval needs;
 - ground truth `topic, image_id, cluster` and clusters `topic, cluster`, as released (no header);
-- metadata CSV with a header, at least `image_id,timestamp` (ISO time or seconds), optionally
-  `location,activity,concepts` (`;`-separated) [the project's layout: the released metadata is per minute];
+- optional metadata CSV with a header, at least `image_id,timestamp` (ISO time or seconds), optionally
+  `location,activity,concepts` (`;`-separated): the captions fine-tuning needs [the project's layout: the
+  released metadata is per minute];
 - topics: CSV `topic_id,title,description` with a header, or XML `<topic><id/><title/><description/></topic>`
   [the project's layout: the released topics are a PDF].
 """
@@ -23,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split, collate_dicts
-from baselines.data.formats.lifelog import LifelogImage, read_metadata, read_topics
+from baselines.data.formats.lifelog import LifelogImage, images_from_names, read_metadata, read_topics
 from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_name, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 
@@ -100,8 +103,9 @@ class LifelogDataModule(BaseDataModule):
     """Image-caption pairs from the metadata (fit), topics (predict) and the whole collection (index).
 
     Args:
-        images: Root of the lifelog images.
-        metadata: Metadata CSV (image_id = file name with extension, timestamp, ...).
+        images: Root of the lifelog images (the released day folders).
+        metadata: Metadata CSV (image_id = file name with extension, timestamp, ...); None: the collection is
+            every image under `images`, timed by its file name, without captions (zero-shot retrieval only).
         topics: Topics file (CSV or XML).
         image_size: Square input size.
         val_fraction: Share of images held out for validation of the optional fine-tuning.
@@ -114,7 +118,7 @@ class LifelogDataModule(BaseDataModule):
     def __init__(
         self,
         images: str,
-        metadata: str,
+        metadata: str | None,
         topics: str,
         image_size: int = 224,
         val_fraction: float = 0.1,
@@ -140,8 +144,11 @@ class LifelogDataModule(BaseDataModule):
     def collection(self) -> LifelogImages:
         """Every image of the lifelog in time order: what the retriever indexes."""
         if self._collection is None:
-            images = read_metadata(self.metadata)
             paths = find_images_by_name(self.images_root)
+            if self.metadata is None:
+                images = images_from_names(paths, self.images_root)
+            else:
+                images = read_metadata(self.metadata)
             missing = [i.image_id for i in images if i.image_id not in paths]
             if missing and self.on_bad_image == "error":
                 raise FileNotFoundError(
@@ -162,6 +169,12 @@ class LifelogDataModule(BaseDataModule):
     def build_dataset(self, split: Split) -> Dataset:
         if split == "predict":
             return Topics(read_topics(self.topics))
+        if self.metadata is None:
+            raise ValueError(
+                "fine-tuning (train=true) learns from captions made of the metadata: give data.metadata=<CSV "
+                "image_id,timestamp,location,activity,concepts> (docs/tasks/lifelog.md), or predict zero-shot "
+                "with train=false"
+            )
         collection = self.collection
         order = np.random.default_rng(self.split_seed).permutation(len(collection.images))
         held = set(order[: max(1, round(len(order) * self.val_fraction))].tolist())

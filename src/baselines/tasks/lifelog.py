@@ -26,6 +26,7 @@ from baselines.data.formats.lifelog import (
     read_topics,
 )
 from baselines.data.formats.tabular import read_table
+from baselines.data.images import find_images_by_name
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores
 from baselines.tasks.base import TaskSpec, predicted_truth
@@ -94,11 +95,14 @@ class LMRTSpec(TaskSpec):
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> LifelogReference:
         """ground_truth: the released ground truth (`topic, image_id, cluster`); its clusters file, when next
-        to it (`*_clusters.txt`), is cross-checked. images: the topics file (CSV/XML) or the metadata CSV."""
+        to it (`*_clusters.txt`), is cross-checked. images: the image folder (the released day folders: ids
+        are file names), the metadata CSV, or the topics file (CSV/XML)."""
         truth, counts = load_truth(ground_truth) if ground_truth is not None else (None, None)
         topics = set(truth) if truth is not None else None
         known_images = None
-        if images is not None:
+        if images is not None and Path(images).is_dir():
+            known_images = set(find_images_by_name(images))
+        elif images is not None:
             path = Path(images)
             header = b""
             if path.is_file() and path.suffix != ".xml":
@@ -123,7 +127,7 @@ class LMRTSpec(TaskSpec):
     def unchecked(self, reference: LifelogReference | None) -> list[str]:
         missing = super().unchecked(reference)
         if reference is None or reference.images is None:
-            missing.append("image ids against the collection (give --images <metadata CSV>)")
+            missing.append("image ids against the collection (give --images <image folder or metadata CSV>)")
         return missing
 
     def with_metadata(self, reference: LifelogReference, metadata: str | Path) -> LifelogReference:

@@ -3,16 +3,18 @@
 The ground truth and clusters files are read in their released layout (checked against the 2020
 development files, RRibeiro8/Loggy@d4bb27e:WebApp/Loggy/media/ImageCLEF2020_dev_{gt,clusters}.txt;
 excerpts in tests/fixtures/real/lifelog). Metadata and topics are in the project's documented layout
-(the released topics are a PDF; docs/tasks/lifelog.md).
+(the released topics are a PDF; docs/tasks/lifelog.md). Without a metadata file, an image's time is read
+from its released file name (`images_from_names`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from xml.parsers import expat
 
@@ -59,6 +61,52 @@ def read_metadata(path: str | Path) -> list[LifelogImage]:
         words = [row.get("activity", ""), row.get("location", ""), *row.get("concepts", "").split(";")]
         images.append(LifelogImage(image_id, time, " ".join(w.strip() for w in words if w.strip())))
     problems.raise_if_any()
+    return sorted(images, key=lambda image: (image.time, image.image_id))
+
+
+# The released image names carry the capture time: `b00001213_21i6bq_20150306_174403e.jpg` (2015),
+# `20160905_180822_000.jpg` (2016), `B00007061_21I6X0_20180505_175842E.JPG` (2018) (ImageCLEF2020_dev_gt.txt).
+_NAME_TIME = re.compile(r"(?<!\d)(\d{8})_(\d{6})(?!\d)")
+
+
+def time_from_name(image_id: str) -> float | None:
+    """Seconds of the `YYYYMMDD_HHMMSS` capture time in a released image name (read as UTC: only the
+    differences between images are used), or None if the name has none."""
+    match = _NAME_TIME.search(image_id)
+    if match is None:
+        return None
+    try:
+        moment = datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc).timestamp()
+
+
+def images_from_names(image_ids: Iterable[str], source: str | Path) -> list[LifelogImage]:
+    """The collection without a metadata file: every image, timed by its file name, in time order, with no
+    caption (captions, for fine-tuning, come from a metadata CSV).
+
+    Raises:
+        FormatError: Naming the images whose name holds no `YYYYMMDD_HHMMSS` time.
+    """
+    images, untimed = [], []
+    for image_id in image_ids:
+        time = time_from_name(image_id)
+        if time is None:
+            untimed.append(image_id)
+        else:
+            images.append(LifelogImage(image_id, time, ""))
+    if untimed:
+        raise FormatError(
+            [
+                Problem(
+                    str(source),
+                    None,
+                    f"{len(untimed)} image names hold no YYYYMMDD_HHMMSS time (e.g. {', '.join(untimed[:3])}): "
+                    "give data.metadata=<CSV image_id,timestamp,...> with their times",
+                )
+            ]
+        )
     return sorted(images, key=lambda image: (image.time, image.image_id))
 
 
