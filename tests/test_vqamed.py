@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from baselines.data.base import collate_dicts
-from baselines.data.formats.vqamed import read_answers, read_reference_questions, read_test_ids
+from baselines.data.formats.vqamed import read_answers, read_questions, read_reference_questions, read_test_ids
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
 from baselines.pipeline import run
@@ -261,3 +261,18 @@ def test_run_validators_accept_the_writers_output_without_warnings(tmp_path: Pat
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             spec.parse_run(path, VQAReference(["s1", "s2"]))
+
+
+def test_a_validation_split_is_predicted_from_its_qa_pairs(tmp_path: Path) -> None:
+    # `VQAnswering_2020_Val_QA_Pairs.txt` is `image_id|question|answer`: as a questions file, its answers are unread
+    pairs = tmp_path / "VQAnswering_2020_Val_QA_Pairs.txt"
+    pairs.write_text("synpic1|what is abnormal in the ct scan?|cavity\nsynpic2|is this a t1 weighted mri?|no\n")
+    assert read_questions(pairs) == [
+        ("synpic1", "what is abnormal in the ct scan?"),
+        ("synpic2", "is this a t1 weighted mri?"),
+    ]
+    pairs.write_text("synpic1|what?|a|b\nsynpic2\n")
+    with pytest.raises(FormatError) as error:
+        read_questions(pairs)
+    assert [p.line for p in error.value.problems] == [1, 2]
+    assert "expected 'image_id|question' (test questions) or 'image_id|question|answer'" in str(error.value)

@@ -26,23 +26,27 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-def read_pipe_file(path: str | Path, fields: int, what: str, unique: bool) -> list[tuple[int, list[str]]]:
-    """Lines split on `|` with exactly `fields` non-empty fields (kept as written, the id stripped).
+def read_pipe_file(
+    path: str | Path, fields: int | tuple[int, ...], what: str, unique: bool
+) -> list[tuple[int, list[str]]]:
+    """Lines split on `|` with exactly `fields` (or one of the counts in `fields`) non-empty fields (kept as
+    written, the id stripped).
 
     Args:
         unique: Whether an image id may appear on one line only (test questions and answers).
     """
+    counts = (fields,) if isinstance(fields, int) else fields
     problems = ProblemCollector(path)
     rows = []
     first: dict[str, int] = {}
     for number, text in read_lines(path, problems):
         parts = text.split("|")
-        if len(parts) != fields:
-            problems.add(number, f"{len(parts)} '|'-separated fields; expected '{what}'")
+        if len(parts) not in counts:
+            problems.add(number, f"{len(parts)} '|'-separated fields; expected {what}")
             continue
         empty = [str(i) for i, part in enumerate(parts, start=1) if not part.strip()]
         if empty:
-            problems.add(number, f"field(s) {', '.join(empty)} empty; expected '{what}'")
+            problems.add(number, f"field(s) {', '.join(empty)} empty; expected {what}")
             continue
         image_id = parts[0].strip()
         if unique and image_id in first:
@@ -56,12 +60,15 @@ def read_pipe_file(path: str | Path, fields: int, what: str, unique: bool) -> li
 
 def read_qa(path: str | Path) -> list[tuple[str, str, str]]:
     """`image_id|question|answer` rows in file order."""
-    return [(r[0], r[1], r[2]) for _, r in read_pipe_file(path, 3, "image_id|question|answer", unique=False)]
+    return [(r[0], r[1], r[2]) for _, r in read_pipe_file(path, 3, "'image_id|question|answer'", unique=False)]
 
 
 def read_questions(path: str | Path) -> list[tuple[str, str]]:
-    """Test questions `image_id|question` in test-set order."""
-    return [(r[0], r[1]) for _, r in read_pipe_file(path, 2, "image_id|question", unique=True)]
+    """The questions to answer, in the order the run must follow: a test questions file `image_id|question`,
+    or a split's QA pairs `image_id|question|answer` (the answer is not read), so a validation split is
+    predicted from its released file (`VQAnswering_2020_Val_QA_Pairs.txt`)."""
+    what = "'image_id|question' (test questions) or 'image_id|question|answer' (a split's QA pairs)"
+    return [(r[0], r[1]) for _, r in read_pipe_file(path, (2, 3), what, unique=True)]
 
 
 def read_test_ids(path: str | Path) -> list[str]:
