@@ -7,18 +7,25 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 
 
-def mlp(in_features: int, hidden: int = 32, layers: int = 2, dropout: float = 0.1) -> nn.Module:
-    """in_features -> hidden (x layers, GELU, dropout) -> 1."""
+def mlp(in_features: int | None = None, hidden: int = 32, layers: int = 2, dropout: float = 0.1) -> nn.Module:
+    """in_features -> hidden (x layers, GELU, dropout) -> 1.
+
+    Args:
+        in_features: Number of feature columns; None sizes the first layer from the first batch, so the same
+            config fits any table (a checkpoint restores the size it was trained with).
+    """
     blocks: list[nn.Module] = []
     width = in_features
     for _ in range(layers):
-        blocks += [nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout)]
+        first = nn.Linear(width, hidden) if width is not None else nn.LazyLinear(hidden)
+        blocks += [first, nn.GELU(), nn.Dropout(dropout)]
         width = hidden
-    return nn.Sequential(*blocks, nn.Linear(width, 1))
+    return nn.Sequential(*blocks, nn.Linear(width, 1) if width is not None else nn.LazyLinear(1))
 
 
 class TabularRegressionTask(BaseTask):
@@ -41,6 +48,20 @@ class TabularRegressionTask(BaseTask):
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = net
+
+    def setup(self, stage: str) -> None:
+        # A first layer left to the data (in_features=None) is sized from the data module's feature columns
+        # now, before the optimizer is made or a checkpoint restored, so the module is an ordinary one from then on
+        # (without a data module it is sized by its first batch).
+        datamodule = getattr(self._trainer, "datamodule", None)
+        width = getattr(datamodule, "num_features", None)
+        if width is not None and any(is_lazy(p) for p in self.net.parameters()):
+            mode = self.net.training
+            self.net.eval()  # the dry run draws no dropout mask
+            with torch.no_grad():
+                self.net(torch.zeros(1, int(width), device=self.device))
+            self.net.train(mode)
+        super().setup(stage)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net(features).squeeze(-1)
