@@ -84,8 +84,9 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def find_images_by_stem(root: str | Path) -> dict[str, Path]:
-    """Image id (file stem) -> path for every image under root, in any subfolder (modality or day folders).
+def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str, Path]:
+    """Image id -> path for every image under root, in any subfolder (modality or day folders), with any
+    image extension in any case; the id is the file name or its stem, as the task names its images.
 
     Raises:
         FileNotFoundError: If root does not exist.
@@ -99,31 +100,21 @@ def find_images_by_stem(root: str | Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            if path.stem in found:
-                raise FormatError([Problem(str(path), None, f"image id {path.stem!r} also at {found[path.stem]}")])
-            found[path.stem] = path
+            image_id = path.name if id_from == "name" else path.stem
+            if image_id in found:
+                raise FormatError([Problem(str(path), None, f"image id {image_id!r} also at {found[image_id]}")])
+            found[image_id] = path
     return found
+
+
+def find_images_by_stem(root: str | Path) -> dict[str, Path]:
+    """Image id (file stem) -> path for every image under root (medical caption, VQA-Med); see find_images."""
+    return find_images(root, "stem")
 
 
 def find_images_by_name(root: str | Path) -> dict[str, Path]:
-    """Image file name (the LMRT image id) -> path, for every image under root (day folders of any depth).
-
-    Raises:
-        FileNotFoundError: If root does not exist.
-        FormatError: If two files share a name.
-    """
-    from baselines.errors import FormatError, Problem
-
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: image folder not found")
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            if path.name in found:
-                raise FormatError([Problem(str(path), None, f"image id {path.name!r} also at {found[path.name]}")])
-            found[path.name] = path
-    return found
+    """Image file name (the LMRT image id) -> path for every image under root (day folders); see find_images."""
+    return find_images(root, "name")
 
 
 def list_images(folder: str | Path) -> list[Path]:

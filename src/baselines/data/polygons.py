@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
+from pycocotools import mask as mask_utils
+
+from baselines.types import Region
 
 
 def fill_polygons(
@@ -45,3 +49,23 @@ def flat(polygon: np.ndarray) -> tuple[float, ...]:
 
 def unflat(coords: Sequence[float]) -> np.ndarray:
     return np.asarray(coords, np.float64).reshape(-1, 2)
+
+
+Sizes = Mapping[str, tuple[int, int] | None]
+
+
+def canvas_size(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple[int, int]:
+    """(width, height): the known size, else the extent of the regions."""
+    known = sizes.get(image_id)
+    if known is not None:
+        return known
+    width = max((r.box[2] for r in regions), default=0)
+    height = max((r.box[3] for r in regions), default=0)
+    return max(int(np.ceil(width)) + 1, 1), max(int(np.ceil(height)) + 1, 1)
+
+
+def polygon_rle(region: Region, height: int, width: int) -> dict[str, Any]:
+    rles = mask_utils.frPyObjects([list(region.polygon)], height, width)
+    rle = mask_utils.merge(rles)
+    rle["counts"] = rle["counts"].decode("ascii")
+    return rle

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import albumentations as A
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import Split
-from baselines.data.detection import DetectionDataModule, DetectionRecord, load_scaled
+from baselines.data.detection import DetectionDataModule, DetectionDataset, DetectionRecord, load_scaled
 from baselines.data.polygons import fill_polygons
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 
@@ -25,27 +23,8 @@ def class_mask(record: DetectionRecord, height: int, width: int) -> np.ndarray:
     return mask
 
 
-class SegmentationDataset(Dataset):
+class SegmentationDataset(DetectionDataset):
     """Yields `{"id", "index", "image", "mask", "scale", "orig_size"}` dicts (letterboxed like detection)."""
-
-    def __init__(
-        self, records: list[DetectionRecord], transform: A.Compose, size: int, reduced_decode: bool = True
-    ) -> None:
-        self.records = records
-        self.transform = transform
-        self.size = size
-        self.reduced_decode = reduced_decode
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    @property
-    def ids(self) -> list[str]:
-        return [r.image_id for r in self.records]
-
-    @property
-    def files(self) -> dict[str, Path]:
-        return {r.image_id: r.path for r in self.records}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         image, record, (width, height) = load_scaled(self.records[index], self.size if self.reduced_decode else None)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from baselines.data.polygons import canvas_size
 from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
-from baselines.runfiles.coco import annotation_records, canvas, coco_results, image_records
+from baselines.runfiles.coco import annotation_records, coco_results, image_records
 from baselines.types import Region, RegionKind
 
 Sizes = Mapping[str, tuple[int, int] | None]
@@ -45,7 +46,7 @@ def region_pr_curves(
     numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
     kept = {image_id: run.get(image_id, ()) for image_id in ids}  # the scorer ignores images outside the truth
     # one canvas per image for truth and run alike (RLEs compared must have one size), as the scorer does
-    canvases = {i: canvas(i, sizes, [*truth[i], *kept[i]]) for i in ids}
+    canvases = {i: canvas_size(i, sizes, [*truth[i], *kept[i]]) for i in ids}
     result = coco_average_precision(
         image_records(ids, canvases),
         annotation_records(truth, numbers, canvases, kind),
@@ -83,7 +84,7 @@ def region_confusion(
     none = num_classes
     for image_id, truths in truth.items():
         predictions = [r for r in run.get(image_id, ()) if r.score >= min_score]
-        iou = _iou(predictions, truths, *canvas(image_id, sizes, [*truths, *predictions]), kind)
+        iou = _iou(predictions, truths, *canvas_size(image_id, sizes, [*truths, *predictions]), kind)
         pairs = sorted(
             (
                 (iou[p, t], p, t)

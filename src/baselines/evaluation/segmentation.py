@@ -17,21 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import fill_polygons, unflat
+from baselines.data.polygons import Sizes, canvas_size, fill_polygons, polygon_rle, unflat
 from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
 from baselines.types import Region
-
-Sizes = Mapping[str, tuple[int, int] | None]
-
-
-def _size(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple[int, int]:
-    """(width, height): the known size, else the extent of the regions."""
-    known = sizes.get(image_id)
-    if known is not None:
-        return known
-    width = max((r.box[2] for r in regions), default=0)
-    height = max((r.box[3] for r in regions), default=0)
-    return max(int(np.ceil(width)) + 1, 1), max(int(np.ceil(height)) + 1, 1)
 
 
 def has_area(region: Region) -> bool:
@@ -41,13 +29,6 @@ def has_area(region: Region) -> bool:
     if len(points) < 3 or len(np.unique(points, axis=0)) < 3:
         return False
     return bool(np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0)
-
-
-def _rle(region: Region, height: int, width: int) -> dict:
-    rles = mask_utils.frPyObjects([list(region.polygon)], height, width)
-    rle = mask_utils.merge(rles)
-    rle["counts"] = rle["counts"].decode("ascii")
-    return rle
 
 
 def polygon_map(
@@ -71,10 +52,10 @@ def polygon_map(
     results: list[dict] = []
     for number, (image_id, truth) in enumerate(ground_truth.items(), start=1):
         preds = predictions.get(image_id, ())
-        width, height = _size(image_id, sizes, [*truth, *preds])
+        width, height = canvas_size(image_id, sizes, [*truth, *preds])
         images.append({"id": number, "width": width, "height": height})
         for region in filter(has_area, truth):
-            rle = _rle(region, height, width)
+            rle = polygon_rle(region, height, width)
             annotations.append(
                 {
                     "id": len(annotations) + 1,
@@ -90,7 +71,7 @@ def polygon_map(
             {
                 "image_id": number,
                 "category_id": region.label + 1,
-                "segmentation": _rle(region, height, width),
+                "segmentation": polygon_rle(region, height, width),
                 "score": region.score,
             }
             for region in filter(has_area, preds)
@@ -147,7 +128,7 @@ def pixel_iou(
     union = dict.fromkeys(draw_order, 0)
     for image_id, truth in ground_truth.items():
         preds = predictions.get(image_id, ())
-        width, height = _size(image_id, sizes, [*truth, *preds])
+        width, height = canvas_size(image_id, sizes, [*truth, *preds])
         true_map = label_map(truth, height, width, draw_order)
         pred_map = label_map(preds, height, width, draw_order)
         for label in ({r.label for r in truth} | {r.label for r in preds}) & drawn:
@@ -175,7 +156,7 @@ def independent_pixel_iou(
     union = np.zeros(num_classes, np.int64)
     for image_id, truth in ground_truth.items():
         preds = predictions.get(image_id, ())
-        width, height = _size(image_id, sizes, [*truth, *preds])
+        width, height = canvas_size(image_id, sizes, [*truth, *preds])
         for label in {r.label for r in truth} | {r.label for r in preds}:
             true_mask = fill_polygons([unflat(r.polygon) for r in truth if r.label == label], height, width) > 0
             pred_mask = fill_polygons([unflat(r.polygon) for r in preds if r.label == label], height, width) > 0

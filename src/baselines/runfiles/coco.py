@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import flat, mask_to_polygons
+from baselines.data.polygons import canvas_size, flat, mask_to_polygons, polygon_rle
 from baselines.errors import FormatError, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
 
@@ -45,22 +45,6 @@ def image_records(ids: Sequence[str], sizes: Sizes) -> list[dict[str, Any]]:
     return records
 
 
-def canvas(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple[int, int]:
-    """(width, height): the known size, else the regions' extent (as the project's polygon scorer)."""
-    known = sizes.get(image_id)
-    if known is not None:
-        return known
-    width = max((r.box[2] for r in regions), default=0)
-    height = max((r.box[3] for r in regions), default=0)
-    return int(np.ceil(width)) + 1, int(np.ceil(height)) + 1
-
-
-def _rle(region: Region, height: int, width: int) -> dict[str, Any]:
-    rle = mask_utils.merge(mask_utils.frPyObjects([list(region.polygon)], height, width))
-    rle["counts"] = rle["counts"].decode("ascii")
-    return rle
-
-
 def _xywh(region: Region) -> list[float]:
     x0, y0, x1, y1 = region.box
     return [x0, y0, x1 - x0, y1 - y0]
@@ -73,7 +57,7 @@ def annotation_records(
     mask's area and bounding box (what the project's scorer compares)."""
     records: list[dict[str, Any]] = []
     for image_id, regions in truth.items():
-        width, height = canvas(image_id, sizes, regions)
+        width, height = canvas_size(image_id, sizes, regions)
         for region in regions:
             record: dict[str, Any] = {"id": len(records) + 1, "image_id": numbers[image_id], "iscrowd": 0}
             record["category_id"] = region.label + 1
@@ -81,7 +65,7 @@ def annotation_records(
                 record["bbox"] = _xywh(region)
                 record["area"] = record["bbox"][2] * record["bbox"][3]
             else:
-                rle = _rle(region, height, width)
+                rle = polygon_rle(region, height, width)
                 record["segmentation"] = [list(region.polygon)]
                 record["area"] = float(mask_utils.area(rle))
                 record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
@@ -95,13 +79,13 @@ def coco_results(
     """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE)."""
     results: list[dict[str, Any]] = []
     for image_id, regions in run.items():
-        width, height = canvas(image_id, sizes, regions)
+        width, height = canvas_size(image_id, sizes, regions)
         for region in regions:
             record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
             if kind == "box":
                 record["bbox"] = _xywh(region)
             else:
-                record["segmentation"] = _rle(region, height, width)
+                record["segmentation"] = polygon_rle(region, height, width)
             record["score"] = region.score
             results.append(record)
     return results
