@@ -86,9 +86,11 @@ def test_vqa_flip_on_a_symmetric_image_equals_no_tta(tmp_path: Path) -> None:
     text = bert_encoder(str(tmp_path / "tok"), hidden_size=32, layers=1, attention_heads=2, max_positions=16)
     image = create_timm("resnet10t", False, num_classes=0)
     module = VQATask(image, text, str(tmp_path / "tok"), OPTIMIZER, fusion_dim=16).eval()
+    batch = _batch(_symmetric(2, 3, 32, 32), question=questions)
+    with pytest.raises(RuntimeError, match=r"call build_head\(answers\) \(or fit/predict with a data module\) first"):
+        _predict(module, batch, FLIP)
     module.build_head(["yes", "no", "lung", "liver"])
     module.emit_raw_scores = True
-    batch = _batch(_symmetric(2, 3, 32, 32), question=questions)
     a, b = _predict(module, batch, None), _predict(module, batch, FLIP)
     np.testing.assert_allclose(np.stack([p["raw_scores"] for p in a]), np.stack([p["raw_scores"] for p in b]))
     assert [p["answer"] for p in a] == [p["answer"] for p in b]

@@ -9,7 +9,8 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from baselines.models import weights
+from baselines.models import segmenters, weights
+from baselines.models.segmenters import smp_model
 from baselines.models.weights import MissingWeightsError, create_timm
 
 
@@ -40,19 +41,47 @@ def test_missing_hub_weights_fail_at_once_naming_hf_home_and_hf_hub_offline(
     assert "pretrained=false" in message
 
 
-def test_cached_hub_weights_are_used_offline(offline_hub: Path) -> None:
-    # lay out a hub cache as huggingface_hub does: refs/main -> snapshots/<revision>/<file>
-    repo_id = timm.models.get_pretrained_cfg("resnet10t").hf_hub_id
-    folder = offline_hub / f"models--{repo_id.replace('/', '--')}"
+def _cache_timm_weights(hub_cache: Path, name: str) -> dict[str, torch.Tensor]:
+    """Random weights of a timm model laid out in the hub cache as huggingface_hub does
+    (refs/main -> snapshots/<revision>/<file>); returns them."""
+    repo_id = timm.models.get_pretrained_cfg(name).hf_hub_id
+    folder = hub_cache / f"models--{repo_id.replace('/', '--')}"
     (folder / "refs").mkdir(parents=True)
     (folder / "refs" / "main").write_text("0" * 40)
     snapshot = folder / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
-    reference = timm.create_model("resnet10t", pretrained=False)
-    save_file(reference.state_dict(), str(snapshot / "model.safetensors"))
+    reference = timm.create_model(name, pretrained=False).state_dict()
+    save_file(reference, str(snapshot / "model.safetensors"))
+    return reference
+
+
+def test_cached_hub_weights_are_used_offline(offline_hub: Path) -> None:
+    reference = _cache_timm_weights(offline_hub, "resnet10t")
     model = create_timm("resnet10t", pretrained=True)
-    for key, value in reference.state_dict().items():
+    for key, value in reference.items():
         assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_cached_timm_encoder_of_a_segmenter_is_used_offline(offline_hub: Path) -> None:
+    reference = _cache_timm_weights(offline_hub, "resnet10t")
+    model = smp_model(2, "Unet", "tu-resnet10t", encoder_weights="imagenet", decoder_channels=[16, 8, 8, 8, 8])
+    encoder = model.encoder.model.state_dict()
+    assert len(encoder) > 0
+    for key, value in encoder.items():
+        assert torch.equal(value, reference[key]), key
+
+
+def test_missing_timm_encoder_of_a_segmenter_fails_at_once(offline_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_hub_attempt(*args: object, **kwargs: object) -> None:
+        raise AssertionError("asked smp to load from the hub (about 50 s of retries offline)")
+
+    monkeypatch.setattr(segmenters.smp, "create_model", no_hub_attempt)
+    with pytest.raises(MissingWeightsError) as caught:
+        smp_model(2, "Unet", "tu-resnet10t", encoder_weights="imagenet")
+    message = str(caught.value)
+    assert message.startswith("'imagenet' weights of encoder 'tu-resnet10t': the Hugging Face hub is not reachable")
+    assert "HF_HOME" in message and "HF_HUB_OFFLINE=1" in message and str(offline_hub) in message
+    assert "encoder_weights=/path/to/encoder.pth" in message
 
 
 def test_hub_reachable_asks_no_network_under_hf_hub_offline(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from torchmetrics.detection import MeanAveragePrecision
 
 from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
-from baselines.models.tta import TTA, View, resize, views_of
+from baselines.models.tta import TTA, View, resize
 
 
 @contextlib.contextmanager
@@ -107,12 +107,12 @@ class DetectionTask(BaseTask):
         return mapped
 
     def detect(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        """Detections per image: the net's, or with TTA the views' fused by weighted boxes fusion."""
-        views = views_of(self.tta)
-        if len(views) == 1:
+        """Detections per image: the net's, or with TTA the views' fused by weighted boxes fusion (left
+        on the CPU, where the fusion runs: predict_step, the only consumer, moves its results there)."""
+        tta = self.tta
+        if tta is None or not tta.enabled:
             return self.net(images)
-        per_view = [self._detect_view(images, view) for view in views]
-        iou = self.tta.iou_threshold if self.tta is not None else 0.55
+        per_view = [self._detect_view(images, view) for view in tta.views()]
         fused = []
         for i, image in enumerate(images):
             outs = [view_outputs[i] for view_outputs in per_view]
@@ -122,13 +122,13 @@ class DetectionTask(BaseTask):
                 [o["labels"].detach().cpu().numpy() for o in outs],
                 [1.0] * len(outs),
                 (float(image.shape[-1]), float(image.shape[-2])),
-                iou,
+                tta.iou_threshold,
             )
             fused.append(
                 {
-                    "boxes": torch.from_numpy(np.ascontiguousarray(boxes)).float().to(image.device),
-                    "scores": torch.from_numpy(scores).float().to(image.device),
-                    "labels": torch.from_numpy(labels).long().to(image.device),
+                    "boxes": torch.from_numpy(np.ascontiguousarray(boxes)).float(),
+                    "scores": torch.from_numpy(scores).float(),
+                    "labels": torch.from_numpy(labels).long(),
                 }
             )
         return fused

@@ -145,6 +145,7 @@ class MultiLabelTask(VocabularyHeadTask):
         probabilities = mean_over_views(self.tta, self.prepare_images(batch["image"]), self).float().sigmoid()
         selected = decide(probabilities, self.thresholds, self.top_k, self.min_labels).cpu()
         order = probabilities.argsort(1, descending=True).cpu()
+        raw = probabilities.cpu().numpy() if self.emit_raw_scores else None  # one copy per batch, not per image
         results = []
         for i in range(len(batch["id"])):
             result = {
@@ -152,7 +153,7 @@ class MultiLabelTask(VocabularyHeadTask):
                 "index": int(batch["index"][i]),
                 "concepts": [self.vocabulary[j] for j in order[i].tolist() if selected[i, j]],
             }
-            if self.emit_raw_scores:
-                result["raw_scores"] = probabilities[i].cpu().numpy()
+            if raw is not None:
+                result["raw_scores"] = raw[i]
             results.append(result)
         return results

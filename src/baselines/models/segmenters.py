@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import segmentation_models_pytorch as smp
 from torch import nn
 
-from baselines.models.weights import MissingWeightsError, hub_reachable, load_state_dict_file, offline_advice
+from baselines.models.weights import (
+    MissingWeightsError,
+    cached_timm_file,
+    hub_reachable,
+    load_state_dict_file,
+    offline_advice,
+)
 
 
 def smp_model(
@@ -25,20 +32,26 @@ def smp_model(
         num_classes: Foreground classes; the output has num_classes + 1 channels (0 = background).
         architecture: Unet, UnetPlusPlus, FPN, DeepLabV3Plus, ... (smp.create_model names).
         encoder: An smp encoder; "tu-<name>" takes any timm model.
-        encoder_weights: None (random init), "imagenet" (download) or a local encoder state-dict file.
+        encoder_weights: None (random init), "imagenet" (download; offline, a "tu-" encoder's weights are
+            read from the local hub cache when there) or a local encoder state-dict file.
         encoder_depth: Encoder stages used; decoder_channels needs one entry per stage.
         decoder_channels: Decoder widths (Unet family).
     """
     hub_weights = encoder_weights if encoder_weights is not None and not Path(encoder_weights).suffix else None
+    timm_options: dict[str, Any] = {}
     if hub_weights is not None and not hub_reachable():
-        raise MissingWeightsError(
-            offline_advice(
-                f"{hub_weights!r} weights of encoder {encoder!r}",
-                "if they are in that cache already, run with HF_HUB_OFFLINE=1 (the hub client then reads its "
-                "cache without asking the hub); else save the encoder's state dict elsewhere and set "
-                "encoder_weights=/path/to/encoder.pth, or use encoder_weights=null",
+        # a timm encoder's weights already in the local cache are read from there, as create_timm does
+        cached = cached_timm_file(encoder.removeprefix("tu-")) if encoder.startswith("tu-") else None
+        if cached is None:
+            raise MissingWeightsError(
+                offline_advice(
+                    f"{hub_weights!r} weights of encoder {encoder!r}",
+                    "if they are in that cache already, run with HF_HUB_OFFLINE=1 (the hub client then reads its "
+                    "cache without asking the hub); else save the encoder's state dict elsewhere and set "
+                    "encoder_weights=/path/to/encoder.pth, or use encoder_weights=null",
+                )
             )
-        )
+        timm_options["pretrained_cfg_overlay"] = {"file": str(cached)}
     try:
         model = smp.create_model(
             architecture,
@@ -47,6 +60,7 @@ def smp_model(
             encoder_depth=encoder_depth,
             decoder_channels=tuple(decoder_channels),
             classes=num_classes + 1,
+            **timm_options,
         )
     except (OSError, RuntimeError, ValueError) as exc:
         if hub_weights is None:

@@ -113,10 +113,11 @@ class VQATask(VocabularyHeadTask):
         image = self.image_projection(self.image_net(self.prepare_images(images)))
         return self.head(self.fusion(torch.cat([image * question, image, question], 1)))
 
-    def forward(self, images: torch.Tensor, questions: list[str]) -> torch.Tensor:
-        if self.head is None:
-            raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
-        logits = self.answer_logits(images, self.encode_questions(questions))
+    def forward(self, images: torch.Tensor, questions: list[str], tta: TTA | None = None) -> torch.Tensor:
+        """Answer logits, routed yes/no when set; with `tta`, the mean of the image views' logits (the
+        question encoded once), routed after the mean."""
+        encoded = self.encode_questions(questions)
+        logits = mean_over_views(tta, self.prepare_images(images), lambda x: self.answer_logits(x, encoded))
         return self.route(logits, questions) if self.yes_no_routing else logits
 
     def route(self, logits: torch.Tensor, questions: list[str]) -> torch.Tensor:
@@ -156,15 +157,7 @@ class VQATask(VocabularyHeadTask):
         return {"labels": list(self.vocabulary)}
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        if self.head is None:
-            raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
-        questions = batch["question"]
-        encoded = self.encode_questions(questions)
-        logits = mean_over_views(
-            self.tta, self.prepare_images(batch["image"]), lambda x: self.answer_logits(x, encoded)
-        )
-        if self.yes_no_routing:
-            logits = self.route(logits, questions)
+        logits = self(batch["image"], batch["question"], self.tta)
         answers = self.answer(logits)
         distribution = logits.float().softmax(1).cpu().numpy() if self.emit_raw_scores else None
         results = []

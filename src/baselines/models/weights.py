@@ -69,7 +69,7 @@ def cached_hub_file(repo_id: str, filenames: tuple[str, ...] = _HUB_FILES) -> Pa
     return None
 
 
-def _cached_timm_file(name: str) -> Path | None:
+def cached_timm_file(name: str) -> Path | None:
     """The cached weights of a timm model (hub repo or torch-hub URL cache), or None."""
     cfg = timm.models.get_pretrained_cfg(name)
     if cfg is None:
@@ -101,7 +101,7 @@ def create_timm(name: str, pretrained: bool | str = False, **kwargs: Any) -> nn.
         return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
     if pretrained is True or (isinstance(pretrained, str) and pretrained.lower() == "true"):
         if not hub_reachable():
-            cached = _cached_timm_file(name)
+            cached = cached_timm_file(name)
             if cached is None:
                 raise MissingWeightsError(offline_advice(f"pretrained weights of timm model {name!r}", local))
             return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(cached)}, **kwargs)
