@@ -295,6 +295,26 @@ def test_lmrt_temporal_rerank_with_metadata_times(tmp_path: Path) -> None:
     assert "temporal diversity re-ranking skipped" in plain.notes[0]
 
 
+def test_lmrt_temporal_rerank_with_times_from_an_image_folder(tmp_path: Path) -> None:
+    spec = get_task("lmrt")
+    # the released day folders: ids are file names, which carry the capture time
+    a, b, c = "20160905_180000_000.jpg", "20160905_180100_000.jpg", "20160906_040000_000.jpg"
+    images = tmp_path / "images"
+    (images / "2016-09-05").mkdir(parents=True)
+    (images / "2016-09-06").mkdir()
+    for name in (a, b):
+        Image.new("RGB", (8, 8)).save(images / "2016-09-05" / name)
+    Image.new("RGB", (8, 8)).save(images / "2016-09-06" / c)
+    rows = [{"id": "1", "images": [a, b, c], "confidences": [0.9, 0.8, 0.7]}]
+    paths = _write_runs("lmrt", [rows, rows, rows], tmp_path)
+    out = tmp_path / "fused.csv"
+    reference = spec.load_reference(None, images)
+    result = ensemble_runs(spec, paths, out, reference=reference, images=images)
+    # as with the metadata times: b is a minute after a (the same event), c ten hours later
+    assert [image for image, _ in spec.parse_run(out, reference)["1"]] == [a, c, b]
+    assert not result.notes
+
+
 def test_wbf_box_is_the_confidence_weighted_mean_and_scores_average_over_runs() -> None:
     boxes, scores, labels = weighted_boxes_fusion_pixels(
         [np.array([[10, 10, 50, 50]]), np.array([[14, 10, 54, 50]]), np.zeros((0, 4))],

@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--images",
         default=None,
         help="what the runs must cover, as for validate (image or CT folder, VQA test questions, LMRT "
-        "metadata CSV: its times enable the temporal re-ranking, SPLL features)",
+        "image folder or metadata CSV: their times enable the temporal re-ranking, SPLL features)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     fusion = parser.add_argument_group("fusion options (defaults in docs/ensembles.md)")
