@@ -13,13 +13,14 @@ from baselines.types import Region
 
 
 def fill_polygons(
-    polygons: Iterable[np.ndarray], height: int, width: int, value: int = 1, out: np.ndarray | None = None
+    polygons: Iterable[np.ndarray], height: int, width: int, value: float = 1, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """Draws filled polygons ((N, 2) vertex arrays, pixels) into a uint8 mask."""
+    """Draws filled polygons ((N, 2) vertex arrays, pixels) into a new uint8 mask, or into out (any dtype:
+    value is written as that dtype, e.g. a float score into a float32 map)."""
     mask = np.zeros((height, width), np.uint8) if out is None else out
     shapes = [np.round(np.asarray(p, np.float64)).astype(np.int32).reshape(-1, 1, 2) for p in polygons]
     if shapes:
-        cv2.fillPoly(mask, shapes, int(value))
+        cv2.fillPoly(mask, shapes, float(value))
     return mask
 
 
