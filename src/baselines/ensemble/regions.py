@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.data.polygons import fill_polygons, flat, mask_to_polygons, unflat
+from baselines.data.polygons import fill_polygons, flat, scored_polygons, unflat
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
 from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.types import ImageSet, Region
@@ -101,13 +101,7 @@ def fuse_masks(
         confidence += weight * scores
     kept = vote >= threshold - 1e-6  # float sums of weights such as 3 x 1/3
     fused = []
-    for polygon in mask_to_polygons(kept, epsilon, min_area):
-        x0, y0 = np.floor(polygon.min(0)).astype(int)
-        x1, y1 = np.ceil(polygon.max(0)).astype(int) + 1
-        inside = np.zeros((y1 - y0, x1 - x0), np.float32)
-        fill_polygons([polygon - [x0, y0]], y1 - y0, x1 - x0, 1.0, out=inside)
-        pixels = (inside > 0) & kept[y0:y1, x0:x1]
-        score = float(confidence[y0:y1, x0:x1][pixels].mean()) if pixels.any() else 0.0
+    for polygon, score in scored_polygons(kept, confidence, epsilon, min_area):
         box = (*polygon.min(0).tolist(), *polygon.max(0).tolist())
         fused.append(Region(label, min(max(score, 0.0), 1.0), box, flat(polygon)))
     return fused
