@@ -17,9 +17,10 @@ from PIL import Image
 from baselines.cli import main
 from baselines.data.polygons import fill_polygons, unflat
 from baselines.ensemble import FUSERS, FusionOptions, ensemble_runs
-from baselines.ensemble.rankings import ranks, reciprocal_rank_fusion
+from baselines.ensemble.rankings import reciprocal_rank_fusion
 from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.errors import FormatError
+from baselines.evaluation.lifelog import rank
 from baselines.runfiles.sidecar import sidecar_path, write_sidecar
 from baselines.tasks import get_task, task_names
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
@@ -272,7 +273,10 @@ def test_reciprocal_rank_fusion_order_by_hand() -> None:
     # a tie keeps the order images first appear in: p (run 1, rank 1) before q
     tied = reciprocal_rank_fusion([[("p", 0.9), ("q", 0.8)], [("q", 0.9), ("p", 0.8)]], [1, 1])
     assert [image for image, _ in tied] == ["p", "q"]
-    assert ranks([("a", 0.5), ("b", 0.5), ("c", 0.9)]) == {"c": 1, "a": 2, "b": 3}
+    # each run is ranked as the evaluator ranks it: by confidence, equal confidences in file order
+    tied_run = [("a", 0.5), ("b", 0.5), ("c", 0.9)]
+    assert rank(tied_run) == ["c", "a", "b"]
+    assert [image for image, _ in reciprocal_rank_fusion([tied_run], [1])] == ["c", "a", "b"]
     # weights: the heavier run's first image wins
     assert reciprocal_rank_fusion([[("p", 1.0), ("q", 0.5)], [("q", 1.0), ("p", 0.5)]], [1, 3])[0][0] == "q"
 

@@ -16,12 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
-
-
-def ranks(rows: Sequence[tuple[str, float]]) -> dict[str, int]:
-    """image -> 1-based rank by descending confidence (stable: equal confidences keep file order)."""
-    order = sorted(range(len(rows)), key=lambda i: -rows[i][1])
-    return {rows[i][0]: position + 1 for position, i in enumerate(order)}
+from baselines.evaluation.lifelog import rank
 
 
 def reciprocal_rank_fusion(
@@ -31,8 +26,8 @@ def reciprocal_rank_fusion(
     then rank)."""
     fused: dict[str, float] = {}
     for run, weight in zip(runs, weights, strict=True):
-        for image, rank in sorted(ranks(run).items(), key=lambda pair: pair[1]):
-            fused[image] = fused.get(image, 0.0) + weight / (k + rank)
+        for position, image in enumerate(rank(run), start=1):  # ranked as the evaluator ranks
+            fused[image] = fused.get(image, 0.0) + weight / (k + position)
     return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
