@@ -16,9 +16,9 @@ from PIL import Image
 
 from baselines.cli import main
 from baselines.data.polygons import fill_polygons, unflat
+from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble import FUSERS, FusionOptions, ensemble_runs
 from baselines.ensemble.rankings import reciprocal_rank_fusion
-from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.errors import FormatError
 from baselines.evaluation.lifelog import rank
 from baselines.runfiles.sidecar import sidecar_path, write_sidecar

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from baselines.data.polygons import fill_polygons, flat, scored_polygons, unflat
+from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
-from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.types import ImageSet, Region
 
 
