@@ -16,10 +16,11 @@ from PIL import Image
 
 from baselines.cli import main
 from baselines.data.polygons import fill_polygons, unflat
+from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble import FUSERS, FusionOptions, ensemble_runs
-from baselines.ensemble.rankings import ranks, reciprocal_rank_fusion
-from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
+from baselines.ensemble.rankings import reciprocal_rank_fusion
 from baselines.errors import FormatError
+from baselines.evaluation.lifelog import rank
 from baselines.runfiles.sidecar import sidecar_path, write_sidecar
 from baselines.tasks import get_task, task_names
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
@@ -272,7 +273,10 @@ def test_reciprocal_rank_fusion_order_by_hand() -> None:
     # a tie keeps the order images first appear in: p (run 1, rank 1) before q
     tied = reciprocal_rank_fusion([[("p", 0.9), ("q", 0.8)], [("q", 0.9), ("p", 0.8)]], [1, 1])
     assert [image for image, _ in tied] == ["p", "q"]
-    assert ranks([("a", 0.5), ("b", 0.5), ("c", 0.9)]) == {"c": 1, "a": 2, "b": 3}
+    # each run is ranked as the evaluator ranks it: by confidence, equal confidences in file order
+    tied_run = [("a", 0.5), ("b", 0.5), ("c", 0.9)]
+    assert rank(tied_run) == ["c", "a", "b"]
+    assert [image for image, _ in reciprocal_rank_fusion([tied_run], [1])] == ["c", "a", "b"]
     # weights: the heavier run's first image wins
     assert reciprocal_rank_fusion([[("p", 1.0), ("q", 0.5)], [("q", 1.0), ("p", 0.5)]], [1, 3])[0][0] == "q"
 
@@ -293,6 +297,26 @@ def test_lmrt_temporal_rerank_with_metadata_times(tmp_path: Path) -> None:
     plain = ensemble_runs(spec, paths, tmp_path / "plain.csv")
     assert [image for image, _ in spec.parse_run(plain.run_file, None)["1"]] == ["a", "b", "c"]
     assert "temporal diversity re-ranking skipped" in plain.notes[0]
+
+
+def test_lmrt_temporal_rerank_with_times_from_an_image_folder(tmp_path: Path) -> None:
+    spec = get_task("lmrt")
+    # the released day folders: ids are file names, which carry the capture time
+    a, b, c = "20160905_180000_000.jpg", "20160905_180100_000.jpg", "20160906_040000_000.jpg"
+    images = tmp_path / "images"
+    (images / "2016-09-05").mkdir(parents=True)
+    (images / "2016-09-06").mkdir()
+    for name in (a, b):
+        Image.new("RGB", (8, 8)).save(images / "2016-09-05" / name)
+    Image.new("RGB", (8, 8)).save(images / "2016-09-06" / c)
+    rows = [{"id": "1", "images": [a, b, c], "confidences": [0.9, 0.8, 0.7]}]
+    paths = _write_runs("lmrt", [rows, rows, rows], tmp_path)
+    out = tmp_path / "fused.csv"
+    reference = spec.load_reference(None, images)
+    result = ensemble_runs(spec, paths, out, reference=reference, images=images)
+    # as with the metadata times: b is a minute after a (the same event), c ten hours later
+    assert [image for image, _ in spec.parse_run(out, reference)["1"]] == [a, c, b]
+    assert not result.notes
 
 
 def test_wbf_box_is_the_confidence_weighted_mean_and_scores_average_over_runs() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from baselines.commands._reference import printed_warnings
+from baselines.commands._reference import load, printed_warnings
 
 HELP = "fuse several run files of one task into one (WBF, votes, means, RRF, consensus)"
 
@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--images",
         default=None,
         help="what the runs must cover, as for validate (image or CT folder, VQA test questions, LMRT "
-        "metadata CSV: its times enable the temporal re-ranking, SPLL features)",
+        "image folder or metadata CSV: their times enable the temporal re-ranking, SPLL features)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     fusion = parser.add_argument_group("fusion options (defaults in docs/ensembles.md)")
@@ -43,9 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from baselines.ensemble import FusionOptions, ensemble_runs
-    from baselines.tasks import get_task
 
-    spec = get_task(args.task)
     options = FusionOptions(
         iou_threshold=args.iou_thr,
         skip_box_threshold=args.skip_box_thr,
@@ -57,9 +55,7 @@ def run(args: argparse.Namespace) -> int:
         use_sidecars=not args.no_sidecars,
     )
     with printed_warnings():
-        reference = None
-        if args.ground_truth is not None or args.images is not None:
-            reference = spec.load_reference(args.ground_truth, args.images)
+        spec, reference = load(args)
         result = ensemble_runs(
             spec,
             args.runs,

@@ -13,13 +13,14 @@ from baselines.types import Region
 
 
 def fill_polygons(
-    polygons: Iterable[np.ndarray], height: int, width: int, value: int = 1, out: np.ndarray | None = None
+    polygons: Iterable[np.ndarray], height: int, width: int, value: float = 1, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """Draws filled polygons ((N, 2) vertex arrays, pixels) into a uint8 mask."""
+    """Draws filled polygons ((N, 2) vertex arrays, pixels) into a new uint8 mask, or into out (any dtype:
+    value is written as that dtype, e.g. a float score into a float32 map)."""
     mask = np.zeros((height, width), np.uint8) if out is None else out
     shapes = [np.round(np.asarray(p, np.float64)).astype(np.int32).reshape(-1, 1, 2) for p in polygons]
     if shapes:
-        cv2.fillPoly(mask, shapes, int(value))
+        cv2.fillPoly(mask, shapes, float(value))
     return mask
 
 
@@ -40,6 +41,30 @@ def mask_to_polygons(mask: np.ndarray, epsilon: float = 1.0, min_area: float = 4
         if len(simple) >= 3:
             polygons.append(simple.reshape(-1, 2).astype(np.float32))
     return polygons
+
+
+def scored_polygons(
+    mask: np.ndarray, score_map: np.ndarray, epsilon: float = 1.0, min_area: float = 4.0
+) -> list[tuple[np.ndarray, float]]:
+    """The components of a binary mask as polygons (mask_to_polygons), each scored by the mean of
+    score_map over its pixels that are in the mask (0 if none are).
+
+    Args:
+        mask: Binary mask (non-zero is inside).
+        score_map: Scores of the mask's pixels, of the mask's shape.
+        epsilon, min_area: As for mask_to_polygons.
+    """
+    mask = np.asarray(mask) > 0
+    scored = []
+    for polygon in mask_to_polygons(mask, epsilon, min_area):
+        # rasterised within its bounding box only: a full canvas per component costs a full image each
+        x0, y0 = np.floor(polygon.min(0)).astype(int)
+        x1, y1 = np.ceil(polygon.max(0)).astype(int) + 1
+        inside = fill_polygons([polygon - [x0, y0]], y1 - y0, x1 - x0) > 0
+        pixels = inside & mask[y0:y1, x0:x1]
+        score = float(score_map[y0:y1, x0:x1][pixels].mean()) if pixels.any() else 0.0
+        scored.append((polygon, score))
+    return scored
 
 
 def flat(polygon: np.ndarray) -> tuple[float, ...]:

@@ -89,16 +89,16 @@ def register(kind: str) -> Callable[[Fuser], Fuser]:
     return add
 
 
-def common_ids(members: Sequence[Member], ids_of: Callable[[Any], Sequence[str]] = list) -> list[str]:
+def common_ids(members: Sequence[Member]) -> list[str]:
     """The items every run covers, in the first run's order.
 
     Raises:
         ValueError: If the runs do not cover the same items (naming the run and a few of the items).
     """
-    first = list(ids_of(members[0].parsed))
+    first = list(members[0].parsed)
     expected = set(first)
     for member in members[1:]:
-        got = set(ids_of(member.parsed))
+        got = set(member.parsed)
         if got != expected:
             lacking, extra = sorted(expected - got), sorted(got - expected)
             parts = [f"lacks {len(lacking)} ({', '.join(lacking[:3])})"] if lacking else []

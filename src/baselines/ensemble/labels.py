@@ -42,13 +42,12 @@ def mean_thresholds(members: Sequence[Member], labels: list[str], default: float
     stores none for that label)."""
     weights = normalised_weights(members)
     fused = np.zeros(len(labels))
-    for member, weight in zip(members, weights, strict=True):
+    for member, weight, columns in zip(members, weights, _columns(members, labels), strict=True):
         assert member.sidecar is not None
         own = np.full(len(labels), default)
         stored = member.sidecar.extras.get("thresholds")
         if stored is not None:
-            position = {label: i for i, label in enumerate(labels)}
-            own[[position[x] for x in member.sidecar.labels]] = stored
+            own[columns] = stored
         fused += weight * own
     return fused
 

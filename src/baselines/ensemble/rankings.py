@@ -5,7 +5,8 @@ Reciprocal rank fusion (Cormack, Clarke and Buettcher, SIGIR 2009) scores an ima
 evaluator ranks (equal confidences keep file order); k = 60 is the paper's value. Fused scores are
 divided by the topic's best one (so the top image has relevance 1, the scale of the retrieval model's
 cosine scores) and re-ranked by `baselines.retrieval.index.temporal_mmr` with the model's defaults,
-which needs every image's time: from the metadata CSV given as --images, else the re-ranking is skipped.
+which needs every image's time: from the image folder (the released names carry it) or the metadata CSV
+given as --images, else the re-ranking is skipped.
 """
 
 from __future__ import annotations
@@ -15,12 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
-
-
-def ranks(rows: Sequence[tuple[str, float]]) -> dict[str, int]:
-    """image -> 1-based rank by descending confidence (stable: equal confidences keep file order)."""
-    order = sorted(range(len(rows)), key=lambda i: -rows[i][1])
-    return {rows[i][0]: position + 1 for position, i in enumerate(order)}
+from baselines.evaluation.lifelog import rank
 
 
 def reciprocal_rank_fusion(
@@ -30,18 +26,22 @@ def reciprocal_rank_fusion(
     then rank)."""
     fused: dict[str, float] = {}
     for run, weight in zip(runs, weights, strict=True):
-        for image, rank in sorted(ranks(run).items(), key=lambda pair: pair[1]):
-            fused[image] = fused.get(image, 0.0) + weight / (k + rank)
+        for position, image in enumerate(rank(run), start=1):  # ranked as the evaluator ranks
+            fused[image] = fused.get(image, 0.0) + weight / (k + position)
     return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
 def _times(context: FusionContext) -> Mapping[str, float] | None:
-    """Image times from the metadata CSV given as --images (what the LMRT reference read image ids from)."""
+    """Image times from what --images gave the LMRT reference its image ids: the image folder (times from
+    the file names) or the metadata CSV, chosen as the retrieval model's collection chooses them."""
     if context.images is None or getattr(context.reference, "images", None) is None:
         return None
-    from baselines.data.formats.lifelog import read_metadata
+    from baselines.data.formats.lifelog import images_from_names, read_metadata
+    from baselines.data.images import find_images_by_name
 
-    return {image.image_id: image.time for image in read_metadata(Path(context.images))}
+    path = Path(context.images)
+    images = images_from_names(find_images_by_name(path), path) if path.is_dir() else read_metadata(path)
+    return {image.image_id: image.time for image in images}
 
 
 @register("rankings")
@@ -56,8 +56,8 @@ def fuse_rankings(members: Sequence[Member], context: FusionContext) -> list[dic
     times = _times(context)
     if times is None:
         context.notes.append(
-            "no image times (give the metadata CSV as --images): temporal diversity re-ranking skipped, "
-            "the fused order is the reciprocal rank fusion's"
+            "no image times (give the image folder or metadata CSV as --images): temporal diversity re-ranking "
+            "skipped, the fused order is the reciprocal rank fusion's"
         )
     predictions = []
     for topic in common_ids(members):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 
-from baselines.data.polygons import flat, mask_to_polygons, unflat
+from baselines.data.polygons import fill_polygons, flat, scored_polygons, unflat
+from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
-from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.types import ImageSet, Region
 
 
@@ -71,12 +70,6 @@ def fuse_boxes(members: Sequence[Member], context: FusionContext) -> list[dict[s
     return predictions
 
 
-def _fill(canvas: np.ndarray, polygon: Sequence[float], value: float) -> None:
-    # one polygon per call: cv2.fillPoly given several contours leaves their overlap unfilled (even-odd)
-    points = np.round(unflat(polygon)).astype(np.int32).reshape(-1, 1, 2)
-    cv2.fillPoly(canvas, [points], float(value))
-
-
 def fuse_masks(
     runs: Sequence[Sequence[Region]],
     weights: Sequence[float],
@@ -99,20 +92,16 @@ def fuse_masks(
     for run, weight in zip(runs, weights, strict=True):
         cover = np.zeros((height, width), np.float32)
         scores = np.zeros((height, width), np.float32)
+        # one polygon per call: cv2.fillPoly given several contours leaves their overlap unfilled (even-odd)
         for region in sorted((r for r in run if r.label == label), key=lambda r: r.score):
-            _fill(cover, region.polygon, 1.0)
-            _fill(scores, region.polygon, region.score)  # ascending order: the highest score wins
+            fill_polygons([unflat(region.polygon)], height, width, 1.0, out=cover)
+            # ascending order: the highest score wins
+            fill_polygons([unflat(region.polygon)], height, width, region.score, out=scores)
         vote += weight * cover
         confidence += weight * scores
     kept = vote >= threshold - 1e-6  # float sums of weights such as 3 x 1/3
     fused = []
-    for polygon in mask_to_polygons(kept, epsilon, min_area):
-        x0, y0 = np.floor(polygon.min(0)).astype(int)
-        x1, y1 = np.ceil(polygon.max(0)).astype(int) + 1
-        inside = np.zeros((y1 - y0, x1 - x0), np.float32)
-        _fill(inside, flat(polygon - [x0, y0]), 1.0)
-        pixels = (inside > 0) & kept[y0:y1, x0:x1]
-        score = float(confidence[y0:y1, x0:x1][pixels].mean()) if pixels.any() else 0.0
+    for polygon, score in scored_polygons(kept, confidence, epsilon, min_area):
         box = (*polygon.min(0).tolist(), *polygon.max(0).tolist())
         fused.append(Region(label, min(max(score, 0.0), 1.0), box, flat(polygon)))
     return fused

@@ -58,12 +58,8 @@ def _pick(members: Sequence[Member]) -> dict[str, list[str]]:
 
 
 @register("caption")
-def fuse_captions(members: Sequence[Member], context: FusionContext) -> list[dict[str, Any]]:
-    """Captions: the consensus caption per image."""
-    return [{"id": item, "texts": texts} for item, texts in _pick(members).items()]
-
-
 @register("questions")
-def fuse_questions(members: Sequence[Member], context: FusionContext) -> list[dict[str, Any]]:
-    """VQG: the consensus question list per image (one run's whole line)."""
+def fuse_texts(members: Sequence[Member], context: FusionContext) -> list[dict[str, Any]]:
+    """Captions: the consensus caption per image; VQG: the consensus question list per image (one run's
+    whole line)."""
     return [{"id": item, "texts": texts} for item, texts in _pick(members).items()]

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
-from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
+from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 from baselines.models.tta import TTA, View, resize
 

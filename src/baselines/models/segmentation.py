@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassJaccardIndex
 
-from baselines.data.polygons import fill_polygons, flat, mask_to_polygons
+from baselines.data.polygons import flat, scored_polygons
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 from baselines.models.tta import TTA, average_maps
 
@@ -117,9 +117,9 @@ class SegmentationTask(BaseTask):
             component_mask = classes == channel
             if not component_mask.any():
                 continue
-            for polygon in mask_to_polygons(component_mask, self.polygon_epsilon * scale, self.min_area * scale**2):
-                inside = fill_polygons([polygon], valid_h, valid_w) > 0
-                score = float(probabilities[channel][inside & component_mask].mean()) if inside.any() else 0.0
+            for polygon, score in scored_polygons(
+                component_mask, probabilities[channel], self.polygon_epsilon * scale, self.min_area * scale**2
+            ):
                 original = np.clip(polygon / scale, 0, [width, height])
                 boxes.append([*original.min(0), *original.max(0)])
                 scores.append(score)

@@ -1,4 +1,7 @@
-"""Weighted boxes fusion on pixel boxes: `ensemble_boxes.weighted_boxes_fusion` wants [0, 1] coordinates."""
+"""Weighted boxes fusion on pixel boxes: `ensemble_boxes.weighted_boxes_fusion` wants [0, 1] coordinates.
+
+Shared by box ensembles (baselines.ensemble) and detection test-time augmentation (models.detection);
+NumPy only, so neither drags in the other."""
 
 from __future__ import annotations
 
