@@ -208,7 +208,6 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
             # local weights (pretrained=/path/..., a model folder): what exactly the network started from
             "weights_sha256": {f"model.{key}": content_sha256(path) for key, path in _existing_paths(cfg.model)},
         },
-        deferred=True,
     )
     try:
         trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
