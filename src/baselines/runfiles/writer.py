@@ -158,6 +158,7 @@ class RunFileWriter(BasePredictionWriter):
         if self._staged is None:
             raise RuntimeError("nothing to commit: the writer has not written a run yet")
         text, ordered, info = self._staged
+        run_sha256 = hashlib.sha256(text.encode()).hexdigest()
         staged: list[tuple[Path, Path]] = []  # (staging file, final name), the run file last
 
         def stage(final: Path) -> Path:
@@ -171,7 +172,7 @@ class RunFileWriter(BasePredictionWriter):
             own = ("config", "seed", "checkpoint", "dataset_sha")
             extra = {k: v for k, v in self.provenance.items() if k not in own}
             if info is not None:
-                extra["score_sidecar"] = self._write_sidecar(ordered, dict(info), text, stage)
+                extra["score_sidecar"] = self._write_sidecar(ordered, dict(info), run_sha256, stage)
             write_provenance(
                 self.output_path,
                 self.provenance.get("config"),
@@ -179,7 +180,7 @@ class RunFileWriter(BasePredictionWriter):
                 self.provenance.get("checkpoint"),
                 self.provenance.get("dataset_sha"),
                 extra={**extra, "num_predictions": len(ordered)},
-                run_text=text,
+                run_sha256=run_sha256,
                 to=stage(provenance_path(self.output_path)),
             )
             if scores is not None:
@@ -200,7 +201,11 @@ class RunFileWriter(BasePredictionWriter):
         return self.output_path
 
     def _write_sidecar(
-        self, ordered: Sequence[Mapping[str, Any]], info: dict[str, Any], text: str, stage: Callable[[Path], Path]
+        self,
+        ordered: Sequence[Mapping[str, Any]],
+        info: dict[str, Any],
+        run_sha256: str,
+        stage: Callable[[Path], Path],
     ) -> dict[str, str]:
         labels = [str(label) for label in info.pop("labels")]
         scores = np.stack([np.asarray(p["raw_scores"], np.float32) for p in ordered]) if ordered else None
@@ -210,7 +215,7 @@ class RunFileWriter(BasePredictionWriter):
             scores if scores is not None else np.zeros((0, len(labels)), np.float32),
             labels,
             {key: np.asarray(value) for key, value in info.items()},
-            run_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            run_sha256=run_sha256,
             to=stage(sidecar_path(self.output_path)),
         )
         return {"path": sidecar_path(self.output_path).name, "sha256": sha256_file(path)}
