@@ -145,11 +145,12 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         )
     callbacks = _instantiate_group(cfg.get("callbacks"))
     writer = _find(callbacks, RunFileWriter)
+    saver: ModelCheckpoint | None = _find(callbacks, ModelCheckpoint)
     if cfg.get("predict") and writer is None:
         raise ValueError("predict=true needs callbacks.run_file_writer (baselines.runfiles.writer.RunFileWriter)")
     if writer is not None and cfg.get("predict"):
         writer.check_writable()
-    checkpoint = _checkpoint(cfg, _find(callbacks, ModelCheckpoint))
+    checkpoint = _checkpoint(cfg, saver)
     record = _check_checkpoint_task(checkpoint, spec) if checkpoint else None
     if cfg.get("max_image_pixels"):
         set_max_image_pixels(int(cfg.max_image_pixels))
@@ -161,7 +162,6 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     model = instantiate(cfg.model)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     callbacks.append(CheckpointRecord({"task": spec.name, "overrides": overrides, "config": resolved}))
-    saver = _find(callbacks, ModelCheckpoint)
     preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
     if preemption is not None:
         callbacks.append(preemption)
@@ -179,7 +179,6 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         except SIGTERMException:
             _report_preemption(preemption, overrides, cfg)
             raise SystemExit(143) from None  # 128 + SIGTERM, as a process killed by the signal reports
-        saver = _find(callbacks, ModelCheckpoint)
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)
         monitor = _monitor_value(saver, trainer, cfg.get("monitor"))
