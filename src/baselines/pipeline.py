@@ -225,7 +225,11 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if _partial_prediction(trainer):
         # Only some batches were predicted: the file cannot be complete, so check its grammar only.
         log.info("partial prediction (fast_dev_run / limit_predict_batches): grammar check only, no score")
-        spec.parse_run(staged, None)
+        try:
+            spec.parse_run(staged, None)
+        except BaseException:
+            writer.discard()  # an invalid run leaves nothing behind
+            raise
         summary["run_file"] = str(writer.commit())
         return summary
     # The data module that made the predictions is the reference: no image folder needs naming again.
@@ -236,7 +240,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         parsed = spec.parse_run(staged, reference)  # the run file we wrote must pass the validator
         scores = spec.score(parsed, reference) if cfg.get("evaluate") and evaluation.get("ground_truth") else None
     except BaseException:
-        staged.unlink(missing_ok=True)  # an invalid or unscorable run leaves nothing behind
+        writer.discard()  # an invalid or unscorable run leaves nothing behind
         raise
     # the run file appears only now, after its provenance and scores (or not at all, if they cannot be written)
     summary["run_file"] = str(writer.commit(scores))

@@ -144,6 +144,11 @@ class RunFileWriter(BasePredictionWriter):
         atomic_write_text(self.staging_path, text)
         self._staged = (text, ordered, _sidecar_info(pl_module) if self.sidecar else None)
 
+    def discard(self) -> None:
+        """Drops the staged run (one that failed validation or scoring): nothing of it is left behind."""
+        self.staging_path.unlink(missing_ok=True)
+        self._staged = None
+
     def commit(self, scores: Mapping[str, float] | None = None) -> Path:
         """Puts the run file in place with the files beside it (score sidecar, provenance, scores).
 
