@@ -64,7 +64,7 @@ def test_a_full_disk_names_the_path_and_keeps_the_old_file(tmp_path: Path, monke
     def full_disk(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         handle = real_open(self, *args, **kwargs)  # type: ignore[arg-type]
         if self.name.endswith(".tmp"):
-            handle.write("partial")  # the write itself fails half way
+            handle.write(b"partial")  # the write itself fails half way
 
             def fail(*_: object) -> None:
                 raise OSError(errno.ENOSPC, "No space left on device")

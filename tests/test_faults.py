@@ -165,3 +165,21 @@ def test_an_image_name_holding_a_run_file_separator_is_refused_before_training(
         run(demo_cfg(name, *tiny))
     assert f"{renamed}: id " in str(refused.value) and f"contains {separator!r}" in str(refused.value)
     assert not trained
+
+
+@pytest.mark.parametrize("prediction", ["debug=fast_dev_run", "trainer.max_epochs=1"], ids=["partial", "full"])
+def test_a_run_that_fails_its_check_leaves_no_staging_file(
+    demo_cfg: Compose, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prediction: str
+) -> None:
+    from baselines.errors import FormatError
+    from baselines.tasks import get_task
+
+    instantiate(demo_cfg("spll", *SPLL).synthetic)
+
+    def without_values(self: object, predictions: list[dict]) -> str:  # every line fails the grammar check
+        return "".join(f"{p['id']}\n" for p in predictions)
+
+    monkeypatch.setattr(type(get_task("spll")), "format_run", without_values)
+    with pytest.raises(FormatError, match="1 values; expected 'participant_id,prediction'"):
+        run(demo_cfg("spll", *SPLL, prediction, output="job"))
+    assert sorted(p.name for p in (tmp_path / "job" / "runs").iterdir()) == []  # no run file, no .spll.csv.staged

@@ -68,11 +68,6 @@ def demo_overrides(name: str, out: str | Path, overrides: Sequence[str] = ()) ->
     ]
 
 
-def demo_config(name: str, out: str | Path, overrides: Sequence[str] = ()):
-    """The composed config of one demo (see demo_overrides)."""
-    return compose_config("train", demo_overrides(name, out, overrides))
-
-
 def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoResult:
     """Generates the task's synthetic data, scores the untrained model, trains, predicts and scores."""
     from hydra.utils import instantiate
@@ -82,7 +77,8 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoRe
 
     start = time.perf_counter()
     result = DemoResult(name)
-    cfg = demo_config(name, out, overrides)
+    trained = demo_overrides(name, out, overrides)
+    cfg = compose_config("train", trained)
     instantiate(cfg.synthetic)
     spec = get_task(cfg.task)
     result.metric = spec.primary_metric
@@ -90,7 +86,7 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoRe
     # the same model, never trained: the floor each trained score is read against (no training, one predict)
     untrained = demo_overrides(name, out, [*overrides, "train=false", "allow_untrained=true", untrained_run])
     result.untrained = run(compose_config("train", untrained), untrained)["scores"].get(spec.primary_metric, math.nan)
-    summary = run(cfg, demo_overrides(name, out, overrides))
+    summary = run(cfg, trained)
     result.scores = summary["scores"]
     result.trained = result.scores.get(spec.primary_metric, math.nan)
     result.run_file = summary["run_file"] or ""

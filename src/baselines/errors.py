@@ -111,17 +111,21 @@ def read_lines(
     if not path.is_file():
         raise FormatError([Problem(str(path), None, "file not found")])
     sink = problems if problems is not None else ProblemCollector(path, limit=1)
+
+    def report(line: int | None, message: str) -> None:
+        sink.add(line, message)
+        if problems is None:
+            sink.raise_if_any()
+
     found = False
     with path.open("rb") as handle:  # line by line: a validator never holds the whole file
         head = handle.read(3)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             sink.add(None, "UTF-16 text (a byte-order mark says so): save the file as UTF-8")
-            sink.raise_if_any()
+            sink.raise_if_any()  # even with a collector: every line of it would be a problem too
         if head == b"\xef\xbb\xbf":
             if strict:
-                sink.add(1, f"starts with a UTF-8 byte-order mark, which the official evaluator reads as {_BOM_READ}")
-                if problems is None:
-                    sink.raise_if_any()
+                report(1, f"starts with a UTF-8 byte-order mark, which the official evaluator reads as {_BOM_READ}")
         else:
             handle.seek(0)
         for number, chunk in enumerate(handle, start=1):
@@ -129,28 +133,20 @@ def read_lines(
                 text = chunk.decode("utf-8")
             except UnicodeDecodeError as exc:
                 found = True
-                sink.add(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)")
-                if problems is None:
-                    sink.raise_if_any()
+                report(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)")
                 continue
             text = text.rstrip("\n").rstrip("\r")
             if "\x00" in text:
                 found = True
-                sink.add(number, "contains a NUL byte: a binary file, not a text file")
-                if problems is None:
-                    sink.raise_if_any()
+                report(number, "contains a NUL byte: a binary file, not a text file")
                 continue
             if text.strip():
                 found = True
                 yield number, text
             elif strict:
-                sink.add(number, "blank or whitespace-only line: the official evaluator rejects the file (remove it)")
-                if problems is None:
-                    sink.raise_if_any()
+                report(number, "blank or whitespace-only line: the official evaluator rejects the file (remove it)")
     if not found:
-        sink.add(None, "empty file: no non-blank line")
-        if problems is None:
-            sink.raise_if_any()
+        report(None, "empty file: no non-blank line")
 
 
 _BOM_READ = "part of the first id: save the file without BOM"

@@ -145,11 +145,12 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         )
     callbacks = _instantiate_group(cfg.get("callbacks"))
     writer = _find(callbacks, RunFileWriter)
+    saver: ModelCheckpoint | None = _find(callbacks, ModelCheckpoint)
     if cfg.get("predict") and writer is None:
         raise ValueError("predict=true needs callbacks.run_file_writer (baselines.runfiles.writer.RunFileWriter)")
     if writer is not None and cfg.get("predict"):
         writer.check_writable()
-    checkpoint = _checkpoint(cfg, _find(callbacks, ModelCheckpoint))
+    checkpoint = _checkpoint(cfg, saver)
     record = _check_checkpoint_task(checkpoint, spec) if checkpoint else None
     if cfg.get("max_image_pixels"):
         set_max_image_pixels(int(cfg.max_image_pixels))
@@ -161,7 +162,6 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     model = instantiate(cfg.model)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     callbacks.append(CheckpointRecord({"task": spec.name, "overrides": overrides, "config": resolved}))
-    saver = _find(callbacks, ModelCheckpoint)
     preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
     if preemption is not None:
         callbacks.append(preemption)
@@ -179,7 +179,6 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         except SIGTERMException:
             _report_preemption(preemption, overrides, cfg)
             raise SystemExit(143) from None  # 128 + SIGTERM, as a process killed by the signal reports
-        saver = _find(callbacks, ModelCheckpoint)
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)
         monitor = _monitor_value(saver, trainer, cfg.get("monitor"))
@@ -208,7 +207,6 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
             # local weights (pretrained=/path/..., a model folder): what exactly the network started from
             "weights_sha256": {f"model.{key}": content_sha256(path) for key, path in _existing_paths(cfg.model)},
         },
-        deferred=True,
     )
     try:
         trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
@@ -227,7 +225,11 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if _partial_prediction(trainer):
         # Only some batches were predicted: the file cannot be complete, so check its grammar only.
         log.info("partial prediction (fast_dev_run / limit_predict_batches): grammar check only, no score")
-        spec.parse_run(staged, None)
+        try:
+            spec.parse_run(staged, None)
+        except BaseException:
+            writer.discard()  # an invalid run leaves nothing behind
+            raise
         summary["run_file"] = str(writer.commit())
         return summary
     # The data module that made the predictions is the reference: no image folder needs naming again.
@@ -238,7 +240,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         parsed = spec.parse_run(staged, reference)  # the run file we wrote must pass the validator
         scores = spec.score(parsed, reference) if cfg.get("evaluate") and evaluation.get("ground_truth") else None
     except BaseException:
-        staged.unlink(missing_ok=True)  # an invalid or unscorable run leaves nothing behind
+        writer.discard()  # an invalid or unscorable run leaves nothing behind
         raise
     # the run file appears only now, after its provenance and scores (or not at all, if they cannot be written)
     summary["run_file"] = str(writer.commit(scores))

@@ -64,11 +64,7 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = True) -> Pa
         FileExistsError: If path exists and overwrite is False.
         OSError: Naming path, if it cannot be written (e.g. ENOSPC, a read-only folder).
     """
-    with atomic_path(path, overwrite) as temporary, temporary.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return Path(path)
+    return atomic_write_bytes(path, text.encode("utf-8"), overwrite)  # no newline translation on any platform
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) -> Path:

@@ -83,24 +83,22 @@ def write_provenance(
     checkpoint: str | Path | None,
     dataset_sha: str | None,
     extra: Mapping[str, Any] | None = None,
-    run_text: str | None = None,
+    run_sha256: str | None = None,
     to: str | Path | None = None,
 ) -> Path:
     """Writes `<run file>.provenance.json` atomically and returns its path.
 
     Args:
-        run_text: The run file's contents when it is not in place yet (the writer puts it in place last);
-            its sha256 is recorded. By default the sha256 of the file at run_path.
+        run_sha256: The run file's sha256 when it is not in place yet (the writer puts it in place last);
+            by default the sha256 of the file at run_path.
         to: Write here instead (a staging file the writer renames into place).
     """
     run_path = Path(run_path)
-    if run_text is not None:
-        run_sha: str | None = hashlib.sha256(run_text.encode()).hexdigest()
-    else:
-        run_sha = sha256_file(run_path) if run_path.exists() else None
+    if run_sha256 is None and run_path.exists():
+        run_sha256 = sha256_file(run_path)
     record: dict[str, Any] = {
         "run_file": run_path.name,
-        "run_file_sha256": run_sha,
+        "run_file_sha256": run_sha256,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": baselines.__version__,
         "git_sha": git_sha(),

@@ -16,7 +16,7 @@ arrays are stored as fixed-width unicode). Its path and sha256 go into the run's
 
 from __future__ import annotations
 
-import os
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines.errors import FormatError, Problem
-from baselines.runfiles.atomic import atomic_path
+from baselines.runfiles.atomic import atomic_write_bytes
 
 SIDECAR_SUFFIX = ".raw_scores.npz"
 _RESERVED = frozenset({"ids", "labels", "scores", "run_sha256"})
@@ -87,11 +87,9 @@ def write_sidecar(
         scores=scores,
         run_sha256=np.array(run_sha256 or sha256_file(run_path)),
     )
-    with atomic_path(path) as temporary, temporary.open("wb") as handle:
-        np.savez_compressed(handle, allow_pickle=False, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return path
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def read_sidecar(path: str | Path, run_path: str | Path | None = None) -> ScoreSidecar:

@@ -50,6 +50,11 @@ def _flatten(item: Any) -> list[dict[str, Any]]:
 RunFormatter = Callable[[Sequence[Mapping[str, Any]]], str]
 
 
+def _staging_name(final: Path) -> Path:
+    """The hidden file a file is written to until the writer renames it into place."""
+    return final.with_name(f".{final.name}.staged")
+
+
 def _sidecar_info(module: pl.LightningModule) -> dict[str, Any]:
     """The module's description of its raw scores (labels, per-label extras), read when they are written
     (decision thresholds come with the checkpoint's weights)."""
@@ -77,8 +82,7 @@ class RunFileWriter(BasePredictionWriter):
     The run file appears last, after every file beside it, or not at all: prediction writes it to a
     hidden staging file (`staging_path`), and `commit` writes the score sidecar, the provenance and the
     scores, then renames the staging file into place; if any of those writes fails (a full disk), the
-    ones already written are removed. Under the pipeline, `commit` comes after validation and scoring
-    (`prepare(..., deferred=True)`); used on its own, the writer commits at the end of prediction.
+    ones already written are removed. The pipeline calls `commit` after validation and scoring.
 
     Args:
         output_path: Where the run file goes.
@@ -93,33 +97,30 @@ class RunFileWriter(BasePredictionWriter):
         self.sidecar = sidecar
         self.format_run: RunFormatter | None = None
         self.provenance: dict[str, Any] = {}
-        self.deferred = False
-        self.written: Path | None = None
         self._staged: tuple[str, list[dict[str, Any]], dict[str, Any] | None] | None = None
 
     @property
     def staging_path(self) -> Path:
         """The hidden file the run is written to until `commit` puts it in place."""
-        return self.output_path.with_name(f".{self.output_path.name}.staged")
+        return _staging_name(self.output_path)
 
     def check_writable(self) -> None:
         """Fails early (before hours of training) if the run file exists and may not be replaced, or if
         its folder cannot be written (a read-only mount)."""
         if self.output_path.exists() and not self.overwrite:
             raise FileExistsError(f"{self.output_path} exists; set overwrite=true to replace it")
-        with atomic_path(self.output_path.with_name(f".{self.output_path.name}.probe")) as probe:
-            probe.write_bytes(b"")
-        self.output_path.with_name(f".{self.output_path.name}.probe").unlink()
+        probe = self.output_path.with_name(f".{self.output_path.name}.probe")
+        with atomic_path(probe) as temporary:
+            temporary.write_bytes(b"")
+        probe.unlink()
 
-    def prepare(self, format_run: RunFormatter, provenance: Mapping[str, Any], deferred: bool = False) -> None:
+    def prepare(self, format_run: RunFormatter, provenance: Mapping[str, Any]) -> None:
         """Sets the task's formatter and what the provenance JSON records (config, seed, checkpoint, ...).
 
-        Args:
-            deferred: Leave the run in the staging file until `commit` is called (after validation).
+        The run stays in the staging file until `commit` is called (after validation).
         """
         self.format_run = format_run
         self.provenance = dict(provenance)
-        self.deferred = deferred
 
     def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not self.sidecar:
@@ -142,8 +143,11 @@ class RunFileWriter(BasePredictionWriter):
         text = self.format_run(ordered)
         atomic_write_text(self.staging_path, text)
         self._staged = (text, ordered, _sidecar_info(pl_module) if self.sidecar else None)
-        if not self.deferred:
-            self.commit()
+
+    def discard(self) -> None:
+        """Drops the staged run (one that failed validation or scoring): nothing of it is left behind."""
+        self.staging_path.unlink(missing_ok=True)
+        self._staged = None
 
     def commit(self, scores: Mapping[str, float] | None = None) -> Path:
         """Puts the run file in place with the files beside it (score sidecar, provenance, scores).
@@ -159,10 +163,11 @@ class RunFileWriter(BasePredictionWriter):
         if self._staged is None:
             raise RuntimeError("nothing to commit: the writer has not written a run yet")
         text, ordered, info = self._staged
+        run_sha256 = hashlib.sha256(text.encode()).hexdigest()
         staged: list[tuple[Path, Path]] = []  # (staging file, final name), the run file last
 
         def stage(final: Path) -> Path:
-            staging = final.with_name(f".{final.name}.staged")
+            staging = _staging_name(final)
             staged.append((staging, final))
             return staging
 
@@ -172,7 +177,7 @@ class RunFileWriter(BasePredictionWriter):
             own = ("config", "seed", "checkpoint", "dataset_sha")
             extra = {k: v for k, v in self.provenance.items() if k not in own}
             if info is not None:
-                extra["score_sidecar"] = self._write_sidecar(ordered, dict(info), text, stage)
+                extra["score_sidecar"] = self._write_sidecar(ordered, dict(info), run_sha256, stage)
             write_provenance(
                 self.output_path,
                 self.provenance.get("config"),
@@ -180,7 +185,7 @@ class RunFileWriter(BasePredictionWriter):
                 self.provenance.get("checkpoint"),
                 self.provenance.get("dataset_sha"),
                 extra={**extra, "num_predictions": len(ordered)},
-                run_text=text,
+                run_sha256=run_sha256,
                 to=stage(provenance_path(self.output_path)),
             )
             if scores is not None:
@@ -198,11 +203,14 @@ class RunFileWriter(BasePredictionWriter):
             self.staging_path.unlink(missing_ok=True)
             raise
         self._staged = None
-        self.written = self.output_path
         return self.output_path
 
     def _write_sidecar(
-        self, ordered: Sequence[Mapping[str, Any]], info: dict[str, Any], text: str, stage: Callable[[Path], Path]
+        self,
+        ordered: Sequence[Mapping[str, Any]],
+        info: dict[str, Any],
+        run_sha256: str,
+        stage: Callable[[Path], Path],
     ) -> dict[str, str]:
         labels = [str(label) for label in info.pop("labels")]
         scores = np.stack([np.asarray(p["raw_scores"], np.float32) for p in ordered]) if ordered else None
@@ -212,7 +220,7 @@ class RunFileWriter(BasePredictionWriter):
             scores if scores is not None else np.zeros((0, len(labels)), np.float32),
             labels,
             {key: np.asarray(value) for key, value in info.items()},
-            run_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            run_sha256=run_sha256,
             to=stage(sidecar_path(self.output_path)),
         )
         return {"path": sidecar_path(self.output_path).name, "sha256": sha256_file(path)}
