@@ -69,3 +69,15 @@ def polygon_rle(region: Region, height: int, width: int) -> dict[str, Any]:
     rle = mask_utils.merge(rles)
     rle["counts"] = rle["counts"].decode("ascii")
     return rle
+
+
+def has_area(points: np.ndarray) -> bool:
+    """Whether (N, 2) vertices span an area: at least 3 distinct vertices and a 2-D extent.
+
+    Polygons without one (a point, a segment, vertices on one horizontal or vertical line) are what the
+    coral reader counts as degenerate, and what the mAP leaves out (pycocotools cannot rasterise a
+    polygon of fewer than 3 vertices: it reads 2 as a box). Empty input has no area.
+    """
+    if len(points) < 3 or len(np.unique(points, axis=0)) < 3:
+        return False
+    return bool(np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0)

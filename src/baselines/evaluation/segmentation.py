@@ -18,6 +18,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from baselines.data.polygons import Sizes, canvas_size, fill_polygons, polygon_rle, unflat
+from baselines.data.polygons import has_area as polygon_has_area
 from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
 from baselines.types import Region
 
@@ -25,10 +26,7 @@ from baselines.types import Region
 def has_area(region: Region) -> bool:
     """Whether a polygon has at least 3 distinct vertices and a 2-D extent (coral ground truth read for
     scoring keeps one- and two-vertex polygons, which only the pixel IoU draws)."""
-    points = unflat(region.polygon)
-    if len(points) < 3 or len(np.unique(points, axis=0)) < 3:
-        return False
-    return bool(np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0)
+    return polygon_has_area(unflat(region.polygon))
 
 
 def polygon_map(
