@@ -64,6 +64,12 @@ def canvas_size(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple
     return max(int(np.ceil(width)) + 1, 1), max(int(np.ceil(height)) + 1, 1)
 
 
+def xywh(region: Region) -> list[float]:
+    """A region's box as COCO writes it: [x, y, width, height]."""
+    x0, y0, x1, y1 = region.box
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
 def polygon_rle(region: Region, height: int, width: int) -> dict[str, Any]:
     rles = mask_utils.frPyObjects([list(region.polygon)], height, width)
     rle = mask_utils.merge(rles)

@@ -9,13 +9,9 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from baselines.data.polygons import xywh
 from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
 from baselines.types import Region
-
-
-def _xywh(region: Region) -> list[float]:
-    x0, y0, x1, y1 = region.box
-    return [x0, y0, x1 - x0, y1 - y0]
 
 
 def mean_average_precision(
@@ -43,7 +39,7 @@ def mean_average_precision(
     for number, (image_id, truth) in enumerate(ground_truth.items(), start=1):
         images.append({"id": number})
         for region in truth:
-            box = _xywh(region)
+            box = xywh(region)
             annotations.append(
                 {
                     "id": len(annotations) + 1,
@@ -55,7 +51,7 @@ def mean_average_precision(
                 }
             )
         results.extend(
-            {"image_id": number, "category_id": r.label + 1, "bbox": _xywh(r), "score": r.score}
+            {"image_id": number, "category_id": r.label + 1, "bbox": xywh(r), "score": r.score}
             for r in predictions.get(image_id, ())
         )
     result = coco_average_precision(images, annotations, results, "bbox", iou_threshold, max_detections)
@@ -83,7 +79,7 @@ def precision_recall(
         for label in {r.label for r in preds} & {r.label for r in truth}:
             p = sorted((r for r in preds if r.label == label), key=lambda r: -r.score)
             t = [r for r in truth if r.label == label]
-            iou = np.asarray(mask_utils.iou([_xywh(r) for r in p], [_xywh(r) for r in t], [0] * len(t)))
+            iou = np.asarray(mask_utils.iou([xywh(r) for r in p], [xywh(r) for r in t], [0] * len(t)))
             taken = np.zeros(len(t), dtype=bool)
             for row in iou.reshape(len(p), len(t)):
                 row = np.where(taken, -1.0, row)

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import canvas_size
+from baselines.data.polygons import Sizes, canvas_size, polygon_rle, xywh
 from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
 from baselines.runfiles.coco import annotation_records, coco_results, image_records
 from baselines.types import Region, RegionKind
-
-Sizes = Mapping[str, tuple[int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -118,11 +116,11 @@ def _iou(
     if kind == "box":
 
         def geometry(regions: Sequence[Region]) -> list:
-            return [[r.box[0], r.box[1], r.box[2] - r.box[0], r.box[3] - r.box[1]] for r in regions]
+            return [xywh(r) for r in regions]
     else:
 
         def geometry(regions: Sequence[Region]) -> list:
-            return [mask_utils.merge(mask_utils.frPyObjects([list(r.polygon)], height, width)) for r in regions]
+            return [polygon_rle(r, height, width) for r in regions]
 
     values = mask_utils.iou(geometry(predictions), geometry(truths), [0] * len(truths))
     return np.asarray(values, np.float64).reshape(len(predictions), len(truths))

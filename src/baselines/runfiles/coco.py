@@ -22,11 +22,9 @@ from typing import Any, Literal
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import canvas_size, flat, mask_to_polygons, polygon_rle
+from baselines.data.polygons import Sizes, canvas_size, flat, mask_to_polygons, polygon_rle, xywh
 from baselines.errors import FormatError, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
-
-Sizes = Mapping[str, tuple[int, int] | None]
 
 
 def categories(classes: Sequence[str]) -> list[dict[str, Any]]:
@@ -45,11 +43,6 @@ def image_records(ids: Sequence[str], sizes: Sizes) -> list[dict[str, Any]]:
     return records
 
 
-def _xywh(region: Region) -> list[float]:
-    x0, y0, x1, y1 = region.box
-    return [x0, y0, x1 - x0, y1 - y0]
-
-
 def annotation_records(
     truth: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
 ) -> list[dict[str, Any]]:
@@ -62,7 +55,7 @@ def annotation_records(
             record: dict[str, Any] = {"id": len(records) + 1, "image_id": numbers[image_id], "iscrowd": 0}
             record["category_id"] = region.label + 1
             if kind == "box":
-                record["bbox"] = _xywh(region)
+                record["bbox"] = xywh(region)
                 record["area"] = record["bbox"][2] * record["bbox"][3]
             else:
                 rle = polygon_rle(region, height, width)
@@ -83,7 +76,7 @@ def coco_results(
         for region in regions:
             record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
             if kind == "box":
-                record["bbox"] = _xywh(region)
+                record["bbox"] = xywh(region)
             else:
                 record["segmentation"] = polygon_rle(region, height, width)
             record["score"] = region.score
