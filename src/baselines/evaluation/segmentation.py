@@ -15,18 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import Sizes, canvas_size, fill_polygons, polygon_rle, unflat
-from baselines.data.polygons import has_area as polygon_has_area
-from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
+from baselines.data.polygons import Sizes, canvas_size, fill_polygons, unflat
+from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision
 from baselines.types import Region
-
-
-def has_area(region: Region) -> bool:
-    """Whether a polygon has at least 3 distinct vertices and a 2-D extent (coral ground truth read for
-    scoring keeps one- and two-vertex polygons, which only the pixel IoU draws)."""
-    return polygon_has_area(unflat(region.polygon))
 
 
 def polygon_map(
@@ -45,36 +37,7 @@ def polygon_map(
     Returns:
         `map` and `recall`.
     """
-    images: list[dict] = []
-    annotations: list[dict] = []
-    results: list[dict] = []
-    for number, (image_id, truth) in enumerate(ground_truth.items(), start=1):
-        preds = predictions.get(image_id, ())
-        width, height = canvas_size(image_id, sizes, [*truth, *preds])
-        images.append({"id": number, "width": width, "height": height})
-        for region in filter(has_area, truth):
-            rle = polygon_rle(region, height, width)
-            annotations.append(
-                {
-                    "id": len(annotations) + 1,
-                    "image_id": number,
-                    "category_id": region.label + 1,
-                    "segmentation": rle,
-                    "area": float(mask_utils.area(rle)),
-                    "bbox": list(mask_utils.toBbox(rle)),
-                    "iscrowd": 0,
-                }
-            )
-        results.extend(
-            {
-                "image_id": number,
-                "category_id": region.label + 1,
-                "segmentation": polygon_rle(region, height, width),
-                "score": region.score,
-            }
-            for region in filter(has_area, preds)
-        )
-    scores = coco_average_precision(images, annotations, results, "segm", iou_threshold, max_detections)
+    scores = region_average_precision(predictions, ground_truth, sizes, "polygon", iou_threshold, max_detections)
     return {"map": scores["map"], "recall": scores["recall"]}
 
 
