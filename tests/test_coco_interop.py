@@ -16,7 +16,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from baselines.cli import main
-from baselines.errors import FormatError
+from baselines.errors import FormatError, FormatWarning
 from baselines.runfiles.grouped import format_grouped_lines
 from baselines.tasks import get_task
 from baselines.types import Region
@@ -100,6 +100,40 @@ def test_exported_pair_scored_by_pycocotools_gives_evaluates_map(data: Path, tmp
     assert [c["name"] for c in dataset["categories"]] == list(spec.classes)
     assert [c["id"] for c in dataset["categories"]] == list(range(1, len(spec.classes) + 1))
     assert [i["file_name"] for i in dataset["images"]] == sorted(spec.load_reference(None, images).sizes)
+
+
+def test_polygons_without_area_are_left_out_of_the_export_as_of_the_map(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A one-vertex polygon in the ground truth (as line 1476 of the released training file, kept for the
+    # pixel IoU) and a two-vertex one in the run (the run grammar accepts it): pycocotools cannot read
+    # them, and the project's mask mAP leaves them out; the export leaves them out and says so.
+    spec = get_task("coral_polygons")
+    gt, images = _paths(data, "coral_polygons")
+    run = _noisy_run("coral_polygons", gt, images, tmp_path / "run.txt")
+    image_id = sorted(spec.load_reference(gt, images).ground_truth)[0]
+    degenerate_gt = tmp_path / "gt.txt"
+    degenerate_gt.write_text(gt.read_text() + f"{image_id} 999 c_sponge 1 30 40\n")
+    reference = spec.load_reference(degenerate_gt, images)
+    parsed = spec.parse_run(run, reference)
+    parsed[image_id].append(Region(3, 0.99, (5, 5, 30, 30), (5.0, 5.0, 30.0, 30.0)))
+    run.write_text(format_grouped_lines(parsed, spec.classes, "polygon"))
+    capsys.readouterr()
+    out = tmp_path / "res.json"
+    assert main(["export-coco", "--task", "coral_polygons", str(run), "--images", str(images), "-o", str(out)]) == 0
+    assert "1 run polygon(s) without area" in capsys.readouterr().err
+    dataset = tmp_path / "gt.json"
+    assert main(["export-coco", "--task", "coral_polygons", "--gt", str(degenerate_gt), "--images", str(images),
+                 "-o", str(dataset)]) == 0  # fmt: skip
+    printed = capsys.readouterr()
+    assert "1 ground-truth polygon(s) without area" in printed.err
+    exported = json.loads(dataset.read_text())["annotations"]
+    assert f"{len(exported)} annotations" in printed.out
+    assert len(exported) == sum(len(v) for v in reference.ground_truth.values()) - 1
+    with pytest.warns(FormatWarning, match="fewer than 3 vertices"):
+        project = spec.evaluate_file(run, reference)["map_50"]
+    assert 0.1 < project < 0.99
+    assert _pycocotools_ap50(dataset, out, "segm") == pytest.approx(project, abs=1e-12)
 
 
 @pytest.mark.parametrize("task", ["drawnui", "coral_polygons"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 
 from baselines.cli import main
+from baselines.evaluation import segmentation
 from baselines.evaluation.bootstrap import compare_runs
+from baselines.evaluation.segmentation import label_map
 from baselines.tasks import get_task
 from baselines.tasks.base import resampled_names
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
@@ -116,6 +119,41 @@ def test_a_decomposable_metric_by_hand() -> None:
     spec = get_task("vqa")
     run, reference = _cases()["vqa"]  # q1 right, q2 wrong, q3 right
     assert spec.score(*spec.restrict(run, reference, ["q2", "q2", "q1"]))["accuracy"] == round(1 / 3, 4)
+
+
+def _pixel_iou_from_scratch(
+    run: dict[str, list[Region]], truth: dict[str, list[Region]], draw: list[str], order: tuple[int, ...]
+) -> dict[int, float]:
+    """The organisers' per-class pixel IoU over the drawn images (repeats included), each map drawn anew."""
+    intersection, union = Counter[int](), Counter[int]()
+    for image_id in draw:
+        true_map = label_map(truth[image_id], 100, 100, order)
+        pred_map = label_map(run.get(image_id, []), 100, 100, order)
+        for label in order:
+            intersection[label] += int(np.count_nonzero((true_map == label + 1) & (pred_map == label + 1)))
+            union[label] += int(np.count_nonzero((true_map == label + 1) | (pred_map == label + 1)))
+    return {label: intersection[label] / union[label] for label in order if union[label]}
+
+
+def test_pixel_counts_drawn_once_give_the_scores_of_the_subset_from_scratch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # compare draws each image's pixel counts once per run (`segmentation._counted`) and sums them per resample
+    spec = get_task("coral_polygons")
+    run, reference = _cases()["coral_polygons"]
+    other = {"r1": [_square(0, 0.9, 10, 10)], "r2": [_square(0, 0.6, 5, 62)]}  # the same images, other regions
+    for candidate in (run, other):
+        spec.score(candidate, reference)  # every image of both runs counted
+    draw = ["r2", "r1", "r2"]
+    kept = [spec.score(*spec.restrict(candidate, reference, draw)) for candidate in (run, other)]
+    monkeypatch.setattr(segmentation, "_counts", OrderedDict())
+    fresh = [spec.score(*spec.restrict(candidate, reference, draw)) for candidate in (run, other)]
+    assert kept == fresh
+    assert len(segmentation._counts) == 8  # 2 runs x 2 images x (label maps, independent masks)
+    names = {label: f"pixel_iou/{name}" for label, name in enumerate(spec.classes)}
+    for candidate, scores in zip((run, other), kept, strict=True):
+        expected = _pixel_iou_from_scratch(candidate, reference.ground_truth, draw, spec.draw_order)
+        assert {key: value for key, value in scores.items() if key.startswith("pixel_iou/")} == pytest.approx(
+            {names[label]: value for label, value in expected.items()}
+        )
 
 
 def _spll(n: int, right: int) -> tuple[dict[str, float], ParticipantReference]:

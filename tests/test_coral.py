@@ -15,7 +15,7 @@ from PIL import Image
 from baselines.data.base import collate_dicts
 from baselines.data.detection import DetectionRecord, balanced_image_weights
 from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations
-from baselines.data.polygons import fill_polygons, mask_to_polygons
+from baselines.data.polygons import fill_polygons, has_area, mask_to_polygons
 from baselines.errors import FormatError
 from baselines.evaluation.segmentation import independent_pixel_iou, label_map, pixel_iou, polygon_map
 from baselines.pipeline import run
@@ -161,6 +161,28 @@ def test_polygon_map_leaves_out_polygons_without_area() -> None:
     truth = {"a": [_square(0, 0, 10, 10), point]}
     preds = {"a": [_square(0, 0, 10, 10, score=0.9), Region(0, 0.95, (35, 35, 36, 36), (35, 35, 36, 36))]}
     assert polygon_map(preds, truth, {"a": (40, 40)})["map"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("coords", "area"),
+    [
+        ((5, 5), False),  # a point
+        ((5, 5, 9, 9), False),  # a segment
+        ((5, 5, 9, 9, 5, 5, 9, 9), False),  # 4 vertices, 2 distinct
+        ((1, 5, 4, 5, 9, 5), False),  # 3 distinct vertices on one horizontal line
+        ((5, 1, 5, 4, 5, 9), False),  # ... on one vertical line
+        ((0, 0, 9, 0, 9, 9), True),
+        ((-1, 0, 9, 0, 9, 9), True),  # a -1 vertex kept for scoring
+    ],
+)
+def test_reader_and_scorer_share_one_degenerate_polygon_test(tmp_path: Path, coords: tuple, area: bool) -> None:
+    path = tmp_path / "polygons.txt"
+    values = " ".join(str(v) for v in coords)
+    path.write_text(f"a 1 c_sponge 1 {values}\na 2 c_sponge 1 0 0 9 0 9 9\n")
+    _, report = parse_coral_annotations(path, "polygon", scoring=True)
+    assert report.degenerate_polygons == (0 if area else 1)
+    assert has_area(np.reshape(np.asarray(coords, float), (-1, 2))) is area
+    assert has_area(np.zeros((0, 2))) is False
 
 
 def test_pixel_iou_pools_over_images_before_dividing() -> None:

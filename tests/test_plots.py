@@ -68,6 +68,35 @@ def test_pr_curves_average_to_the_tasks_map() -> None:
     assert len(curves[0].recall) == len(curves[0].precision) == 101
 
 
+def _square(label: int, score: float, x: float, y: float) -> Region:
+    return Region(label, score, (x, y, x + 20, y + 20), (x, y, x + 20, y, x + 20, y + 20, x, y + 20))
+
+
+def test_polygons_without_area_are_left_out_of_the_curves_as_of_the_map(tmp_path: Path) -> None:
+    # coral ground truth read for scoring keeps one- and two-vertex polygons, and the run grammar accepts
+    # them; pycocotools cannot rasterise them, so the mask mAP leaves them out and so must the plots
+    spec = get_task("coral_polygons")
+    point = Region(0, 1, (5, 5, 5, 5), (5.0, 5.0))
+    flat_line = Region(0, 1, (1, 5, 9, 5), (1.0, 5.0, 4.0, 5.0, 9.0, 5.0))  # 3 vertices on one horizontal line
+    segment = Region(1, 0.9, (5, 5, 30, 30), (5.0, 5.0, 30.0, 30.0))
+    truth = {"a": [_square(0, 1, 0, 0), _square(1, 1, 50, 50), point, flat_line], "b": [_square(0, 1, 10, 10)]}
+    run = {"a": [_square(0, 0.9, 1, 1), segment, _square(1, 0.7, 50, 52)], "b": [_square(0, 0.6, 40, 40)]}
+    reference = ImageSet({"a": (100, 100), "b": (100, 100)}, truth)
+    curves = region_pr_curves(run, truth, reference.sizes, "polygon")
+    assert sorted(curves) == [0, 1]
+    assert curves[0].average_precision == pytest.approx(51 / 101)  # 1 of 2 truths with area found, first
+    mean = np.mean([c.average_precision for c in curves.values()])
+    assert mean == pytest.approx(spec.score(run, reference)["map_50"])
+    matrix = region_confusion(run, truth, reference.sizes, "polygon", len(spec.classes), 0.5, min_score=0.5)
+    expected = np.zeros((14, 14), int)
+    expected[0, 0] = expected[1, 1] = 1  # the squares found
+    expected[0, 13] = 3  # missed: the point, the line, the square of b
+    expected[13, 1] = expected[13, 0] = 1  # false positives: the segment (matches nothing), the square in b
+    assert (matrix == expected).all()
+    written = write_plots(spec, run, reference, tmp_path / "plots")  # what `evaluate --plots` draws
+    assert [p.name for p in written] == ["pr_curves.png", "confusion_matrix.png"]
+
+
 def test_region_plots_are_valid_pngs(tmp_path: Path) -> None:
     spec = get_task("coral_polygons")
     square = (0.0, 0.0, 20.0, 0.0, 20.0, 20.0, 0.0, 20.0)

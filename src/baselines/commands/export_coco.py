@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             truth = reference.ground_truth
             assert truth is not None
-            payload = coco_dataset(truth, ids, reference.sizes, spec.classes, spec.kind)
-            what = f"{len(truth)} images, {sum(len(v) for v in truth.values())} annotations"
+            dataset = coco_dataset(truth, ids, reference.sizes, spec.classes, spec.kind)
+            what = f"{len(truth)} images, {len(dataset['annotations'])} annotations"
+            payload = dataset
     atomic_write_text(output, json.dumps(payload) + "\n")
     print(f"{output}: {what}")
     return 0

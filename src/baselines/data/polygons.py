@@ -89,8 +89,26 @@ def canvas_size(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple
     return max(int(np.ceil(width)) + 1, 1), max(int(np.ceil(height)) + 1, 1)
 
 
+def xywh(region: Region) -> list[float]:
+    """A region's box as COCO writes it: [x, y, width, height]."""
+    x0, y0, x1, y1 = region.box
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
 def polygon_rle(region: Region, height: int, width: int) -> dict[str, Any]:
     rles = mask_utils.frPyObjects([list(region.polygon)], height, width)
     rle = mask_utils.merge(rles)
     rle["counts"] = rle["counts"].decode("ascii")
     return rle
+
+
+def has_area(points: np.ndarray) -> bool:
+    """Whether (N, 2) vertices span an area: at least 3 distinct vertices and a 2-D extent.
+
+    Polygons without one (a point, a segment, vertices on one horizontal or vertical line) are what the
+    coral reader counts as degenerate, and what the mAP leaves out (pycocotools cannot rasterise a
+    polygon of fewer than 3 vertices: it reads 2 as a box). Empty input has no area.
+    """
+    if len(points) < 3 or len(np.unique(points, axis=0)) < 3:
+        return False
+    return bool(np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0)

@@ -5,18 +5,27 @@ here, so their numbers are the ones `pycocotools.cocoeval.COCOeval` prints for t
 (101-point interpolated precision, the mean over the classes that have ground truth, at most
 `MAX_DETECTIONS` detections per image and class, COCO's default). The organisers' mAP code is not
 public; COCOeval with its default parameters is the reference (tests/conformance/drawnui).
+
+`region_average_precision` builds the COCO records of a region run once for the box mAP, the mask mAP
+and the PR curves of `evaluate --plots`; `region_iou` is the IoU of the greedy matchers (precision and
+recall, the confusion matrix).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
+from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+
+from baselines.data.polygons import Sizes, canvas_size, has_area, polygon_rle, unflat, xywh
+from baselines.types import Region, RegionKind
 
 IouType = Literal["bbox", "segm"]
 
@@ -85,3 +94,110 @@ def coco_average_precision(
         "curves": {label: precision[:, k].copy() for k, label in enumerate(c - 1 for c in evaluator.params.catIds)},
         "recall_points": evaluator.params.recThrs.copy(),
     }
+
+
+def region_average_precision(
+    run: Mapping[str, Sequence[Region]],
+    truth: Mapping[str, Sequence[Region]],
+    sizes: Sizes,
+    kind: RegionKind,
+    iou_threshold: float,
+    max_detections: int = MAX_DETECTIONS,
+) -> dict[str, Any]:
+    """COCOeval on a region run: the records behind every region task's mAP and its PR curves.
+
+    The images are those of truth, numbered from 1 in its order; a truth image without a prediction has
+    no detections; predictions for other images are ignored (the validator rejects them earlier).
+    Boxes are compared as `bbox`; polygons as RLE masks on one canvas per image for truth and run
+    alike (`canvas_size`: RLEs compared must have one size). Polygons without area (`has_area`) are
+    left out on both sides: pycocotools cannot rasterise them.
+
+    Returns:
+        `coco_average_precision`'s result.
+    """
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for number, (image_id, regions) in enumerate(truth.items(), start=1):
+        predictions = run.get(image_id, ())
+        if kind == "box":
+            images.append({"id": number})
+            for region in regions:
+                box = xywh(region)
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": number,
+                        "category_id": region.label + 1,
+                        "bbox": box,
+                        "area": box[2] * box[3],
+                        "iscrowd": 0,
+                    }
+                )
+            results.extend(
+                {"image_id": number, "category_id": r.label + 1, "bbox": xywh(r), "score": r.score} for r in predictions
+            )
+            continue
+        width, height = canvas_size(image_id, sizes, [*regions, *predictions])
+        images.append({"id": number, "width": width, "height": height})
+        for region in _with_area(regions):
+            rle = polygon_rle(region, height, width)
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": number,
+                    "category_id": region.label + 1,
+                    "segmentation": rle,
+                    "area": float(mask_utils.area(rle)),
+                    "bbox": list(mask_utils.toBbox(rle)),
+                    "iscrowd": 0,
+                }
+            )
+        results.extend(
+            {
+                "image_id": number,
+                "category_id": region.label + 1,
+                "segmentation": polygon_rle(region, height, width),
+                "score": region.score,
+            }
+            for region in _with_area(predictions)
+        )
+    iou_type: IouType = "bbox" if kind == "box" else "segm"
+    return coco_average_precision(images, annotations, results, iou_type, iou_threshold, max_detections)
+
+
+def region_iou(
+    predictions: Sequence[Region],
+    truths: Sequence[Region],
+    kind: RegionKind,
+    canvas: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """IoU of every prediction (rows) with every truth (columns), as COCOeval computes it (no crowd).
+
+    Args:
+        kind: "box" compares boxes; "polygon" compares polygons as masks on the canvas, where a polygon
+            without area (`has_area`, left out of the mAP) has IoU 0 with every region.
+        canvas: The image's (width, height); needed for polygons.
+    """
+    geometry: Callable[[Region], Any]
+    if kind == "box":
+        rows, columns = list(range(len(predictions))), list(range(len(truths)))
+        geometry = xywh
+    else:
+        if canvas is None:
+            raise ValueError("polygon IoU needs the image's (width, height)")
+        width, height = canvas
+        rows = [i for i, region in enumerate(predictions) if has_area(unflat(region.polygon))]
+        columns = [j for j, region in enumerate(truths) if has_area(unflat(region.polygon))]
+        geometry = functools.partial(polygon_rle, height=height, width=width)
+    values = np.zeros((len(predictions), len(truths)))
+    if rows and columns:
+        iou = mask_utils.iou(
+            [geometry(predictions[i]) for i in rows], [geometry(truths[j]) for j in columns], [0] * len(columns)
+        )
+        values[np.ix_(rows, columns)] = np.asarray(iou, np.float64).reshape(len(rows), len(columns))
+    return values
+
+
+def _with_area(regions: Sequence[Region]) -> list[Region]:
+    return [region for region in regions if has_area(unflat(region.polygon))]

@@ -4,18 +4,11 @@ at that threshold (greedy matching by confidence)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
-from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
+from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision, region_iou
 from baselines.types import Region
-
-
-def _xywh(region: Region) -> list[float]:
-    x0, y0, x1, y1 = region.box
-    return [x0, y0, x1 - x0, y1 - y0]
 
 
 def mean_average_precision(
@@ -37,28 +30,7 @@ def mean_average_precision(
     Returns:
         `map` and, with per_class, `map_class_<label>` for classes with ground truth.
     """
-    images: list[dict[str, Any]] = []
-    annotations: list[dict[str, Any]] = []
-    results: list[dict[str, Any]] = []
-    for number, (image_id, truth) in enumerate(ground_truth.items(), start=1):
-        images.append({"id": number})
-        for region in truth:
-            box = _xywh(region)
-            annotations.append(
-                {
-                    "id": len(annotations) + 1,
-                    "image_id": number,
-                    "category_id": region.label + 1,
-                    "bbox": box,
-                    "area": box[2] * box[3],
-                    "iscrowd": 0,
-                }
-            )
-        results.extend(
-            {"image_id": number, "category_id": r.label + 1, "bbox": _xywh(r), "score": r.score}
-            for r in predictions.get(image_id, ())
-        )
-    result = coco_average_precision(images, annotations, results, "bbox", iou_threshold, max_detections)
+    result = region_average_precision(predictions, ground_truth, {}, "box", iou_threshold, max_detections)
     scores = {"map": result["map"]}
     if per_class:
         scores.update({f"map_class_{label}": value for label, value in sorted(result["per_class"].items())})
@@ -83,9 +55,8 @@ def precision_recall(
         for label in {r.label for r in preds} & {r.label for r in truth}:
             p = sorted((r for r in preds if r.label == label), key=lambda r: -r.score)
             t = [r for r in truth if r.label == label]
-            iou = np.asarray(mask_utils.iou([_xywh(r) for r in p], [_xywh(r) for r in t], [0] * len(t)))
             taken = np.zeros(len(t), dtype=bool)
-            for row in iou.reshape(len(p), len(t)):
+            for row in region_iou(p, t, "box"):
                 row = np.where(taken, -1.0, row)
                 best = int(row.argmax())
                 if row[best] >= iou_threshold:

@@ -13,14 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import canvas_size
-from baselines.evaluation.coco import MAX_DETECTIONS, coco_average_precision
-from baselines.runfiles.coco import annotation_records, coco_results, image_records
+from baselines.data.polygons import Sizes, canvas_size
+from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision, region_iou
 from baselines.types import Region, RegionKind
-
-Sizes = Mapping[str, tuple[int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -42,19 +38,7 @@ def region_pr_curves(
 ) -> dict[int, PRCurve]:
     """The curves pycocotools averages into the task's mAP, one per class with ground truth (at most
     max_detections per image and class, the most confident, as the task's scorer keeps)."""
-    ids = list(truth)
-    numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
-    kept = {image_id: run.get(image_id, ()) for image_id in ids}  # the scorer ignores images outside the truth
-    # one canvas per image for truth and run alike (RLEs compared must have one size), as the scorer does
-    canvases = {i: canvas_size(i, sizes, [*truth[i], *kept[i]]) for i in ids}
-    result = coco_average_precision(
-        image_records(ids, canvases),
-        annotation_records(truth, numbers, canvases, kind),
-        coco_results(kept, numbers, canvases, kind),
-        "bbox" if kind == "box" else "segm",
-        iou_threshold,
-        max_detections,
-    )
+    result = region_average_precision(run, truth, sizes, kind, iou_threshold, max_detections)
     recall = np.asarray(result["recall_points"])
     curves = {}
     for label, precision in result["curves"].items():
@@ -78,13 +62,14 @@ def region_confusion(
     """Detection confusion matrix, (num_classes + 1) square.
 
     Per image, predictions of at least min_score are matched to truths of any class by IoU (at least
-    iou_threshold), the highest IoU first, each prediction and each truth at most once.
+    iou_threshold), the highest IoU first, each prediction and each truth at most once. A polygon without
+    area (left out of the mAP) matches nothing: a false positive, or a missed truth.
     """
     matrix = np.zeros((num_classes + 1, num_classes + 1), np.int64)
     none = num_classes
     for image_id, truths in truth.items():
         predictions = [r for r in run.get(image_id, ()) if r.score >= min_score]
-        iou = _iou(predictions, truths, *canvas_size(image_id, sizes, [*truths, *predictions]), kind)
+        iou = region_iou(predictions, truths, kind, canvas_size(image_id, sizes, [*truths, *predictions]))
         pairs = sorted(
             (
                 (iou[p, t], p, t)
@@ -108,24 +93,6 @@ def region_confusion(
             if t not in used_t:
                 matrix[region.label, none] += 1
     return matrix
-
-
-def _iou(
-    predictions: Sequence[Region], truths: Sequence[Region], width: int, height: int, kind: RegionKind
-) -> np.ndarray:
-    if not predictions or not truths:
-        return np.zeros((len(predictions), len(truths)))
-    if kind == "box":
-
-        def geometry(regions: Sequence[Region]) -> list:
-            return [[r.box[0], r.box[1], r.box[2] - r.box[0], r.box[3] - r.box[1]] for r in regions]
-    else:
-
-        def geometry(regions: Sequence[Region]) -> list:
-            return [mask_utils.merge(mask_utils.frPyObjects([list(r.polygon)], height, width)) for r in regions]
-
-    values = mask_utils.iou(geometry(predictions), geometry(truths), [0] * len(truths))
-    return np.asarray(values, np.float64).reshape(len(predictions), len(truths))
 
 
 def label_set_confusion(

@@ -8,7 +8,9 @@
 
 Conventions: category id = class index + 1 with the class name; image ids number the test images in
 the order given (the sorted image folder), file names are the official ids. Scored by pycocotools
-with the project's IoU threshold and area range, an exported pair gives the project's mAP.
+with the project's IoU threshold and area range, an exported pair gives the project's mAP: polygons
+without area, which that mAP leaves out (coral ground truth read for scoring keeps one- and two-vertex
+polygons), are left out of the export too, with a FormatWarning that counts them.
 """
 
 from __future__ import annotations
@@ -22,11 +24,9 @@ from typing import Any, Literal
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.data.polygons import canvas_size, flat, mask_to_polygons, polygon_rle
-from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.data.polygons import Sizes, canvas_size, flat, has_area, mask_to_polygons, polygon_rle, unflat, xywh
+from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
-
-Sizes = Mapping[str, tuple[int, int] | None]
 
 
 def categories(classes: Sequence[str]) -> list[dict[str, Any]]:
@@ -45,24 +45,20 @@ def image_records(ids: Sequence[str], sizes: Sizes) -> list[dict[str, Any]]:
     return records
 
 
-def _xywh(region: Region) -> list[float]:
-    x0, y0, x1, y1 = region.box
-    return [x0, y0, x1 - x0, y1 - y0]
-
-
 def annotation_records(
     truth: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
 ) -> list[dict[str, Any]]:
     """COCO `annotations`: boxes as `bbox` (area w*h); polygons as `segmentation` polygons with the
-    mask's area and bounding box (what the project's scorer compares)."""
+    mask's area and bounding box (what the project's scorer compares). Polygons without area are left
+    out with a FormatWarning that counts them."""
     records: list[dict[str, Any]] = []
     for image_id, regions in truth.items():
         width, height = canvas_size(image_id, sizes, regions)
-        for region in regions:
+        for region in _with_area(regions, kind):
             record: dict[str, Any] = {"id": len(records) + 1, "image_id": numbers[image_id], "iscrowd": 0}
             record["category_id"] = region.label + 1
             if kind == "box":
-                record["bbox"] = _xywh(region)
+                record["bbox"] = xywh(region)
                 record["area"] = record["bbox"][2] * record["bbox"][3]
             else:
                 rle = polygon_rle(region, height, width)
@@ -70,25 +66,46 @@ def annotation_records(
                 record["area"] = float(mask_utils.area(rle))
                 record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
             records.append(record)
+    _warn_without_area(truth, kind, "ground-truth")
     return records
 
 
 def coco_results(
     run: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
 ) -> list[dict[str, Any]]:
-    """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE)."""
+    """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE).
+    Polygons without area are left out with a FormatWarning that counts them."""
     results: list[dict[str, Any]] = []
     for image_id, regions in run.items():
         width, height = canvas_size(image_id, sizes, regions)
-        for region in regions:
+        for region in _with_area(regions, kind):
             record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
             if kind == "box":
-                record["bbox"] = _xywh(region)
+                record["bbox"] = xywh(region)
             else:
                 record["segmentation"] = polygon_rle(region, height, width)
             record["score"] = region.score
             results.append(record)
+    _warn_without_area(run, kind, "run")
     return results
+
+
+def _with_area(regions: Sequence[Region], kind: RegionKind) -> list[Region]:
+    return list(regions) if kind == "box" else [r for r in regions if has_area(unflat(r.polygon))]
+
+
+def _warn_without_area(regions: Mapping[str, Sequence[Region]], kind: RegionKind, what: str) -> None:
+    """Reports the polygons `_with_area` left out: the project's mask mAP leaves them out too (pycocotools
+    cannot rasterise a polygon of fewer than 3 vertices; it reads 2 as a box), and coral ground truth
+    read for scoring holds some (the organisers' pixel IoU draws them)."""
+    count = 0 if kind == "box" else sum(not has_area(unflat(r.polygon)) for items in regions.values() for r in items)
+    if count:
+        warnings.warn(
+            f"{count} {what} polygon(s) without area (fewer than 3 distinct vertices, or all on one horizontal "
+            "or vertical line) left out of the COCO export, as the mask mAP leaves them out",
+            FormatWarning,
+            stacklevel=3,
+        )
 
 
 def coco_dataset(

@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from baselines.data.polygons import has_area
 from baselines.errors import ProblemCollector, read_lines
 
 log = logging.getLogger(__name__)
@@ -180,11 +181,7 @@ def _region(
         report.negative_coordinates += 1
         if not scoring:
             points = points[valid]
-    degenerate = len(points) == 0 or len(np.unique(points, axis=0)) < 3
-    if not degenerate:
-        xs, ys = points[:, 0], points[:, 1]
-        degenerate = xs.max() - xs.min() <= 0 or ys.max() - ys.min() <= 0
-    if degenerate:
+    if not has_area(points):
         report.degenerate_polygons += 1
         if not scoring:
             return None
