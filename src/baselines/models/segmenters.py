@@ -46,8 +46,7 @@ def smp_model(
             raise MissingWeightsError(
                 offline_advice(
                     f"{hub_weights!r} weights of encoder {encoder!r}",
-                    "if they are in that cache already, run with HF_HUB_OFFLINE=1 (the hub client then reads its "
-                    "cache without asking the hub); else save the encoder's state dict elsewhere and set "
+                    "save the encoder's state dict on a machine with internet and set "
                     "encoder_weights=/path/to/encoder.pth, or use encoder_weights=null",
                 )
             )
