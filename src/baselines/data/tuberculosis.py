@@ -106,25 +106,71 @@ def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
     return ct, lungs
 
 
-def lung_values(lungs: np.ndarray, mask: Path, settings: LungPreprocessing) -> tuple[int, int]:
-    """(left, right) mask values of a RAS+ mask: the configured ones, or the value lying more to the
+@dataclass(frozen=True)
+class Lung:
+    """Where one lung lies in a RAS+ mask.
+
+    Attributes:
+        value: Its mask value.
+        first, last: The first and last voxel index of its mask along each axis (its bounding box).
+        centre: The mean index of its voxels along axis 0 (from the patient's left to right).
+    """
+
+    value: int
+    first: tuple[int, int, int]
+    last: tuple[int, int, int]
+    centre: float
+
+    def box(self, margin: int) -> tuple[slice, slice, slice]:
+        """The bounding box plus margin voxels on every side, as slices (clipped at 0; slicing clips the end)."""
+        a, b, c = (slice(max(0, lo - margin), hi + 1 + margin) for lo, hi in zip(self.first, self.last, strict=True))
+        return a, b, c
+
+
+def _find_lung(lungs: np.ndarray, value: int) -> Lung | None:
+    """The lung of one mask value, or None if no voxel has it. One comparison with the mask and its
+    projections on the axes give the box and centre (np.nonzero would list every lung voxel's indices)."""
+    inside = lungs == value
+    per_x = np.count_nonzero(inside, axis=(1, 2))
+    count = int(per_x.sum())
+    if not count:
+        return None
+    on_axis = (per_x, inside.any(axis=(0, 2)), inside.any(axis=(0, 1)))
+    first, last = zip(*((int(i[0]), int(i[-1])) for i in map(np.flatnonzero, on_axis)), strict=True)
+    centre = int(np.dot(np.arange(len(per_x)), per_x)) / count  # exact integer sum, one rounding
+    return Lung(value, (first[0], first[1], first[2]), (last[0], last[1], last[2]), centre)
+
+
+def _mask_values(lungs: np.ndarray) -> list[int]:
+    """The sorted nonzero values of a mask. A lung mask holds a few small values: testing each value between
+    its minimum and maximum reads the mask a few times, where np.unique sorts every voxel."""
+    low, high = int(lungs.min()), int(lungs.max())
+    if high - low > 16:
+        return [int(v) for v in np.unique(lungs) if v != 0]
+    return [v for v in range(low, high + 1) if v != 0 and (lungs == v).any()]
+
+
+def locate_lungs(lungs: np.ndarray, mask: Path, settings: LungPreprocessing) -> tuple[Lung, Lung]:
+    """The (left, right) lung of a RAS+ mask: the configured values, or the value lying more to the
     patient's left (lower mean index on axis 0) is the left lung."""
     if settings.left_value is not None and settings.right_value is not None:
+        found = []
         for side, value in (("left", settings.left_value), ("right", settings.right_value)):
-            if not (lungs == value).any():
+            if (lung := _find_lung(lungs, value)) is None:
                 raise ValueError(f"{mask}: no voxel with value {value} (the {side} lung)")
-        return settings.left_value, settings.right_value
-    values = [int(v) for v in np.unique(lungs) if v != 0]
+            found.append(lung)
+        return found[0], found[1]
+    values = _mask_values(lungs)
     if len(values) != 2:
         raise ValueError(
             f"{mask}: expected two lung values to tell the lungs apart, found {values}; "
             "set data.left_value and data.right_value for another mask layout"
         )
-    x = np.arange(lungs.shape[0], dtype=np.float64)[:, None, None]
-    centre = {v: float((x * (lungs == v)).sum() / (lungs == v).sum()) for v in values}
-    if centre[values[0]] == centre[values[1]]:
+    a, b = (_find_lung(lungs, v) for v in values)
+    assert a is not None and b is not None  # both values occur in the mask
+    if a.centre == b.centre:
         raise ValueError(f"{mask}: lung values {values} are centred at the same left-right position")
-    left, right = sorted(values, key=centre.__getitem__)
+    left, right = sorted((a, b), key=lambda lung: lung.centre)
     return left, right
 
 
@@ -138,13 +184,9 @@ def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.n
     low, high = settings.window
     scaled = np.clip((ct - low) / (high - low), 0, 1)
     out = []
-    for side, value in enumerate(lung_values(lungs, mask, settings)):
-        inside = lungs == value
-        box = [
-            slice(max(0, int(idx.min()) - settings.margin), int(idx.max()) + 1 + settings.margin)
-            for idx in np.nonzero(inside)
-        ]
-        crop = scaled[tuple(box)] * (inside[tuple(box)] if settings.mask_outside else 1)
+    for side, lung in enumerate(locate_lungs(lungs, mask, settings)):
+        box = lung.box(settings.margin)
+        crop = scaled[box] * ((lungs[box] == lung.value) if settings.mask_outside else 1)
         if side == 1:
             crop = crop[::-1]  # RAS+ axis 0 is left-right: mirror the right lung onto the left
         tensor = torch.from_numpy(np.ascontiguousarray(crop, np.float32))[None, None]
