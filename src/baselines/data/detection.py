@@ -103,7 +103,7 @@ def load_scaled(record: DetectionRecord, size: int | None) -> tuple[np.ndarray, 
         (width, height), which predictions are mapped back to.
     """
     width, height = image_size(record.path)
-    image = load_rgb(record.path, longest_at_least=size, longest=max(width, height))
+    image = load_rgb(record.path, longest_at_least=size, size=(width, height))
     if image.shape[:2] == (height, width):
         return image, record, (width, height)
     rx, ry = image.shape[1] / width, image.shape[0] / height

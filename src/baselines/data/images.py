@@ -38,28 +38,26 @@ def set_max_image_pixels(pixels: int) -> None:
     MAX_IMAGE_PIXELS = int(pixels)
 
 
-def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int | None = None) -> np.ndarray:
+def load_rgb(path: str | Path, longest_at_least: int | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
     """Reads an image as an HxWx3 uint8 RGB array (EXIF orientation applied, as OpenCV does).
 
     Args:
         longest_at_least: When set, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (in the DCT domain,
             several times faster) as long as its longest side stays at least this long: for inputs
             that are resized down anyway, e.g. lifelog photos letterboxed to 224.
-        longest: The image's longest side, when the caller has read it already (else read from the
-            header when longest_at_least needs it).
+        size: The image's (width, height) from `image_size`, when the caller has read it already (else
+            read from the header here); the pixel cap is applied to it either way.
 
     Raises:
         ImageReadError: Naming the file, if it is missing or cannot be decoded.
     """
     path = Path(path)
-    if (missing := _not_a_file(path)) is not None:
-        raise ImageReadError(f"{path}: {missing}")
-    width, height = image_size(path)  # the header only: a decompression bomb is refused before decoding
+    width, height = size or image_size(path)  # the header only: a decompression bomb is refused before decoding
     if (too_big := _too_many_pixels(width, height)) is not None:
         raise ImageReadError(f"{path}: {too_big}")
     flag = cv2.IMREAD_COLOR
     if longest_at_least and path.suffix.lower() in (".jpg", ".jpeg"):
-        longest = longest or max(width, height)
+        longest = max(width, height)
         flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
     image = cv2.imread(str(path), flag)
     if image is None:
@@ -132,8 +130,6 @@ def list_images(folder: str | Path) -> list[Path]:
 def unreadable_reason(path: str | Path) -> str | None:
     """Why an image cannot be used (missing, not an image, truncated), or None if it verifies."""
     path = Path(path)
-    if (missing := _not_a_file(path)) is not None:
-        return missing
     try:
         too_big = _too_many_pixels(*image_size(path))
     except ImageReadError as exc:
