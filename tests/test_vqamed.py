@@ -276,3 +276,16 @@ def test_a_validation_split_is_predicted_from_its_qa_pairs(tmp_path: Path) -> No
         read_questions(pairs)
     assert [p.line for p in error.value.problems] == [1, 2]
     assert "expected 'image_id|question' (test questions) or 'image_id|question|answer'" in str(error.value)
+
+
+def test_bare_test_ids_are_stripped_kept_in_order_and_unique(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(" s2 \n\ns1\n")
+    assert read_test_ids(ids) == ["s2", "s1"]
+    ids.write_text("s2\ns1\n s2\ns1\n")
+    with pytest.raises(FormatError) as raised:
+        read_test_ids(ids)
+    assert [(p.line, p.message) for p in raised.value.problems] == [
+        (3, "duplicate image 's2' (first on line 1)"),
+        (4, "duplicate image 's1' (first on line 2)"),
+    ]
