@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -108,6 +108,12 @@ def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str,
 def find_images_by_stem(root: str | Path) -> dict[str, Path]:
     """Image id (file stem) -> path for every image under root (medical caption, VQA-Med); see find_images."""
     return find_images(root, "stem")
+
+
+def image_paths(found: Mapping[str, Path], ids: Iterable[str], folder: str | Path) -> dict[str, Path]:
+    """Image id -> file for the ids, from the images `found` in folder (see find_images); an id without a
+    file maps to `<folder>/<id>.jpg`, which the readable check (`check_images`) then reports as missing."""
+    return {image_id: found.get(image_id, Path(folder) / f"{image_id}.jpg") for image_id in ids}
 
 
 def find_images_by_name(root: str | Path) -> dict[str, Path]:
