@@ -71,12 +71,23 @@ def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
     if ct_image.shape != mask_image.shape:
         raise ValueError(f"{volume}: CT shape {ct_image.shape} differs from its mask {mask} {mask_image.shape}")
     orientation = io_orientation(ct_image.affine)
-    ct = apply_orientation(_array(ct_image, volume, np.float32), orientation)
+    ct = _canonical_ct(ct_image, volume, orientation)
+    lungs = apply_orientation(_array(mask_image, mask, np.int32), orientation)
+    return ct, lungs
+
+
+def read_canonical_ct(volume: Path) -> np.ndarray:
+    """The CT alone (HU, float32), reoriented to RAS+ with its affine (see read_canonical)."""
+    image = _load(volume)
+    return _canonical_ct(image, volume, io_orientation(image.affine))
+
+
+def _canonical_ct(image: Any, volume: Path, orientation: np.ndarray) -> np.ndarray:
+    ct = apply_orientation(_array(image, volume, np.float32), orientation)
     bad = int(ct.size - np.count_nonzero(np.isfinite(ct)))
     if bad:  # NaN or inf would become NaN probabilities in the run file
         raise ValueError(f"{volume}: {bad} non-finite voxel(s) (NaN or inf) in the CT")
-    lungs = apply_orientation(_array(mask_image, mask, np.int32), orientation)
-    return ct, lungs
+    return ct
 
 
 @dataclass(frozen=True)
