@@ -14,6 +14,8 @@ from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 BadImagePolicy = Literal["error", "skip"]
+IdFrom = Literal["name", "stem"]
+"""Whether a task's official image id is the file name (drawnUI, LMRT) or its stem (coral, caption, VQA-Med)."""
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Pillow's decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS), 15x the largest official image (coral,
@@ -82,7 +84,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str, Path]:
+def id_of(path: Path, id_from: IdFrom) -> str:
+    """The official id of an image file: its name or its stem."""
+    return path.name if id_from == "name" else path.stem
+
+
+def find_images(root: str | Path, id_from: IdFrom) -> dict[str, Path]:
     """Image id -> path for every image under root, in any subfolder (modality or day folders), with any
     image extension in any case; the id is the file name or its stem, as the task names its images.
 
@@ -98,7 +105,7 @@ def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str,
     found: dict[str, Path] = {}
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            image_id = path.name if id_from == "name" else path.stem
+            image_id = id_of(path, id_from)
             if image_id in found:
                 raise FormatError([Problem(str(path), None, f"image id {image_id!r} also at {found[image_id]}")])
             found[image_id] = path
@@ -131,6 +138,11 @@ def list_images(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: image folder not found")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def images_by_id(folder: str | Path, id_from: IdFrom) -> dict[str, Path]:
+    """Image id -> file for the images directly in folder (see list_images and id_of)."""
+    return {id_of(path, id_from): path for path in list_images(folder)}
 
 
 def unreadable_reason(path: str | Path) -> str | None:

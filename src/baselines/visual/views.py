@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from baselines.data.images import find_images_by_name, find_images_by_stem, list_images, load_rgb
+from baselines.data.images import find_images_by_name, find_images_by_stem, images_by_id, load_rgb
 from baselines.tasks.base import TaskSpec
 from baselines.visual.render import (
     INK,
@@ -139,8 +139,7 @@ def _file(sources: Sources, item: str, what: str) -> Path:
 
 
 def _region_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
-    by_name = getattr(spec, "id_from", "name") == "name"
-    return {(path.name if by_name else path.stem): path for path in list_images(folder)}
+    return images_by_id(folder, getattr(spec, "id_from", "name"))
 
 
 def _draw_regions(spec: TaskSpec, item: str, predicted: Any, truth: Any, sources: Sources) -> Image.Image:
