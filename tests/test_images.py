@@ -80,3 +80,20 @@ def test_the_cap_comes_from_the_config(demo_cfg, monkeypatch: pytest.MonkeyPatch
     instantiate(cfg.synthetic)
     with pytest.raises(ImageReadError, match=r"more than the cap of 1,000 \(max_image_pixels\)"):
         run(cfg)
+
+
+def test_a_size_the_caller_has_read_is_not_read_again_and_is_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = tmp_path / "page.png"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(image)
+    size = images.image_size(image)
+
+    def no_header(path: object) -> tuple[int, int]:
+        raise AssertionError(f"{path}: header read again")
+
+    monkeypatch.setattr(images, "image_size", no_header)
+    assert load_rgb(image, size=size).shape == (20, 30, 3)
+    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 500)
+    with pytest.raises(ImageReadError, match=r"page.png: 30x20 = 600 pixels, more than the cap of 500"):
+        load_rgb(image, size=size)

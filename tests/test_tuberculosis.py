@@ -18,7 +18,8 @@ from sklearn.metrics import roc_auc_score
 
 from baselines.data.base import collate_dicts
 from baselines.data.formats.tuberculosis import LABELS, lung_label_order, read_labels
-from baselines.data.tuberculosis import LungPreprocessing, cached_ct, preprocess_ct
+from baselines.data.lungs import LungPreprocessing, locate_lungs
+from baselines.data.tuberculosis import cached_ct, preprocess_ct
 from baselines.errors import FormatError
 from baselines.pipeline import run
 from baselines.tasks import get_task
@@ -70,6 +71,21 @@ def test_missing_lung_and_shape_mismatch_are_clear(tmp_path: Path) -> None:
         LungPreprocessing(left_value=1)
     with pytest.raises(ValueError, match="must both be None"):
         LungPreprocessing(left_value=1, right_value=1)
+
+
+@pytest.mark.parametrize("third", [3, -1, 300])  # a small range is scanned value by value, a wide one sorted
+def test_a_mask_with_more_than_two_values_lists_them_all(third: int) -> None:
+    mask = np.zeros((6, 3, 3), np.int32)
+    mask[0:2], mask[4:6], mask[3, 1, 1] = 1, 2, third
+    with pytest.raises(ValueError, match=rf"found \[{', '.join(map(str, sorted([1, 2, third])))}\]"):
+        locate_lungs(mask, Path("m.nii.gz"), LungPreprocessing())
+    left, right = locate_lungs(mask, Path("m.nii.gz"), LungPreprocessing(left_value=1, right_value=2))
+    assert (left.value, left.first, left.last) == (1, (0, 0, 0), (1, 2, 2))
+    assert right.box(margin=1) == (slice(3, 7), slice(0, 4), slice(0, 4))
+    side_by_side = np.zeros((3, 1, 2), np.int32)
+    side_by_side[[0, 2], 0] = [1, 2]  # both values at x = 0 and 2: centred at x = 1
+    with pytest.raises(ValueError, match=r"lung values \[1, 2\] are centred at the same left-right position"):
+        locate_lungs(side_by_side, Path("m.nii.gz"), LungPreprocessing())
 
 
 def _asymmetric_ct() -> tuple[np.ndarray, np.ndarray]:

@@ -221,3 +221,58 @@ def test_the_result_commands_never_import_torch(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert "heavy: []" in result.stdout, result.stdout + result.stderr
+
+
+def _tb_case(root: Path, ct: np.ndarray, mask: np.ndarray, affine: np.ndarray) -> Path:
+    import nibabel as nib
+
+    for folder, array in (("ct", ct), ("masks", mask)):
+        (root / folder).mkdir(parents=True)
+        nib.save(nib.Nifti1Image(np.ascontiguousarray(array), affine), str(root / folder / "CTR_TST_001.nii.gz"))
+    return root
+
+
+def test_tb_lungs_are_told_apart_by_the_affine_as_in_training(tmp_path: Path) -> None:
+    # One body (RAS: axis 0 from the patient's left to right), drawn from three copies: mask 1 = left lung;
+    # the same with the mask values swapped (1 = the right lung, by the affine); and stored LAS (voxels
+    # flipped, affine saying so). Each lung must be drawn, labelled and given its probabilities the same way.
+    ct = np.random.default_rng(2).integers(-1000, 400, (14, 9, 7)).astype(np.int16)
+    mask = np.zeros(ct.shape, np.uint8)
+    mask[1:5, 1:7, 1:6], mask[8:13, 2:8, 0:7] = 1, 2
+    swapped = np.where(mask == 0, 0, 3 - mask).astype(np.uint8)
+    ras = np.diag([0.8, 0.8, 2.0, 1.0])
+    las = ras.copy()
+    las[0, 0], las[0, 3] = -0.8, 0.8 * (ct.shape[0] - 1)
+    run = tmp_path / "run.csv"
+    run.write_text("CTR_TST_001.nii.gz,0.2,0.8,0.5,0.5,0.1,0.9\n")
+    cases = {
+        "reference": _tb_case(tmp_path / "reference", ct, mask, ras),
+        "1 = right": _tb_case(tmp_path / "swapped", ct, swapped, ras),
+        "stored LAS": _tb_case(tmp_path / "las", ct[::-1], mask[::-1], las),
+    }
+    pictures = {}
+    for name, root in cases.items():
+        for masks in ([], ["--masks", str(root / "masks")]):
+            out = root / f"out{len(masks)}"
+            assert _draw("--task", "tbct", str(run), "--images", str(root / "ct"), "--out", str(out), *masks) == 0
+            pictures[name, bool(masks)] = np.asarray(Image.open(out / "CTR_TST_001.png").convert("RGB"))
+    for with_masks in (True, False):
+        reference = pictures["reference", with_masks]
+        for name in cases:
+            if name != "1 = right" or with_masks:  # without masks the values play no part
+                np.testing.assert_array_equal(pictures[name, with_masks], reference, err_msg=f"{name} {with_masks}")
+
+
+def test_tb_a_mask_whose_value_1_is_the_right_lung_draws_it_as_the_right_lung(tmp_path: Path) -> None:
+    ct = np.full((40, 10, 8), 400, np.int16)  # white, but for the patient's left lung (low RAS x): black
+    mask = np.zeros(ct.shape, np.uint8)
+    mask[2:8, 2:8, 1:7], mask[28:36, 1:9, 1:7] = 2, 1  # 1 = the right lung
+    ct[mask == 2] = -1000
+    root = _tb_case(tmp_path, ct, mask, np.diag([0.8, 0.8, 2.0, 1.0]))
+    (tmp_path / "run.csv").write_text("CTR_TST_001.nii.gz,0.2,0.8,0.5,0.5,0.1,0.9\n")
+    assert _draw("--task", "tbct", str(tmp_path / "run.csv"), "--images", str(root / "ct"), "--masks",
+                 str(root / "masks"), "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    picture = np.asarray(Image.open(tmp_path / "out" / "CTR_TST_001.png").convert("L"))
+    black = picture == 0
+    half = picture.shape[0] // 2  # the left lung's slices come first (upper half), the right lung's below
+    assert black[:half].sum() > 1000 and black[half:].sum() == 0

@@ -8,13 +8,17 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from PIL import Image
 
+from baselines.data import vqamed as vqamed_data
 from baselines.data.base import collate_dicts
 from baselines.data.formats.vqamed import read_answers, read_questions, read_reference_questions, read_test_ids
+from baselines.data.images import find_images_by_stem
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
 from baselines.pipeline import run
@@ -276,3 +280,38 @@ def test_a_validation_split_is_predicted_from_its_qa_pairs(tmp_path: Path) -> No
         read_questions(pairs)
     assert [p.line for p in error.value.problems] == [1, 2]
     assert "expected 'image_id|question' (test questions) or 'image_id|question|answer'" in str(error.value)
+
+
+def test_bare_test_ids_are_stripped_kept_in_order_and_unique(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(" s2 \n\ns1\n")
+    assert read_test_ids(ids) == ["s2", "s1"]
+    ids.write_text("s2\ns1\n s2\ns1\n")
+    with pytest.raises(FormatError) as raised:
+        read_test_ids(ids)
+    assert [(p.line, p.message) for p in raised.value.problems] == [
+        (3, "duplicate image 's2' (first on line 1)"),
+        (4, "duplicate image 's1' (first on line 2)"),
+    ]
+
+
+def test_a_predict_split_walks_its_image_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("b.JPG", "a.png"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
+    walks = []
+
+    def counted(folder: Path) -> dict[str, Path]:
+        walks.append(folder)
+        return find_images_by_stem(folder)
+
+    monkeypatch.setattr(vqamed_data, "find_images_by_stem", counted)
+    data = vqamed_data.VQAMedDataModule("vqg", "unused.txt", str(tmp_path), str(tmp_path), on_bad_image="skip")
+    dataset = data.build_dataset("predict")
+    assert walks == [tmp_path] and dataset.files == {"a": tmp_path / "a.png", "b": tmp_path / "b.JPG"}
+    questions = tmp_path / "questions.txt"
+    questions.write_text("a|what is shown?\nc|is it normal?\n")
+    data = vqamed_data.VQAMedDataModule(
+        "vqa", "unused.txt", str(tmp_path), str(tmp_path), str(questions), on_bad_image="skip"
+    )
+    assert data.build_dataset("predict").ids == ["a"]
+    assert data.skipped["predict"] == [f"{tmp_path / 'c.jpg'}: file not found"]

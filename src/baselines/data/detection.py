@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import albumentations as A
 import numpy as np
@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, image_size, list_images, load_rgb
+from baselines.data.images import BadImagePolicy, IdFrom, id_of, image_size, list_images, load_rgb
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 from baselines.runfiles.grouped import parse_grouped_file
 
@@ -42,9 +42,6 @@ class AnnotationReader(Protocol):
     """Reads an official annotation file into records for the images in image_dir."""
 
     def __call__(self, annotations: str | Path, image_dir: str | Path) -> list[DetectionRecord]: ...
-
-
-IdFrom = Literal["name", "stem"]
 
 
 def read_grouped_records(
@@ -78,10 +75,7 @@ def unlabeled_records(image_dir: str | Path, id_from: IdFrom = "name") -> list[D
         id_from: Whether the official id is the file name (drawnUI) or its stem (coral).
     """
     empty = np.zeros((0, 4), np.float32)
-    return [
-        DetectionRecord(p.name if id_from == "name" else p.stem, p, empty, np.zeros(0, np.int64))
-        for p in list_images(image_dir)
-    ]
+    return [DetectionRecord(id_of(p, id_from), p, empty, np.zeros(0, np.int64)) for p in list_images(image_dir)]
 
 
 def balanced_image_weights(records: Sequence[DetectionRecord], num_classes: int) -> torch.Tensor:
@@ -103,7 +97,7 @@ def load_scaled(record: DetectionRecord, size: int | None) -> tuple[np.ndarray, 
         (width, height), which predictions are mapped back to.
     """
     width, height = image_size(record.path)
-    image = load_rgb(record.path, longest_at_least=size, longest=max(width, height))
+    image = load_rgb(record.path, longest_at_least=size, size=(width, height))
     if image.shape[:2] == (height, width):
         return image, record, (width, height)
     rx, ry = image.shape[1] / width, image.shape[0] / height

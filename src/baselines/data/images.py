@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +14,8 @@ from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 BadImagePolicy = Literal["error", "skip"]
+IdFrom = Literal["name", "stem"]
+"""Whether a task's official image id is the file name (drawnUI, LMRT) or its stem (coral, caption, VQA-Med)."""
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Pillow's decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS), 15x the largest official image (coral,
@@ -38,28 +40,26 @@ def set_max_image_pixels(pixels: int) -> None:
     MAX_IMAGE_PIXELS = int(pixels)
 
 
-def load_rgb(path: str | Path, longest_at_least: int | None = None, longest: int | None = None) -> np.ndarray:
+def load_rgb(path: str | Path, longest_at_least: int | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
     """Reads an image as an HxWx3 uint8 RGB array (EXIF orientation applied, as OpenCV does).
 
     Args:
         longest_at_least: When set, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (in the DCT domain,
             several times faster) as long as its longest side stays at least this long: for inputs
             that are resized down anyway, e.g. lifelog photos letterboxed to 224.
-        longest: The image's longest side, when the caller has read it already (else read from the
-            header when longest_at_least needs it).
+        size: The image's (width, height) from `image_size`, when the caller has read it already (else
+            read from the header here); the pixel cap is applied to it either way.
 
     Raises:
         ImageReadError: Naming the file, if it is missing or cannot be decoded.
     """
     path = Path(path)
-    if (missing := _not_a_file(path)) is not None:
-        raise ImageReadError(f"{path}: {missing}")
-    width, height = image_size(path)  # the header only: a decompression bomb is refused before decoding
+    width, height = size or image_size(path)  # the header only: a decompression bomb is refused before decoding
     if (too_big := _too_many_pixels(width, height)) is not None:
         raise ImageReadError(f"{path}: {too_big}")
     flag = cv2.IMREAD_COLOR
     if longest_at_least and path.suffix.lower() in (".jpg", ".jpeg"):
-        longest = longest or max(width, height)
+        longest = max(width, height)
         flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
     image = cv2.imread(str(path), flag)
     if image is None:
@@ -84,7 +84,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str, Path]:
+def id_of(path: Path, id_from: IdFrom) -> str:
+    """The official id of an image file: its name or its stem."""
+    return path.name if id_from == "name" else path.stem
+
+
+def find_images(root: str | Path, id_from: IdFrom) -> dict[str, Path]:
     """Image id -> path for every image under root, in any subfolder (modality or day folders), with any
     image extension in any case; the id is the file name or its stem, as the task names its images.
 
@@ -100,7 +105,7 @@ def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str,
     found: dict[str, Path] = {}
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            image_id = path.name if id_from == "name" else path.stem
+            image_id = id_of(path, id_from)
             if image_id in found:
                 raise FormatError([Problem(str(path), None, f"image id {image_id!r} also at {found[image_id]}")])
             found[image_id] = path
@@ -110,6 +115,12 @@ def find_images(root: str | Path, id_from: Literal["name", "stem"]) -> dict[str,
 def find_images_by_stem(root: str | Path) -> dict[str, Path]:
     """Image id (file stem) -> path for every image under root (medical caption, VQA-Med); see find_images."""
     return find_images(root, "stem")
+
+
+def image_paths(found: Mapping[str, Path], ids: Iterable[str], folder: str | Path) -> dict[str, Path]:
+    """Image id -> file for the ids, from the images `found` in folder (see find_images); an id without a
+    file maps to `<folder>/<id>.jpg`, which the readable check (`check_images`) then reports as missing."""
+    return {image_id: found.get(image_id, Path(folder) / f"{image_id}.jpg") for image_id in ids}
 
 
 def find_images_by_name(root: str | Path) -> dict[str, Path]:
@@ -129,11 +140,14 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def images_by_id(folder: str | Path, id_from: IdFrom) -> dict[str, Path]:
+    """Image id -> file for the images directly in folder (see list_images and id_of)."""
+    return {id_of(path, id_from): path for path in list_images(folder)}
+
+
 def unreadable_reason(path: str | Path) -> str | None:
     """Why an image cannot be used (missing, not an image, truncated), or None if it verifies."""
     path = Path(path)
-    if (missing := _not_a_file(path)) is not None:
-        return missing
     try:
         too_big = _too_many_pixels(*image_size(path))
     except ImageReadError as exc:

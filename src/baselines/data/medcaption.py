@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.medcaption import build_vocabulary, read_concepts, read_tab_file
-from baselines.data.images import BadImagePolicy, load_rgb
+from baselines.data.images import BadImagePolicy, image_paths, load_rgb
 from baselines.data.images import find_images_by_stem as find_images
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 
@@ -143,7 +143,7 @@ class MedicalCaptionDataModule(BaseDataModule):
                 f"{source}: {len(missing)} images not under {images}, e.g. {missing[:3]} "
                 "(set data.on_bad_image=skip to skip and report them)"
             )
-        paths = {**{i: Path(images) / f"{i}.jpg" for i in missing}, **paths}  # skipped and reported by _usable
+        paths = image_paths(paths, ids, images)  # a missing one is skipped and reported by _usable
         targets = None
         if labels is not None:
             index = {c: i for i, c in enumerate(self.vocabulary)}

@@ -7,7 +7,7 @@ Layout: `<ct_dir>/CTR_TRN_001.nii.gz`, lung masks of the same name in `<mask_dir
 Preprocessing per CT: both arrays are put in the canonical RAS+ orientation with the CT's affine (so
 axis 0 runs from the patient's left to right, whatever the file's voxel order), each lung is found
 (by default: the mask value whose voxels lie more to the patient's left is the left lung; see
-`LungPreprocessing`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
+`baselines.data.lungs`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
 right lung mirrored left-right so one network sees every lung the same way round, and resized to `size`.
 Results are cached on disk, keyed by each file's path, size and modification time and the settings, so
 a cache hit opens no NIfTI file.
@@ -19,113 +19,20 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nibabel as nib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from nibabel.orientations import apply_orientation, io_orientation
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.data.images import BadImagePolicy
+from baselines.data.lungs import LungPreprocessing, locate_lungs, read_canonical
 
 CACHE_VERSION = 2  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality)
-
-
-@dataclass(frozen=True)
-class LungPreprocessing:
-    """Settings of the per-lung preprocessing.
-
-    Attributes:
-        size: Output (depth, height, width) of each lung volume.
-        window: HU window mapped to [0, 1].
-        margin: Voxels added around the mask's bounding box.
-        mask_outside: Zero the voxels outside the lung mask.
-        left_value, right_value: Mask values of the left and right lung. None (default): decided per CT
-            from its affine, the value whose voxels lie more to the patient's left (lower RAS+ x) being
-            the left lung, because no statement of the released masks' convention was found and the
-            public sources disagree (docs/tasks/tuberculosis.md). Set both to impose a convention.
-    """
-
-    size: tuple[int, int, int] = (64, 96, 96)
-    window: tuple[float, float] = (-1000.0, 400.0)
-    margin: int = 4
-    mask_outside: bool = False
-    left_value: int | None = None
-    right_value: int | None = None
-
-    def __post_init__(self) -> None:
-        values = (self.left_value, self.right_value)
-        if (values[0] is None) != (values[1] is None) or (values[0] is not None and values[0] == values[1]):
-            raise ValueError(
-                f"left_value and right_value must both be None (decided from the affine) or two different mask "
-                f"values; got {values}"
-            )
-
-    def key(self) -> str:
-        return json.dumps({**self.__dict__, "version": CACHE_VERSION}, sort_keys=True)
-
-
-def _load(path: Path) -> Any:
-    try:
-        image: Any = nib.load(str(path))
-    except Exception as exc:  # nibabel raises many types for broken files
-        raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
-    if len(image.shape) != 3:
-        raise ValueError(f"{path}: {len(image.shape)}D volume of shape {tuple(image.shape)}, expected 3D")
-    return image
-
-
-def _array(image: Any, path: Path, dtype: type) -> np.ndarray:
-    try:
-        return np.asarray(image.dataobj, dtype=dtype)
-    except Exception as exc:  # a truncated gzip stream fails only when the voxels are read
-        raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
-
-
-def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The CT (HU, float32) and its lung mask, both reoriented to RAS+ with the CT's affine.
-
-    The mask is read in its CT's voxel grid: masks are computed on the CT's voxels (and the masks2 tool,
-    skliff13/CT_RegSegm, writes its own axis signs into the mask's affine), so the CT's affine orients both.
-    """
-    ct_image, mask_image = _load(volume), _load(mask)
-    if ct_image.shape != mask_image.shape:
-        raise ValueError(f"{volume}: CT shape {ct_image.shape} differs from its mask {mask} {mask_image.shape}")
-    orientation = io_orientation(ct_image.affine)
-    ct = apply_orientation(_array(ct_image, volume, np.float32), orientation)
-    bad = int(ct.size - np.count_nonzero(np.isfinite(ct)))
-    if bad:  # NaN or inf would become NaN probabilities in the run file
-        raise ValueError(f"{volume}: {bad} non-finite voxel(s) (NaN or inf) in the CT")
-    lungs = apply_orientation(_array(mask_image, mask, np.int32), orientation)
-    return ct, lungs
-
-
-def lung_values(lungs: np.ndarray, mask: Path, settings: LungPreprocessing) -> tuple[int, int]:
-    """(left, right) mask values of a RAS+ mask: the configured ones, or the value lying more to the
-    patient's left (lower mean index on axis 0) is the left lung."""
-    if settings.left_value is not None and settings.right_value is not None:
-        for side, value in (("left", settings.left_value), ("right", settings.right_value)):
-            if not (lungs == value).any():
-                raise ValueError(f"{mask}: no voxel with value {value} (the {side} lung)")
-        return settings.left_value, settings.right_value
-    values = [int(v) for v in np.unique(lungs) if v != 0]
-    if len(values) != 2:
-        raise ValueError(
-            f"{mask}: expected two lung values to tell the lungs apart, found {values}; "
-            "set data.left_value and data.right_value for another mask layout"
-        )
-    x = np.arange(lungs.shape[0], dtype=np.float64)[:, None, None]
-    centre = {v: float((x * (lungs == v)).sum() / (lungs == v).sum()) for v in values}
-    if centre[values[0]] == centre[values[1]]:
-        raise ValueError(f"{mask}: lung values {values} are centred at the same left-right position")
-    left, right = sorted(values, key=centre.__getitem__)
-    return left, right
 
 
 def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.ndarray:
@@ -138,13 +45,9 @@ def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.n
     low, high = settings.window
     scaled = np.clip((ct - low) / (high - low), 0, 1)
     out = []
-    for side, value in enumerate(lung_values(lungs, mask, settings)):
-        inside = lungs == value
-        box = [
-            slice(max(0, int(idx.min()) - settings.margin), int(idx.max()) + 1 + settings.margin)
-            for idx in np.nonzero(inside)
-        ]
-        crop = scaled[tuple(box)] * (inside[tuple(box)] if settings.mask_outside else 1)
+    for side, lung in enumerate(locate_lungs(lungs, mask, settings)):
+        box = lung.box(settings.margin)
+        crop = scaled[box] * ((lungs[box] == lung.value) if settings.mask_outside else 1)
         if side == 1:
             crop = crop[::-1]  # RAS+ axis 0 is left-right: mirror the right lung onto the left
         tensor = torch.from_numpy(np.ascontiguousarray(crop, np.float32))[None, None]
@@ -156,7 +59,7 @@ def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
     """Identifies a preprocessed CT by each file's absolute path, size and modification time (ns) and the
     settings: computed from `stat` alone, so a cache hit reads no NIfTI (hashing the contents read both
     whole files on every hit). A rewritten file gets a new mtime, hence a new entry."""
-    digest = hashlib.sha256(settings.key().encode())
+    digest = hashlib.sha256(json.dumps({**settings.__dict__, "version": CACHE_VERSION}, sort_keys=True).encode())
     for path in (volume, mask):
         info = os.stat(path)
         digest.update(f"{Path(path).resolve()}|{info.st_size}|{info.st_mtime_ns}\n".encode())

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.vqamed import answer_key, read_generated_questions, read_qa, read_questions
-from baselines.data.images import BadImagePolicy, find_images_by_stem, load_rgb
+from baselines.data.images import BadImagePolicy, find_images_by_stem, image_paths, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 
 
@@ -131,12 +131,12 @@ class VQAMedDataModule(BaseDataModule):
     def build_dataset(self, split: Split) -> Dataset:
         augmentations = self.augmentations if split == "train" else ()
         pipeline = detection_pipeline(self.image_size, augmentations, with_boxes=False)
+        rows: list[dict[str, Any]] | None
         if split == "predict":
             folder = self.predict_images
+            rows = None  # VQG without a questions file: every image of the folder (below)
             if self.predict_questions is not None:
                 rows = [{"id": i, "question": q} for i, q in read_questions(self.predict_questions)]
-            else:
-                rows = [{"id": image_id} for image_id in sorted(find_images_by_stem(folder))]
         elif split == "val" and self.val_file:
             rows, folder = self._rows(self.val_file), self.val_images
         else:
@@ -146,16 +146,12 @@ class VQAMedDataModule(BaseDataModule):
             held = {images[k] for k in order[: max(1, round(len(images) * self.val_fraction))]}
             rows = [r for r in everything if (r["id"] in held) == (split == "val")]
             folder = self.train_images
-        paths = image_paths(folder, [r["id"] for r in rows])
+        found = find_images_by_stem(folder)
+        if rows is None:
+            rows = [{"id": image_id} for image_id in sorted(found)]
+        paths = image_paths(found, [r["id"] for r in rows], folder)
         usable = self.readable(rows, [paths[r["id"]] for r in rows], self.on_bad_image, split)
         return VQAMedDataset(usable, paths, pipeline, self.image_size)
-
-
-def image_paths(folder: Path, ids: Sequence[str]) -> dict[str, Path]:
-    """Image id -> file for the ids, by file stem with any image extension in any case (`<id>.jpg`,
-    `<id>.JPG`, ...); an id without a file maps to `<folder>/<id>.jpg`, which the readable check reports."""
-    found = find_images_by_stem(folder)
-    return {image_id: found.get(image_id, folder / f"{image_id}.jpg") for image_id in ids}
 
 
 def answer_targets(answers: Sequence[str], vocabulary: Mapping[str, int]) -> torch.Tensor:

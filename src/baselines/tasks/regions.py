@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from baselines.data.images import image_size, list_images
+from baselines.data.images import image_size, images_by_id
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.coco import MAX_DETECTIONS
 from baselines.evaluation.detection import mean_average_precision, precision_recall
@@ -94,7 +94,7 @@ class RegionSpec(TaskSpec):
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> ImageSet:
         sizes: dict[str, tuple[int, int] | None] = {}
         if images is not None:
-            sizes = {(p.name if self.id_from == "name" else p.stem): image_size(p) for p in list_images(images)}
+            sizes = {image_id: image_size(p) for image_id, p in images_by_id(images, self.id_from).items()}
         truth = None
         if ground_truth is not None:
             truth = self.read_ground_truth(ground_truth, ImageSet(sizes) if sizes else None)

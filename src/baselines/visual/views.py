@@ -20,12 +20,12 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from baselines.data.images import find_images_by_name, find_images_by_stem, list_images, load_rgb
+from baselines.data.images import find_images_by_name, find_images_by_stem, images_by_id, load_rgb
 from baselines.tasks.base import TaskSpec
 from baselines.visual.render import (
     INK,
@@ -43,6 +43,9 @@ from baselines.visual.render import (
     tile,
 )
 
+if TYPE_CHECKING:
+    from baselines.data.lungs import LungPreprocessing
+
 
 @dataclass(frozen=True)
 class Sources:
@@ -53,7 +56,7 @@ class Sources:
             LMRT the collection's images.
         min_score: Predicted regions below this confidence are not drawn.
         top_k: Images per LMRT topic on its contact sheet.
-        masks: TB: the lung-mask folder (masks named as their CTs); without it each half of the
+        masks: TB: the lung-mask folder (masks named as their CTs); without it each half of the RAS+
             volume along its first (left-right) axis is shown as one lung.
         questions: VQA: image id -> question, shown above the answers.
     """
@@ -136,8 +139,7 @@ def _file(sources: Sources, item: str, what: str) -> Path:
 
 
 def _region_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
-    by_name = getattr(spec, "id_from", "name") == "name"
-    return {(path.name if by_name else path.stem): path for path in list_images(folder)}
+    return images_by_id(folder, getattr(spec, "id_from", "name"))
 
 
 def _draw_regions(spec: TaskSpec, item: str, predicted: Any, truth: Any, sources: Sources) -> Image.Image:
@@ -232,13 +234,17 @@ def _volume_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
 
 def _draw_volume(spec: TaskSpec, ct: str, probabilities: Any, labels: Any, sources: Sources) -> Image.Image:
     from baselines.data.formats.tuberculosis import lung_label_order
+    from baselines.data.lungs import LungPreprocessing  # nibabel: the [tasks] extra, needed only for CTs
 
-    volume = _nifti(_file(sources, ct, "CT volume"))
-    scaled = np.clip((volume + 1000.0) / 1400.0, 0, 1)  # HU window [-1000, 400], as the model's input
-    lungs = _lung_boxes(volume.shape, sources.masks / ct if sources.masks is not None else None)
+    settings = LungPreprocessing()  # the model's defaults: its HU window, lungs told apart by the affine
+    mask = sources.masks / ct if sources.masks is not None else None
+    volume, lungs = _lung_boxes(_file(sources, ct, "CT volume"), mask, settings)
+    low, high = settings.window
+    scaled = np.clip((volume - low) / (high - low), 0, 1)
     names: Sequence[str] = getattr(spec, "labels", ())
     order = lung_label_order(names)
-    rows = [Line(f"{spec.name}: {ct}" + ("" if sources.masks else "  (no --masks: halves of the first axis)"), MUTED)]
+    halves = "" if sources.masks else "  (no --masks: halves of the left-right axis)"
+    rows = [Line(f"{spec.name}: {ct}{halves}", MUTED)]
     pictures = []
     for lung, box in enumerate(lungs):
         slices = np.linspace(box[2].start, box[2].stop - 1, 6).round().astype(int)
@@ -257,42 +263,27 @@ def _draw_volume(spec: TaskSpec, ct: str, probabilities: Any, labels: Any, sourc
     return stack([beside(Image.new("RGB", (1, 1), (255, 255, 255)), rows, panel_width=700), *pictures])
 
 
-def _nifti(path: Path) -> np.ndarray:
-    import nibabel as nib  # the [tasks] extra, needed only for CTs
+def _lung_boxes(
+    volume: Path, mask: Path | None, settings: LungPreprocessing
+) -> tuple[np.ndarray, list[tuple[slice, slice, slice]]]:
+    """The CT in RAS+ and the (left, right) lung's box in it: from its mask, the lungs told apart as in
+    training (`baselines.data.lungs`), else the halves of axis 0 (from the patient's left to right)."""
+    from baselines.data.lungs import locate_lungs, read_canonical, read_canonical_ct
 
-    try:
-        image: Any = nib.load(str(path))
-        return np.asarray(image.dataobj, np.float32)
-    except Exception as exc:  # nibabel raises many types for broken files
-        raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
-
-
-def _lung_boxes(shape: Sequence[int], mask_path: Path | None) -> list[tuple[slice, slice, slice]]:
-    """Each lung's bounding box: from its mask (values 1 = left, 2 = right), else the halves of axis 0."""
-    if mask_path is None:
-        half = shape[0] // 2
-        whole = (slice(0, shape[1]), slice(0, shape[2]))
-        return [(slice(0, half), *whole), (slice(half, shape[0]), *whole)]
-    if not mask_path.is_file():
-        raise FileNotFoundError(f"{mask_path}: no lung mask for this CT in --masks")
-    mask = _nifti(mask_path)
-    if tuple(mask.shape) != tuple(shape):
-        raise ValueError(f"{mask_path}: mask shape {mask.shape} differs from its CT {tuple(shape)}")
+    if mask is None:
+        ct = read_canonical_ct(volume)
+        half = ct.shape[0] // 2
+        whole = (slice(0, ct.shape[1]), slice(0, ct.shape[2]))
+        return ct, [(slice(0, half), *whole), (slice(half, ct.shape[0]), *whole)]
+    if not mask.is_file():
+        raise FileNotFoundError(f"{mask}: no lung mask for this CT in --masks")
+    ct, lungs = read_canonical(volume, mask)
     boxes = []
-    for value in (1, 2):
-        where = np.nonzero(mask == value)
-        if not where[0].size:
-            raise ValueError(f"{mask_path}: no voxel with value {value} (the {'left' if value == 1 else 'right'} lung)")
+    for lung in locate_lungs(lungs, mask, settings):
         # a margin of 8 voxels in-plane shows the lung's surroundings; slices stay inside the lung
-        x, y, z = ((int(axis.min()), int(axis.max()) + 1) for axis in where)
-        boxes.append(
-            (
-                slice(max(0, x[0] - 8), min(shape[0], x[1] + 8)),
-                slice(max(0, y[0] - 8), min(shape[1], y[1] + 8)),
-                slice(*z),
-            )
-        )
-    return boxes
+        x, y, _ = lung.box(8)
+        boxes.append((x, y, lung.box(0)[2]))
+    return ct, boxes
 
 
 def _stem_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:

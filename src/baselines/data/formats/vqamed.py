@@ -79,14 +79,7 @@ def read_test_ids(path: str | Path) -> list[str]:
     problems.raise_if_any()
     if any("|" in text for _, text in rows):
         return [image_id for image_id, _ in read_questions(path)]
-    first: dict[str, int] = {}
-    for number, text in rows:
-        image_id = text.strip()
-        if image_id in first:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
-        first.setdefault(image_id, number)
-    problems.raise_if_any()
-    return list(first)
+    return [row[0] for _, row in read_pipe_file(path, 1, "'image_id'", unique=True)]
 
 
 def looks_like_question(text: str) -> bool:
