@@ -19,11 +19,12 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from baselines.data.images import IdFrom, id_of
 from baselines.data.polygons import Sizes, canvas_size, flat, has_area, mask_to_polygons, polygon_rle, unflat, xywh
 from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
@@ -127,7 +128,7 @@ def regions_from_coco(
     dataset: Mapping[str, Any],
     classes: Sequence[str],
     kind: RegionKind,
-    id_from: Literal["name", "stem"],
+    id_from: IdFrom,
     source: str | Path,
 ) -> dict[str, list[Region]]:
     """COCO detections or annotations -> official image id -> regions (every dataset image, in order).
@@ -164,7 +165,7 @@ def regions_from_coco(
     by_image: dict[str, list[Region]] = {}
     for image in dataset.get("images", []):
         file_name = str(image.get("file_name", ""))
-        image_id = Path(file_name).name if id_from == "name" else Path(file_name).stem
+        image_id = id_of(Path(file_name), id_from)
         if not image_id or image.get("id") in images or image_id in by_image:
             problems.add(None, f"image {image.get('id')} {file_name!r}: missing, repeated id or repeated file name")
             continue
