@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from baselines.cli import main
+from baselines.demo import make_data_once
 
 
 @pytest.mark.slow
@@ -34,3 +37,35 @@ def test_demo_prints_a_line_per_task_and_writes_logs_and_a_summary(
 def test_an_unknown_demo_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--tasks", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown demo(s) ['nope']" in capsys.readouterr().err
+
+
+def test_tasks_sharing_a_dataset_make_it_once_and_never_read_it_half_made(tmp_path: Path) -> None:
+    """caption and concepts (or VQA and VQG, the coral tasks) run side by side on one synthetic dataset: the
+    second waits while the first makes it, then reuses it; another demo run makes it anew."""
+    root = tmp_path / "data" / "medcaption"
+    made: list[str] = []
+    seen: dict[str, str] = {}
+
+    def make() -> None:
+        made.append("start")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "captions.txt").write_text("half")
+        time.sleep(0.3)  # a task starting now must not read the half-made file
+        (root / "captions.txt").write_text("whole")
+        made.append("end")
+
+    def task(name: str) -> None:
+        make_data_once(root, '["run-1", {"seed": 0}]', make)
+        seen[name] = (root / "captions.txt").read_text()
+
+    threads = [threading.Thread(target=task, args=(name,)) for name in ("caption", "concepts")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    assert made == ["start", "end"]
+    assert seen == {"caption": "whole", "concepts": "whole"}
+    assert make_data_once(root, '["run-2", {"seed": 0}]', make) is True  # a new demo run: made anew
+    assert make_data_once(root, '["run-2", {"seed": 1}]', make) is True  # other settings: made anew
+    assert make_data_once(root, '["run-2", {"seed": 1}]', make) is False

@@ -5,11 +5,15 @@ Each task runs in a child process of its own (`python -m baselines.demo --child 
 as there are cores, each with one torch thread: that uses the cores fully without the overhead of
 intra-op threads on tiny tensors. A child's whole output goes to `<out>/<task>/demo.log`; the terminal
 shows one line per finished task, then the table, also written to `<out>/summary.md` and `summary.json`.
+Tasks that share a synthetic dataset (caption and concepts, VQA and VQG, the two coral tasks) may run side
+by side: the first to need it makes it, under a lock, and the others of the same demo run reuse it
+(`make_data_once`), so no task reads a file another one is rewriting.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import math
@@ -18,7 +22,8 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,9 +73,36 @@ def demo_overrides(name: str, out: str | Path, overrides: Sequence[str] = ()) ->
     ]
 
 
-def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoResult:
-    """Generates the task's synthetic data, scores the untrained model, trains, predicts and scores."""
+def make_data_once(root: Path, settings: str, make: Callable[[], object]) -> bool:
+    """Runs make() to write the dataset at root unless it was made already with these settings.
+
+    Holds an exclusive lock (the file `.<name>.lock` beside root) meanwhile, so a task that starts while another is
+    making the same dataset waits for it and then reuses it. settings (the demo run's token and the
+    resolved generator config) are recorded in `<root>/.made`; another run or other settings make it anew.
+
+    Returns:
+        True if make() ran, False if the dataset was reused (logged).
+    """
+    from baselines.runfiles.atomic import atomic_write_text
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    marker = root / ".made"
+    with (root.parent / f".{root.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if marker.is_file() and marker.read_text() == settings:
+            log.info("synthetic data %s: made already by this demo run with the same settings, reused", root)
+            return False
+        marker.unlink(missing_ok=True)
+        make()
+        atomic_write_text(marker, settings)
+        return True
+
+
+def run_one(name: str, out: str | Path, overrides: Sequence[str] = (), data_token: str = "") -> DemoResult:
+    """Generates the task's synthetic data (once per data_token: `make_data_once`), scores the untrained
+    model, trains, predicts and scores."""
     from hydra.utils import instantiate
+    from omegaconf import OmegaConf
 
     from baselines.pipeline import run
     from baselines.tasks import get_task
@@ -79,7 +111,9 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = ()) -> DemoRe
     result = DemoResult(name)
     trained = demo_overrides(name, out, overrides)
     cfg = compose_config("train", trained)
-    instantiate(cfg.synthetic)
+    token = data_token or uuid.uuid4().hex  # no token: this task's data are its own
+    settings = json.dumps([token, OmegaConf.to_container(cfg.synthetic, resolve=True)], sort_keys=True)
+    make_data_once(Path(cfg.synthetic.root), settings, lambda: instantiate(cfg.synthetic))
     spec = get_task(cfg.task)
     result.metric = spec.primary_metric
     untrained_run = f"callbacks.run_file_writer.output_path={Path(out).resolve()}/{name}/runs/untrained.txt"
@@ -128,7 +162,7 @@ def _cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _child(name: str, out: Path, threads: int, overrides: Sequence[str]) -> int:
+def _child(name: str, out: Path, threads: int, overrides: Sequence[str], data_token: str) -> int:
     """Runs one demo in this process (its own log) and writes `<out>/<name>/result.json`."""
     import torch
 
@@ -136,7 +170,7 @@ def _child(name: str, out: Path, threads: int, overrides: Sequence[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
     logging.captureWarnings(True)
     try:
-        result = run_one(name, out, overrides)
+        result = run_one(name, out, overrides, data_token)
     except Exception as exc:  # one failing task must not hide the others' results
         log.exception("demo %s failed", name)
         result = DemoResult(name, error=f"{type(exc).__name__}: {exc}")
@@ -162,6 +196,7 @@ def run_demo(
     out = Path(out).resolve()
     jobs = max(1, jobs or os.cpu_count() or 1)
     start = time.perf_counter()
+    data_token = uuid.uuid4().hex  # the children of this run share each synthetic dataset (make_data_once)
     waiting = list(chosen)
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     results: dict[str, DemoResult] = {}
@@ -172,6 +207,7 @@ def run_demo(
             (out / name).mkdir(parents=True, exist_ok=True)
             (out / name / "result.json").unlink(missing_ok=True)
             command = [sys.executable, "-m", "baselines.demo", "--child", name, "--out", str(out), "--threads", "1"]
+            command += ["--data-token", data_token]
             with (out / name / "demo.log").open("w") as log_file:
                 process = subprocess.Popen(
                     [*command, "--", *extra_overrides], stdout=log_file, stderr=subprocess.STDOUT
@@ -247,9 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--child", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--data-token", default="", help="the demo run whose synthetic data may be reused")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
-    return _child(args.child, args.out.resolve(), args.threads, args.overrides)
+    return _child(args.child, args.out.resolve(), args.threads, args.overrides, args.data_token)
 
 
 if __name__ == "__main__":
