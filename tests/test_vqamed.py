@@ -21,6 +21,7 @@ from baselines.data.formats.vqamed import read_answers, read_questions, read_ref
 from baselines.data.images import find_images_by_stem
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
+from baselines.models.vqa import flatten_questions
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.vqamed import VQAReference, VQASpec
@@ -135,20 +136,22 @@ def test_vqa_run_is_in_test_order_validated_and_scored(demo_cfg: Compose) -> Non
     assert ids == [q.split("|")[0] for q in questions]
 
 
-def test_vqa_overfits_one_batch_with_yes_no_routing(demo_cfg: Compose) -> None:
+def test_vqa_overfits_one_batch_with_type_routing(demo_cfg: Compose) -> None:
     torch.manual_seed(0)
     cfg = demo_cfg("vqa", *TINY)
     instantiate(cfg.synthetic)
     datamodule = instantiate(cfg.data)
     module = instantiate(cfg.model)
-    module.build_head(datamodule.answers)
+    module.build_head(datamodule.answers, datamodule.answer_types)
+    assert module.question_types == ["open", "yes/no"]  # no category files: yes/no and the others
     batch = collate_dicts([datamodule.dataset("train")[i] for i in range(8)])
     losses = train_steps(module, batch, steps=40, lr=2e-3)
+    questions, truth, _, image_index = flatten_questions(batch)
     with torch.no_grad():
-        answers = module.answer(module(batch["image"], batch["question"]))
+        answers = module.answer(module(batch["image"], questions, image_index=image_index))
     assert losses[-1] < 0.05
-    assert answers == [" ".join(a.lower().split()) for a in batch["answer"]]
-    yes_no = [q.startswith("is ") for q in batch["question"]]
+    assert answers == [" ".join(a.lower().split()) for a in truth]
+    yes_no = [q.startswith("is ") for q in questions]
     assert all((a in ("yes", "no")) == asked for a, asked in zip(answers, yes_no, strict=True))
 
 

@@ -1,7 +1,16 @@
-"""The VQA LightningModule: image + question -> one answer of the training answer vocabulary."""
+"""The VQA LightningModule: image + question -> one answer of the training answer vocabulary.
+
+The question steers the answer as most VQA-Med 2019 participants did (Ben Abacha et al., "VQA-Med: Overview
+of the Medical Visual Question Answering Task at ImageCLEF 2019", CLEF 2019 Working Notes, section 5: a
+question classifier routes each question to the answers of its category): a question-type head reads the
+question alone, and the answer is chosen among the answers seen with that type in training (types:
+baselines.data.vqamed.question_type). Training masks the answers with the true type, so the true answer is
+never masked out.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -9,15 +18,13 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import BertConfig, BertModel, PreTrainedModel
 
-from baselines.data.vqamed import answer_targets
+from baselines.data.vqamed import YES_NO, answer_targets
 from baselines.evaluation.vqamed import accuracy
 from baselines.models.base import OptimizerFactory, SchedulerFactory
 from baselines.models.captioners import _pretrained
 from baselines.models.tta import TTA, mean_over_views
 from baselines.models.vocabulary import VocabularyHeadTask
 from baselines.text.tokenizers import load_tokenizer
-
-YES_NO_STARTS = frozenset("is are does do did was were can could has have had will would should".split())
 
 
 def bert_encoder(
@@ -44,7 +51,7 @@ def bert_encoder(
 
 class VQATask(VocabularyHeadTask):
     """Image features and the question's first-token features, projected and fused (product + concat),
-    then an MLP classifier over the answers seen in training.
+    then an MLP classifier over the answers seen in training, routed by a question-type head.
 
     Args:
         image_net: Pooled image features with `num_features` (timm, num_classes=0).
@@ -53,7 +60,8 @@ class VQATask(VocabularyHeadTask):
         fusion_dim: Width of the projected image and question features.
         dropout: Dropout in the classifier.
         max_question_length: Question tokens kept.
-        yes_no_routing: Questions starting with is/are/does/... answer yes or no only; others never do.
+        type_routing: A question is answered only with the answers seen with its predicted type in training
+            (`yes/no`, a category, `open`); off: any answer.
         optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
         tta: Test-time augmentation of the image at predict time: the mean of the views' logits (the
             question is encoded once; off when None).
@@ -71,7 +79,7 @@ class VQATask(VocabularyHeadTask):
         fusion_dim: int = 512,
         dropout: float = 0.2,
         max_question_length: int = 48,
-        yes_no_routing: bool = True,
+        type_routing: bool = True,
         scheduler_interval: str = "epoch",
         monitor: str | None = "val/accuracy",
         channels_last: bool = False,
@@ -88,9 +96,12 @@ class VQATask(VocabularyHeadTask):
         self.fusion = nn.Sequential(nn.Linear(3 * fusion_dim, fusion_dim), nn.GELU(), nn.Dropout(dropout))
         self.fusion_dim = fusion_dim
         self.max_question_length = max_question_length
-        self.yes_no_routing = yes_no_routing
+        self.type_routing = type_routing
         self.head = None
         self.vocabulary = []
+        self.question_types: list[str] = []
+        self.type_head: nn.Linear | None = None
+        self.type_masks: torch.Tensor
         self._val_pairs: list[tuple[str, str]] = []
 
     def head_features(self) -> int:
@@ -99,6 +110,34 @@ class VQATask(VocabularyHeadTask):
     def compiled_networks(self) -> list[nn.Module]:
         return [self.image_net, self.text_net]
 
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.head is None and getattr(datamodule, "answers", None):
+            self.build_head(datamodule.answers, datamodule.answer_types)  # type: ignore[union-attr]
+        super().setup(stage)
+
+    def build_head(self, vocabulary: list[str], answer_types: Mapping[str, Sequence[str]] | None = None) -> None:
+        """The answer layer, the question-type head and, per type, the answers it may give.
+
+        Args:
+            answer_types: Question type -> its answers (the data module's `answer_types`); None: `yes/no`
+                for yes and no, `open` for the others.
+        """
+        super().build_head(vocabulary)
+        if answer_types is None:
+            answer_types = {"open": [a for a in vocabulary if a not in YES_NO], "yes/no": [*YES_NO]}
+        self.question_types = sorted(answer_types)
+        index = {a: k for k, a in enumerate(self.vocabulary)}
+        masks = torch.zeros(len(self.question_types), len(self.vocabulary), dtype=torch.bool)
+        for row, name in enumerate(self.question_types):
+            masks[row, [index[a] for a in answer_types[name] if a in index]] = True
+        self.register_buffer("type_masks", masks.to(self.device))
+        self.type_head = nn.Linear(self.fusion_dim, len(self.question_types), device=self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["question_types"] = self.question_types
+
     def encode_questions(self, questions: list[str]) -> torch.Tensor:
         tokens = self.tokenizer(
             questions, padding=True, truncation=True, max_length=self.max_question_length, return_tensors="pt"
@@ -106,37 +145,59 @@ class VQATask(VocabularyHeadTask):
         text = self.text_net(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).last_hidden_state
         return self.text_projection(text[:, 0])
 
-    def answer_logits(self, images: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
-        """Answer logits (before the yes/no routing) from images and encoded questions."""
+    def answer_logits(
+        self, images: torch.Tensor, question: torch.Tensor, image_index: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Answer logits (before routing) from images and encoded questions; `image_index[k]` is the image of
+        question k (default: question k asks about image k), so an image asked several questions is encoded
+        once."""
         if self.head is None:
             raise RuntimeError("call build_head(answers) (or fit/predict with a data module) first")
         image = self.image_projection(self.image_net(self.prepare_images(images)))
+        if image_index is not None:
+            image = image[image_index]
         return self.head(self.fusion(torch.cat([image * question, image, question], 1)))
 
-    def forward(self, images: torch.Tensor, questions: list[str], tta: TTA | None = None) -> torch.Tensor:
-        """Answer logits, routed yes/no when set; with `tta`, the mean of the image views' logits (the
-        question encoded once), routed after the mean."""
-        encoded = self.encode_questions(questions)
-        logits = mean_over_views(tta, self.prepare_images(images), lambda x: self.answer_logits(x, encoded))
-        return self.route(logits, questions) if self.yes_no_routing else logits
+    def type_logits(self, question: torch.Tensor) -> torch.Tensor:
+        """Question-type logits from encoded questions."""
+        assert self.type_head is not None
+        return self.type_head(question)
 
-    def route(self, logits: torch.Tensor, questions: list[str]) -> torch.Tensor:
-        binary = torch.tensor([a in ("yes", "no") for a in self.vocabulary], device=logits.device)
-        if not binary.any() or binary.all():
-            return logits
-        asks_yes_no = torch.tensor(
-            [(q.strip().lower().split() or [""])[0] in YES_NO_STARTS for q in questions], device=logits.device
+    def forward(
+        self,
+        images: torch.Tensor,
+        questions: list[str],
+        tta: TTA | None = None,
+        image_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Answer logits, routed by the predicted question type when set; with `tta`, the mean of the image
+        views' logits (the question encoded once), routed after the mean."""
+        encoded = self.encode_questions(questions)
+        logits = mean_over_views(
+            tta, self.prepare_images(images), lambda x: self.answer_logits(x, encoded, image_index)
         )
-        allowed = torch.where(asks_yes_no[:, None], binary[None, :], ~binary[None, :])
-        return logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)
+        return self.route(logits, self.type_logits(encoded).argmax(1)) if self.type_routing else logits
+
+    def route(self, logits: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """Logits with the answers outside each question's type (`types`: indices into question_types) at the
+        lowest value."""
+        return logits.masked_fill(~self.type_masks[types], torch.finfo(logits.dtype).min)
 
     def _targets(self, answers: list[str]) -> torch.Tensor:
         return answer_targets(answers, {a: i for i, a in enumerate(self.vocabulary)}).to(self.device)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        logits = self(batch["image"], batch["question"])
-        loss = F.cross_entropy(logits, self._targets(batch["answer"]), ignore_index=-100)
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["id"]))
+        questions, answers, types, image_index = flatten_questions(batch)
+        encoded = self.encode_questions(questions)
+        logits = self.answer_logits(batch["image"], encoded, image_index.to(self.device))
+        targets = self._targets(answers)
+        if not self.type_routing:
+            loss = F.cross_entropy(logits, targets, ignore_index=-100)
+        else:
+            type_targets = torch.tensor([self.question_types.index(t) for t in types], device=self.device)
+            loss = F.cross_entropy(self.route(logits, type_targets), targets, ignore_index=-100)
+            loss = loss + F.cross_entropy(self.type_logits(encoded), type_targets)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(questions))
         return loss
 
     def answer(self, logits: torch.Tensor) -> list[str]:
@@ -167,3 +228,21 @@ class VQATask(VocabularyHeadTask):
                 result["raw_scores"] = distribution[i]  # the answer distribution (routed-out answers at 0)
             results.append(result)
         return results
+
+
+def flatten_questions(batch: dict[str, Any]) -> tuple[list[str], list[str], list[str], torch.Tensor]:
+    """Questions, answers and question types of a training batch, one per question, and the index of each
+    question's image in the batch. Items hold one question each, or (grouped by image) lists of them."""
+    questions: list[str] = []
+    answers: list[str] = []
+    types: list[str] = []
+    image_index: list[int] = []
+    for k, (question, answer, kind) in enumerate(
+        zip(batch["question"], batch["answer"], batch["question_type"], strict=True)
+    ):
+        grouped = isinstance(question, list)
+        questions += question if grouped else [question]
+        answers += answer if grouped else [answer]
+        types += kind if grouped else [kind]
+        image_index += [k] * (len(question) if grouped else 1)
+    return questions, answers, types, torch.tensor(image_index)
