@@ -168,3 +168,17 @@ def test_several_training_files_each_with_its_folder(release: Path) -> None:
             train_file=[str(training / "All_QA_Pairs_train.txt")] * 3,
             train_images=[str(training / "Train_images")] * 2,
         )
+
+
+def test_a_checkpoint_of_other_question_types_is_refused(release: Path) -> None:
+    cfg = _config(release)
+    datamodule = instantiate(cfg.data)
+    trained = instantiate(cfg.model)
+    trained.build_head(datamodule.answers, datamodule.answer_types)
+    checkpoint: dict = {"state_dict": trained.state_dict()}
+    trained.on_save_checkpoint(checkpoint)
+    assert checkpoint["question_types"] == ["abnormality", "modality", "organ", "plane", "yes/no"]
+    untyped = instantiate(cfg.model)
+    untyped.build_head(datamodule.answers)  # no category files: yes/no and open
+    with pytest.raises(ValueError, match=r"routes questions by the types \['abnormality'"):
+        untyped.on_load_checkpoint(checkpoint)

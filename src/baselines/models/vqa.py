@@ -138,6 +138,15 @@ class VQATask(VocabularyHeadTask):
         super().on_save_checkpoint(checkpoint)
         checkpoint["question_types"] = self.question_types
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        saved = checkpoint.get("question_types")
+        if saved is not None and self.question_types and saved != self.question_types:
+            raise ValueError(
+                f"the checkpoint routes questions by the types {saved}, but this data module's training files give "
+                f"{self.question_types}; use the same training files and data.question_categories as in training"
+            )
+
     def encode_questions(self, questions: list[str]) -> torch.Tensor:
         tokens = self.tokenizer(
             questions, padding=True, truncation=True, max_length=self.max_question_length, return_tensors="pt"
