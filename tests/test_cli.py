@@ -161,3 +161,14 @@ def test_validate_with_an_image_folder_holding_a_misnamed_entry_is_a_clear_error
     assert main(["validate", "--task", "drawnui", str(run_file), "--images", str(images)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {images / 'a.jpg'}: a folder, not an image file")
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_top_level_help_lists_every_command(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # compare's help says "95% intervals": argparse %-formats help strings, so it crashed `baselines --help`
+    with pytest.raises(SystemExit) as exit_info:
+        main([flag])
+    assert exit_info.value.code == 0
+    listed = capsys.readouterr().out
+    assert "bootstrap 95% intervals" in listed
+    assert all(name in listed for name in ("train", "predict", "validate", "evaluate", "compare", "ensemble", "draw"))

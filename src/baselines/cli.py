@@ -55,7 +55,8 @@ def _parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
     sub.add_parser("train", help="train (and predict, validate, score): Hydra overrides follow")
     sub.add_parser("predict", help="run file from a checkpoint: Hydra overrides follow")
     for name, module in sorted(commands.items()):
-        module.configure(sub.add_parser(name, help=module.HELP, description=module.HELP))
+        # argparse %-formats help strings: a literal % in a command's HELP ("95% intervals") is escaped
+        module.configure(sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP))
     return parser
 
 
