@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -23,6 +24,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MAX_IMAGE_PIXELS = 178_956_970
 _EXIF_ORIENTATION = 0x0112
 _TIFF_WIDTH, _TIFF_HEIGHT = 256, 257
+_JPEG_FORMATS = ("JPEG", "MPO")  # MPO: a phone's multi-picture JPEG, first picture
 
 
 class ImageReadError(OSError):
@@ -58,6 +60,35 @@ class ImageHeader(NamedTuple):
         return self.width, self.height
 
 
+@contextmanager
+def _opened(path: str | Path) -> Iterator[Image.Image]:
+    """Pillow's lazy open (the header only); every failure an ImageReadError naming the file."""
+    if (missing := _not_a_file(Path(path))) is not None:
+        raise ImageReadError(f"{path}: {missing}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel cap is ours to apply
+            with Image.open(path) as image:
+                yield image
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{path}: refused before decoding, a decompression bomb ({exc})") from None
+    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+        raise ImageReadError(f"{path}: cannot read image header ({exc})") from None
+
+
+def _header_of(image: Image.Image) -> ImageHeader:
+    width, height = image.size
+    if isinstance(image, TiffImagePlugin.TiffImageFile):  # Pillow 13 reports a TIFF's size turned: the stored one
+        width, height = image.tag_v2.get(_TIFF_WIDTH, width), image.tag_v2.get(_TIFF_HEIGHT, height)
+    orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    orientation = orientation if orientation in range(1, 9) else 1
+    if orientation >= 5:
+        width, height = height, width
+    return ImageHeader(width, height, orientation, image.format in _JPEG_FORMATS)
+
+
 def read_header(path: str | Path) -> ImageHeader:
     """The image's header (size as shown, orientation, format), read without decoding the pixels (except a
     PNG's: Pillow reads a PNG to its end for an EXIF chunk after the pixels).
@@ -65,25 +96,8 @@ def read_header(path: str | Path) -> ImageHeader:
     Raises:
         ImageReadError: Naming the file, if it is missing, not an image, or a decompression bomb.
     """
-    if (missing := _not_a_file(Path(path))) is not None:
-        raise ImageReadError(f"{path}: {missing}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel cap is ours to apply
-            with Image.open(path) as image:
-                width, height = image.size
-                if isinstance(image, TiffImagePlugin.TiffImageFile):  # Pillow 13 reports a TIFF's size turned
-                    width, height = image.tag_v2.get(_TIFF_WIDTH, width), image.tag_v2.get(_TIFF_HEIGHT, height)
-                orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
-                jpeg = image.format in ("JPEG", "MPO")
-    except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{path}: refused before decoding, a decompression bomb ({exc})") from None
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
-        raise ImageReadError(f"{path}: cannot read image header ({exc})") from None
-    orientation = orientation if orientation in range(1, 9) else 1
-    if orientation >= 5:
-        width, height = height, width
-    return ImageHeader(width, height, orientation, jpeg)
+    with _opened(path) as image:
+        return _header_of(image)
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -112,25 +126,28 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None, header: Imag
         ImageReadError: Naming the file, if it is missing or cannot be decoded.
     """
     path = Path(path)
-    header = header or read_header(path)  # a decompression bomb is refused from it, before decoding
+    if header is None or not header.jpeg:
+        with _opened(path) as image:
+            if image.format not in _JPEG_FORMATS:
+                return _decode_with_pillow(path, image)  # one open: a PNG's header read would decode it too
+            header = _header_of(image)
+    # the header only so far: a decompression bomb is refused before decoding
     if (too_big := _too_many_pixels(header.width, header.height)) is not None:
         raise ImageReadError(f"{path}: {too_big}")
-    if not header.jpeg:
-        return _load_with_pillow(path)
-    # OpenCV would apply the EXIF tag itself but not an XMP or TIFF orientation that Pillow reads: the
-    # header's orientation is applied here instead, so the decoded image always has the header's size.
+    # OpenCV would apply the EXIF tag itself but not an XMP orientation, which Pillow reads: the header's
+    # orientation is applied here instead, so the decoded image always has the header's size.
     flag = cv2.IMREAD_COLOR
     if longest_at_least:
         longest = max(header.width, header.height)
         flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
-    image = cv2.imread(str(path), flag | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
+    decoded = cv2.imread(str(path), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    if decoded is None:
         raise ImageReadError(f"{path}: cannot decode image (corrupt or unsupported format)")
-    return np.ascontiguousarray(_ORIENT[header.orientation](cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
+    return np.ascontiguousarray(_ORIENT[header.orientation](cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)))
 
 
 # EXIF orientation -> what shows a stored HxWxC array upright (the transpositions of PIL.ImageOps.exif_transpose;
-# tests/test_images.py checks each against it).
+# tests/test_real_images.py checks each against it).
 _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     1: lambda a: a,
     2: lambda a: a[:, ::-1],
@@ -144,14 +161,15 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 _TRANSPARENT_BACKGROUND = (255, 255, 255, 255)  # white, as a page under a transparent image
 
 
-def _load_with_pillow(path: Path) -> np.ndarray:
+def _decode_with_pillow(path: Path, image: Image.Image) -> np.ndarray:
+    """The opened image's pixels, turned as `read_header` says (Pillow 13 turns a TIFF while loading and drops
+    its tag, so it is turned once either way), as 8-bit RGB."""
+    if (too_big := _too_many_pixels(*image.size)) is not None:  # turning keeps width x height
+        raise ImageReadError(f"{path}: {too_big}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the cap was applied to the header
-            with Image.open(path) as image:
-                image.load()  # Pillow 13 turns a TIFF here (and drops its tag): turned once either way
-                return _to_rgb8(ImageOps.exif_transpose(image))  # the orientation read_header reads
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        image.load()
+        return _to_rgb8(ImageOps.exif_transpose(image))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
 
 
