@@ -82,18 +82,18 @@ def test_the_cap_comes_from_the_config(demo_cfg, monkeypatch: pytest.MonkeyPatch
         run(cfg)
 
 
-def test_a_size_the_caller_has_read_is_not_read_again_and_is_capped(
+def test_a_header_the_caller_has_read_is_not_read_again_and_is_capped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image = tmp_path / "page.png"
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(image)
-    size = images.image_size(image)
+    header = images.read_header(image)
 
-    def no_header(path: object) -> tuple[int, int]:
+    def no_header(path: object) -> images.ImageHeader:
         raise AssertionError(f"{path}: header read again")
 
-    monkeypatch.setattr(images, "image_size", no_header)
-    assert load_rgb(image, size=size).shape == (20, 30, 3)
+    monkeypatch.setattr(images, "read_header", no_header)
+    assert load_rgb(image, header=header).shape == (20, 30, 3)
     monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 500)
     with pytest.raises(ImageReadError, match=r"page.png: 30x20 = 600 pixels, more than the cap of 500"):
-        load_rgb(image, size=size)
+        load_rgb(image, header=header)

@@ -6,7 +6,9 @@ used: each experiment's real-data config reads `$DATA/<task>/...` laid out as th
 commands run through the `baselines` entry point. The only additions are what makes them fast and offline:
 random-init tiny networks (as a user without internet would set them), local word-level tokenizers, one
 epoch of two batches, CPU. The synthetic generators write the official file formats; the files are moved
-and renamed into the official layout here.
+and renamed into the official layout here. The image tasks run a second time on real images
+(tests/fixtures/real_images: VQA-Med 2019 radiology images with their QA lines, Sketch2Code sketches with their
+boxes; grayscale, palette, 16-bit, EXIF-rotated, transparent and odd-sized variants among them).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from baselines.cli import main
 from baselines.config import config_dir, register_resolvers
 from baselines.data.synthetic import coral, drawnui, lifelog, medcaption, tuberculosis, vqamed
 from baselines.tasks import get_task
+from baselines.text.tokenizers import train_word_tokenizer
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 MARKER = "<!-- real-data commands: tests/test_real_data.py runs this block -->"
@@ -276,6 +279,173 @@ BUILD: dict[str, Callable[[Path, Path, Path], Layout]] = {
 }
 
 
+# ---- the same layouts with real images (tests/fixtures/real_images, README.md there) -------------------------
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real_images"
+# VQA-Med 2019 images by split: each holds variants (16-bit, palette, grayscale, EXIF-rotated, odd-sized)
+RADIOLOGY = {
+    "train": ["synpic15996", "synpic44902", "synpic48754", "synpic45022"],
+    "val": ["synpic18201", "synpic21427"],
+    "test": ["synpic24033", "synpic19884"],
+}
+# Medical caption modality folders for the 2019 modality answers (nuclear medicine has none: left flat)
+MODALITY_FOLDERS = {
+    "xr": "DRXR",
+    "mammograph": "DRXR",
+    "ct": "DRCT",
+    "cta": "DRCT",
+    "mr": "DRMR",
+    "us": "DRUS",
+    "an": "DRAN",
+}
+# The sizes the images show at (EXIF orientation applied), to place made-up coral regions on
+SHOWN = {
+    "synpic15996": (261, 182),
+    "synpic44902": (238, 270),
+    "synpic24033": (333, 97),
+    "552147ca-3b14-44ed-8de7-4638f1598c92": (600, 450),
+    "d8583058-613e-4990-8973-5a231de3467b": (600, 450),
+    "3cf4d5e6-cede-4272-aec0-f29790add91a": (1600, 277),
+}
+
+
+def _real(stem: str) -> Path:
+    (path,) = [p for p in REAL.glob(f"*/{stem}.*")]
+    return path
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, target)
+
+
+def _radiology_qa() -> dict[str, list[tuple[str, str]]]:
+    """Image id -> its four real 2019 (question, answer) pairs: modality, plane, organ, abnormality."""
+    qa: dict[str, list[tuple[str, str]]] = {}
+    for line in (REAL / "radiology_qa.txt").read_text().splitlines():
+        image_id, question, answer = line.split("|")
+        qa.setdefault(image_id, []).append((question, answer))
+    return qa
+
+
+def _real_drawnui(data: Path, work: Path, weights: Path) -> Layout:
+    root = data / "drawnui"
+    _copy(REAL / "sketches_boxes.csv", root / "train-set.csv")  # the sketches' real boxes, drawnUI classes
+    for sketch in (REAL / "sketches").iterdir():
+        _copy(sketch, root / "train" / sketch.name)
+    for stem in ("d8583058-613e-4990-8973-5a231de3467b", "125ccd38-5f68-48c0-b060-8fb08dca2eca", "synpic24033"):
+        _copy(_real(stem), root / "test" / _real(stem).name)
+    return {"drawnui": {"test": sorted(p.name for p in (root / "test").iterdir())}}
+
+
+def _real_coral(data: Path, work: Path, weights: Path) -> Layout:
+    """Real images with made-up substrates: two regions per image, placed from the size it shows at."""
+    root = data / "coral"
+    boxes, polygons = [], []
+    for split, stems in (
+        (
+            "train",
+            [
+                "synpic15996",
+                "synpic44902",
+                "552147ca-3b14-44ed-8de7-4638f1598c92",
+                "d8583058-613e-4990-8973-5a231de3467b",
+            ],
+        ),
+        ("test", ["synpic24033", "3cf4d5e6-cede-4272-aec0-f29790add91a"]),
+    ):
+        for stem in stems:
+            source = _real(stem)  # the released images are `<img_id>.JPG`; PNGs keep their suffix
+            _copy(source, root / split / (stem + (".JPG" if source.suffix == ".jpg" else source.suffix)))
+            if split == "test":
+                continue
+            w, h = SHOWN[stem]
+            for index, (substrate, x0, y0, x1, y1) in enumerate(
+                [("c_soft_coral", w // 8, h // 8, w // 2, h // 2), ("c_sponge", w // 2, h // 2, 7 * w // 8, 7 * h // 8)]
+            ):
+                boxes.append(
+                    f"{stem} {index} {substrate} 1 {x0} {y1} {x1} {y0}"
+                )  # as released: x_min y_max x_max y_min
+                polygons.append(f"{stem} {index} {substrate} 1 {x0} {y0} {x1} {y0} {(x0 + x1) // 2} {y1}")
+    for kind, lines in (("boxes", boxes), ("polygons", polygons)):
+        (root / f"annotations_train_2020_{kind}.cvs.txt").write_text("\n".join(lines))
+        _crlf_without_final_newline(root / f"annotations_train_2020_{kind}.cvs.txt")
+    test = sorted(p.stem for p in (root / "test").iterdir())
+    return {"coral_boxes": {"test": test}, "coral_polygons": {"test": test}}
+
+
+def _real_medcaption(data: Path, work: Path, weights: Path) -> Layout:
+    """The radiology images in their modality folders; concepts (`C99...`, made up: one per 2019 modality,
+    plane and organ answer, not UMLS CUIs) and captions (the 2019 answers joined) for them."""
+    qa = _radiology_qa()
+    answers = sorted({a for pairs in qa.values() for _, a in pairs[:3]})
+    concept = {answer: f"C99{i:05d}" for i, answer in enumerate(answers, 1)}
+    root = data / "medcaption"
+    captions: dict[str, str] = {}
+    for split, ids in RADIOLOGY.items():
+        concepts, texts = [], []
+        for image_id in ids:
+            modality, plane, organ, abnormality = (answer for _, answer in qa[image_id])
+            folder = MODALITY_FOLDERS.get(modality.split(" ", 1)[0], "")
+            _copy(_real(image_id), root / split / "images" / folder / _real(image_id).name)
+            concepts.append(f"{image_id}\t{';'.join(concept[a] for a in (modality, plane, organ))}\n")
+            captions[image_id] = f"{plane} {modality} of the {organ}: {abnormality}"
+            texts.append(f"{image_id}\t{captions[image_id]}\n")
+        if split != "test":
+            (root / split / "concepts.txt").write_text("".join(concepts))
+            (root / split / "captions.txt").write_text("".join(texts))
+    train_word_tokenizer([captions[i] for i in RADIOLOGY["train"]], weights / "medcaption-tokenizer")
+    splits = {"val": sorted(RADIOLOGY["val"]), "test": sorted(RADIOLOGY["test"])}
+    return {"concepts": splits, "caption": splits}
+
+
+def _real_vqamed(data: Path, work: Path, weights: Path) -> Layout:
+    """The radiology images with their real 2019 questions: for VQA one per image and file (the 2020 files
+    hold one), a different category for each; for VQG all four."""
+    qa = _radiology_qa()
+    root = data / "vqamed"
+    train = root / "VQA-TrainingSet-VQAMed2020-Task1"
+    val = root / "VQA-ValidationSet-VQAMed2020-Task1"
+    test = root / "VQA-TestSet-ReferenceAnswers-VQAMed2020-Task1"
+    folders = {
+        "train": train / "VQAnswering_2020_Train_images",
+        "val": val / "VQAnswering_2020_Val_images",
+        "test": test / "Task1-2020-VQAnswering-Test-Images",
+    }
+    asked: dict[str, list[tuple[str, str, str]]] = {}
+    for split, ids in RADIOLOGY.items():
+        asked[split] = [(i, *qa[i][k % 4]) for k, i in enumerate(ids, 3 if split == "test" else 0)]
+        for image_id in ids:
+            _copy(_real(image_id), folders[split] / _real(image_id).name)
+            _copy(_real(image_id), root / "vqg" / split / "images" / _real(image_id).name)  # VQG has its own
+        if split != "test":
+            (root / "vqg" / split / "questions.txt").write_text("".join(f"{i}|{q}\n" for i in ids for q, _ in qa[i]))
+    (train / "VQAnswering_2020_Train_QA_pairs.txt").write_text("".join(f"{i}|{q}|{a}\n" for i, q, a in asked["train"]))
+    (val / "VQAnswering_2020_Val_QA_Pairs.txt").write_text("".join(f"{i}|{q}|{a}\n" for i, q, a in asked["val"]))
+    (test / "VQAMed2020-Task1-VQAnswering-Test-Questions.txt").write_text(
+        "".join(f"{i}|{q}\n" for i, q, _ in asked["test"])
+    )
+    (test / "VQAMed2020-Task1-VQAnswering-Test-ReferenceAnswers.txt").write_text(
+        "".join(f"{i}|{a}\n" for i, _, a in asked["test"])
+    )
+    train_word_tokenizer([q for i in RADIOLOGY["train"] for q, _ in qa[i]], weights / "vqamed-tokenizer")
+    return {
+        "vqa": {"val": RADIOLOGY["val"], "test": RADIOLOGY["test"]},  # in file order
+        "vqg": {"val": sorted(RADIOLOGY["val"]), "test": sorted(RADIOLOGY["test"])},
+    }
+
+
+REAL_BUILD: dict[str, Callable[[Path, Path, Path], Layout]] = {
+    "drawnui": _real_drawnui,
+    "coral_boxes": _real_coral,
+    "coral_polygons": _real_coral,
+    "concepts": _real_medcaption,
+    "caption": _real_medcaption,
+    "vqa": _real_vqamed,
+    "vqg": _real_vqamed,
+}
+
+
 # ---- running the README ------------------------------------------------------------------------------------
 
 
@@ -309,6 +479,27 @@ def test_readme_real_data_commands(
     data, weights = tmp_path / "data", tmp_path / "weights"
     weights.mkdir()
     layout = BUILD[name](data, tmp_path / "generated", weights)
+    _run_readme(name, layout, tmp_path, monkeypatch, capsys)
+
+
+@pytest.mark.parametrize("name", sorted(REAL_BUILD))
+def test_readme_real_data_commands_on_real_images(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same commands on real radiology images and sketches: JPEGs as released, a JPEG named .png, and
+    grayscale, palette, 16-bit, EXIF-rotated, transparent and odd-sized variants, with real QA lines and boxes."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    layout = REAL_BUILD[name](tmp_path / "data", tmp_path / "generated", weights)
+    _run_readme(name, layout, tmp_path, monkeypatch, capsys)
+
+
+def _run_readme(
+    name: str, layout: Layout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs the README's commands of one experiment on `tmp_path/data`, as a user would, and checks each
+    output: run files valid for the images predicted, covering `layout`'s ids; printed scores as scored."""
+    data, weights = tmp_path / "data", tmp_path / "weights"
     monkeypatch.chdir(tmp_path)  # the README's outputs/ folders (and paths.root_dir, `.`) land here
     monkeypatch.delenv("BASELINES_ROOT", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine without internet: nothing may be fetched

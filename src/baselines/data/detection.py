@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, IdFrom, id_of, image_size, list_images, load_rgb
+from baselines.data.images import BadImagePolicy, IdFrom, id_of, list_images, load_rgb, read_header
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 from baselines.runfiles.grouped import parse_grouped_file
 
@@ -96,8 +96,9 @@ def load_scaled(record: DetectionRecord, size: int | None) -> tuple[np.ndarray, 
         The image, the record with boxes and polygons in that image's pixels, and the original
         (width, height), which predictions are mapped back to.
     """
-    width, height = image_size(record.path)
-    image = load_rgb(record.path, longest_at_least=size, size=(width, height))
+    header = read_header(record.path)
+    width, height = header.size
+    image = load_rgb(record.path, longest_at_least=size, header=header)
     if image.shape[:2] == (height, width):
         return image, record, (width, height)
     rx, ry = image.shape[1] / width, image.shape[0] / height

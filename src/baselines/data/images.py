@@ -1,16 +1,17 @@
-"""Image reading with clear errors, and EXIF-aware sizes."""
+"""Image reading with clear errors, and EXIF-aware sizes that always match the decoded image."""
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 BadImagePolicy = Literal["error", "skip"]
@@ -22,6 +23,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # 4032x3024): larger images are refused from their header, before anything is decoded.
 MAX_IMAGE_PIXELS = 178_956_970
 _EXIF_ORIENTATION = 0x0112
+_TIFF_WIDTH, _TIFF_HEIGHT = 256, 257
+_JPEG_FORMATS = ("JPEG", "MPO")  # MPO: a phone's multi-picture JPEG, first picture
 
 
 class ImageReadError(OSError):
@@ -40,48 +43,147 @@ def set_max_image_pixels(pixels: int) -> None:
     MAX_IMAGE_PIXELS = int(pixels)
 
 
-def load_rgb(path: str | Path, longest_at_least: int | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Reads an image as an HxWx3 uint8 RGB array (EXIF orientation applied, as OpenCV does).
+class ImageHeader(NamedTuple):
+    """What an image's header says, read without decoding the pixels."""
 
-    Args:
-        longest_at_least: When set, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (in the DCT domain,
-            several times faster) as long as its longest side stays at least this long: for inputs
-            that are resized down anyway, e.g. lifelog photos letterboxed to 224.
-        size: The image's (width, height) from `image_size`, when the caller has read it already (else
-            read from the header here); the pixel cap is applied to it either way.
+    width: int
+    """As shown: after the EXIF orientation (so swapped with the stored width for orientations 5 to 8)."""
+    height: int
+    orientation: int
+    """The EXIF orientation, 1 (as stored) to 8, as Pillow reads it: the EXIF tag, a TIFF's own tag, or an XMP
+    `tiff:Orientation` when there is no EXIF one; any other value counts as 1."""
+    jpeg: bool
+    """Whether the content is a JPEG, whatever the file is named (Sketch2Code's `.png` files are JPEGs)."""
 
-    Raises:
-        ImageReadError: Naming the file, if it is missing or cannot be decoded.
-    """
-    path = Path(path)
-    width, height = size or image_size(path)  # the header only: a decompression bomb is refused before decoding
-    if (too_big := _too_many_pixels(width, height)) is not None:
-        raise ImageReadError(f"{path}: {too_big}")
-    flag = cv2.IMREAD_COLOR
-    if longest_at_least and path.suffix.lower() in (".jpg", ".jpeg"):
-        longest = max(width, height)
-        flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
-    image = cv2.imread(str(path), flag)
-    if image is None:
-        raise ImageReadError(f"{path}: cannot decode image (corrupt or unsupported format)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) as `load_rgb` would return it, read from the header only."""
+@contextmanager
+def _opened(path: str | Path) -> Iterator[Image.Image]:
+    """Pillow's lazy open (the header only); every failure an ImageReadError naming the file."""
     if (missing := _not_a_file(Path(path))) is not None:
         raise ImageReadError(f"{path}: {missing}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the pixel cap is ours to apply
             with Image.open(path) as image:
-                width, height = image.size
-                orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+                yield image
+    except ImageReadError:
+        raise
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"{path}: refused before decoding, a decompression bomb ({exc})") from None
     except (OSError, UnidentifiedImageError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: cannot read image header ({exc})") from None
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _header_of(image: Image.Image) -> ImageHeader:
+    width, height = image.size
+    if isinstance(image, TiffImagePlugin.TiffImageFile):  # Pillow 13 reports a TIFF's size turned: the stored one
+        width, height = image.tag_v2.get(_TIFF_WIDTH, width), image.tag_v2.get(_TIFF_HEIGHT, height)
+    orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    orientation = orientation if orientation in range(1, 9) else 1
+    if orientation >= 5:
+        width, height = height, width
+    return ImageHeader(width, height, orientation, image.format in _JPEG_FORMATS)
+
+
+def read_header(path: str | Path) -> ImageHeader:
+    """The image's header (size as shown, orientation, format), read without decoding the pixels (except a
+    PNG's: Pillow reads a PNG to its end for an EXIF chunk after the pixels).
+
+    Raises:
+        ImageReadError: Naming the file, if it is missing, not an image, or a decompression bomb.
+    """
+    with _opened(path) as image:
+        return _header_of(image)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as `load_rgb` returns the image (EXIF orientation applied), read from the header only."""
+    return read_header(path).size
+
+
+def load_rgb(path: str | Path, longest_at_least: int | None = None, header: ImageHeader | None = None) -> np.ndarray:
+    """Reads an image as an HxWx3 uint8 RGB array, turned by its EXIF orientation (as `read_header` reads it).
+
+    JPEGs are decoded by OpenCV; any other format by Pillow, which reads what a JPEG cannot hold: 16-bit
+    samples are scaled to 8 bits by the smallest bit depth (8 to 16) that holds the image's largest value, so
+    12-bit CT or MR values stored in a 16-bit PNG span 0..255 instead of coming out nearly black (0..15), and
+    nothing is clipped; transparent pixels (an alpha channel, or a palette or grey level marked transparent)
+    are laid over white, as a viewer shows them on a page, rather than showing whatever colour lies under them
+    (often black: a pen sketch on transparent paper would vanish).
+
+    Args:
+        longest_at_least: When set, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (in the DCT domain,
+            several times faster) as long as its longest side stays at least this long: for inputs
+            that are resized down anyway, e.g. lifelog photos letterboxed to 224.
+        header: The image's header from `read_header`, when the caller has read it already (else read
+            here); the pixel cap is applied to it either way.
+
+    Raises:
+        ImageReadError: Naming the file, if it is missing or cannot be decoded.
+    """
+    path = Path(path)
+    if header is None or not header.jpeg:
+        with _opened(path) as image:
+            if image.format not in _JPEG_FORMATS:
+                return _decode_with_pillow(path, image)  # one open: a PNG's header read would decode it too
+            header = _header_of(image)
+    # the header only so far: a decompression bomb is refused before decoding
+    if (too_big := _too_many_pixels(header.width, header.height)) is not None:
+        raise ImageReadError(f"{path}: {too_big}")
+    # OpenCV would apply the EXIF tag itself but not an XMP orientation, which Pillow reads: the header's
+    # orientation is applied here instead, so the decoded image always has the header's size.
+    flag = cv2.IMREAD_COLOR
+    if longest_at_least:
+        longest = max(header.width, header.height)
+        flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
+    decoded = cv2.imread(str(path), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    if decoded is None:
+        raise ImageReadError(f"{path}: cannot decode image (corrupt or unsupported format)")
+    return np.ascontiguousarray(_ORIENT[header.orientation](cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)))
+
+
+# EXIF orientation -> what shows a stored HxWxC array upright (the transpositions of PIL.ImageOps.exif_transpose;
+# tests/test_real_images.py checks each against it).
+_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
+_TRANSPARENT_BACKGROUND = (255, 255, 255, 255)  # white, as a page under a transparent image
+
+
+def _decode_with_pillow(path: Path, image: Image.Image) -> np.ndarray:
+    """The opened image's pixels, turned as `read_header` says (Pillow 13 turns a TIFF while loading and drops
+    its tag, so it is turned once either way), as 8-bit RGB."""
+    if (too_big := _too_many_pixels(*image.size)) is not None:  # turning keeps width x height
+        raise ImageReadError(f"{path}: {too_big}")
+    try:
+        image.load()
+        return _to_rgb8(ImageOps.exif_transpose(image))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
+
+
+def _to_rgb8(image: Image.Image) -> np.ndarray:
+    if image.mode.startswith("I"):  # 16- or 32-bit integer greys (I;16, I;16B, I)
+        values = np.asarray(image, np.int64)
+        values = values - min(int(values.min(initial=0)), 0)  # signed data (e.g. HU) starts at 0
+        bits = max(8, int(values.max(initial=0)).bit_length())
+        grey = np.rint(values * (255 / (2**bits - 1))).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, _TRANSPARENT_BACKGROUND), rgba)
+    return np.array(image.convert("RGB"))
 
 
 def id_of(path: Path, id_from: IdFrom) -> str:
