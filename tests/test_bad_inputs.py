@@ -71,7 +71,6 @@ GROUPED_BOX_LINES: list[tuple[str, int | None, str]] = [
     ("b.jpg;paragraph nan:10x10+0+0", 2, "finite"),
     ("b.jpg;paragraph inf:10x10+0+0", 2, "finite"),
     ("b.jpg;paragraph 1e400:10x10+0+0", 2, "finite"),
-    ("b.jpg;paragraph 0.9:0x10+0+0", 2, "zero width or height"),
     ("b.jpg;paragraph 0.9:10x10+-5+0", 2, "not WxH+X+Y"),
     ("b.jpg;paragraph 0.9:10.5x10+0+0", 2, "not WxH+X+Y"),
     ("b.jpg;paragraph 0.9:10x10+0", 2, "not WxH+X+Y"),

@@ -102,12 +102,13 @@ def test_exported_pair_scored_by_pycocotools_gives_evaluates_map(data: Path, tmp
     assert [i["file_name"] for i in dataset["images"]] == sorted(spec.load_reference(None, images).sizes)
 
 
-def test_polygons_without_area_are_left_out_of_the_export_as_of_the_map(
+def test_polygons_of_fewer_than_3_vertices_are_left_out_of_the_export_as_of_the_map(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A one-vertex polygon in the ground truth (as line 1476 of the released training file, kept for the
     # pixel IoU) and a two-vertex one in the run (the run grammar accepts it): pycocotools cannot read
-    # them, and the project's mask mAP leaves them out; the export leaves them out and says so.
+    # them, and the project's mask mAP leaves them out; the export leaves them out and says so. A polygon of
+    # 3 collinear vertices (no area) is exported: pycocotools draws it as an empty mask, a false positive.
     spec = get_task("coral_polygons")
     gt, images = _paths(data, "coral_polygons")
     run = _noisy_run("coral_polygons", gt, images, tmp_path / "run.txt")
@@ -117,16 +118,18 @@ def test_polygons_without_area_are_left_out_of_the_export_as_of_the_map(
     reference = spec.load_reference(degenerate_gt, images)
     parsed = spec.parse_run(run, reference)
     parsed[image_id].append(Region(3, 0.99, (5, 5, 30, 30), (5.0, 5.0, 30.0, 30.0)))
+    parsed[image_id].append(Region(3, 0.98, (5, 5, 30, 30), (5.0, 5.0, 15.0, 15.0, 30.0, 30.0)))
     run.write_text(format_grouped_lines(parsed, spec.classes, "polygon"))
     capsys.readouterr()
     out = tmp_path / "res.json"
     assert main(["export-coco", "--task", "coral_polygons", str(run), "--images", str(images), "-o", str(out)]) == 0
-    assert "1 run polygon(s) without area" in capsys.readouterr().err
+    assert "1 run polygon(s) of fewer than 3 vertices" in capsys.readouterr().err
+    assert len(json.loads(out.read_text())) == sum(len(v) for v in parsed.values()) - 1
     dataset = tmp_path / "gt.json"
     assert main(["export-coco", "--task", "coral_polygons", "--gt", str(degenerate_gt), "--images", str(images),
                  "-o", str(dataset)]) == 0  # fmt: skip
     printed = capsys.readouterr()
-    assert "1 ground-truth polygon(s) without area" in printed.err
+    assert "1 ground-truth polygon(s) of fewer than 3 vertices" in printed.err
     exported = json.loads(dataset.read_text())["annotations"]
     assert f"{len(exported)} annotations" in printed.out
     assert len(exported) == sum(len(v) for v in reference.ground_truth.values()) - 1

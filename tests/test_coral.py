@@ -14,7 +14,7 @@ from PIL import Image
 
 from baselines.data.base import collate_dicts
 from baselines.data.detection import DetectionRecord, balanced_image_weights
-from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations
+from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations, read_coral_annotations
 from baselines.data.polygons import fill_polygons, has_area, mask_to_polygons
 from baselines.errors import FormatError
 from baselines.evaluation.segmentation import independent_pixel_iou, label_map, pixel_iou, polygon_map
@@ -58,12 +58,22 @@ def test_polygon_file_quirks_are_handled_and_counted() -> None:
 
 
 def test_polygon_file_read_for_scoring_keeps_what_the_organisers_draw() -> None:
-    regions, report = parse_coral_annotations(FIXTURES / "annotations_polygons.txt", "polygon", scoring=True)
+    regions, report = read_coral_annotations(FIXTURES / "annotations_polygons.txt", "polygon")
     first = regions["2018_0714_112502_037"]
     np.testing.assert_array_equal(first[1].polygon, [[60, 5], [80, 5], [70, 30], [-1, -1]])  # -1 vertex kept
     np.testing.assert_array_equal(first[2].polygon, [[3, 4]])  # the one-point polygon kept
     assert (report.regions, report.negative_coordinates, report.degenerate_polygons) == (4, 1, 1)
-    assert "kept as the organisers' evaluator draws them" in str(report)
+    assert "kept as written" in str(report)
+
+
+def test_box_file_read_for_scoring_keeps_minus_one_and_zero_width_boxes() -> None:
+    # What COCOeval sees: the -1 stays (clipping it turns an IoU of 1/3 into 1/2) and the zero-width box
+    # stays a ground truth nothing matches; training clips and skips them (test above).
+    regions, report = read_coral_annotations(FIXTURES / "annotations_boxes.txt", "box")
+    assert [r.box for r in regions["2018_0714_112502_037"]][2] == (-1, 2, 7, 12)
+    assert len(regions["2018_0729_112409_024"]) == 2
+    assert (report.regions, report.negative_coordinates, report.degenerate_boxes) == (5, 1, 1)
+    assert "kept as written" in str(report)
 
 
 def _real(tmp_path: Path, *excerpts: Path) -> Path:
@@ -86,6 +96,8 @@ def test_real_box_annotations_crlf_corner_order_and_minus_one(tmp_path: Path) ->
         ("c_soft_coral", (0, 1207, 194, 1802)),  # `-1 1802 194 1207`: -1 clipped to 0
     ]
     assert (report.regions, report.negative_coordinates, report.degenerate_boxes) == (4, 1, 0)
+    scored, _ = read_coral_annotations(_real(tmp_path, REAL_BOXES_1_3, REAL_BOX_11), "box")
+    assert scored["2018_0714_112502_024"][3].box == (-1, 1207, 194, 1802)  # as written, for scoring
 
 
 def test_real_polygon_annotations_crlf_repeated_vertices_and_single_point(tmp_path: Path) -> None:
@@ -97,12 +109,12 @@ def test_real_polygon_annotations_crlf_repeated_vertices_and_single_point(tmp_pa
     assert barrel.box == (1336, 1948, 2249, 2648)  # = the box of line 1 of the boxes file, the same substrate
     assert regions["2018_0714_112534_047"] == []  # the single point is skipped for training ...
     assert (report.regions, report.degenerate_polygons) == (1, 1)
-    scored, report = parse_coral_annotations(path, "polygon", scoring=True)
+    scored, report = read_coral_annotations(path, "polygon")
     (point,) = scored["2018_0714_112534_047"]  # ... and kept for scoring, as the organisers' evaluator draws it
     np.testing.assert_array_equal(point.polygon, [[3262, 883]])
     assert (report.regions, report.degenerate_polygons) == (2, 1)
     with pytest.raises(FormatError, match="no usable region"):  # a file of nothing but degenerate polygons
-        parse_coral_annotations(REAL_POLYGON_1476, "polygon", scoring=True)
+        read_coral_annotations(REAL_POLYGON_1476, "polygon")
 
 
 def test_real_polygon_ground_truth_is_scored_as_drawn(tmp_path: Path) -> None:
@@ -171,6 +183,7 @@ def test_polygon_map_leaves_out_polygons_without_area() -> None:
         ((5, 5, 9, 9, 5, 5, 9, 9), False),  # 4 vertices, 2 distinct
         ((1, 5, 4, 5, 9, 5), False),  # 3 distinct vertices on one horizontal line
         ((5, 1, 5, 4, 5, 9), False),  # ... on one vertical line
+        ((1, 1, 4, 4, 9, 9), False),  # ... on one slanted line
         ((0, 0, 9, 0, 9, 9), True),
         ((-1, 0, 9, 0, 9, 9), True),  # a -1 vertex kept for scoring
     ],
@@ -179,7 +192,7 @@ def test_reader_and_scorer_share_one_degenerate_polygon_test(tmp_path: Path, coo
     path = tmp_path / "polygons.txt"
     values = " ".join(str(v) for v in coords)
     path.write_text(f"a 1 c_sponge 1 {values}\na 2 c_sponge 1 0 0 9 0 9 9\n")
-    _, report = parse_coral_annotations(path, "polygon", scoring=True)
+    _, report = read_coral_annotations(path, "polygon")
     assert report.degenerate_polygons == (0 if area else 1)
     assert has_area(np.reshape(np.asarray(coords, float), (-1, 2))) is area
     assert has_area(np.zeros((0, 2))) is False

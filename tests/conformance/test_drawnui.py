@@ -5,7 +5,10 @@ with its default parameters (at most 100 detections per image and class), `map_5
 `ap_50/<class>` from `eval["precision"]`. `recall_50` is not compared: pycocotools' is the mean of per-class
 recalls, the project's `recall_50` the overall recall (with `precision_50`, the task's secondary metric).
 The same cases are scored through the `coral_boxes` spec too: same boxes, coral ids and substrates, the
-ground truth written in the coral box annotation format (mAP does not depend on class names).
+ground truth written in the coral box annotation format (mAP does not depend on class names); a ground-truth
+image without a region has no line there, and is scored through `--images`, as COCOeval's image list.
+Cases of issue 27 (zero-width boxes, test images without a ground-truth line) check the warning the run or
+ground truth gives too (`WARNED`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from harness import cases, check, target
 from PIL import Image
 
 from baselines.data.formats.drawnui import DRAWNUI_CLASSES
+from baselines.errors import FormatWarning
 from baselines.evaluation.detection import mean_average_precision
 from baselines.runfiles.grouped import parse_grouped_file
 from baselines.tasks import get_task
@@ -33,9 +37,15 @@ TO_CORAL = {
     "image": "c_sponge_barrel",
     "link": "c_fire_coral_millepora",
 }
-# The coral ground truth lists only images with a substrate, so a ground-truth image without regions (where
-# pycocotools counts false positives) cannot be written in its format.
-NOT_CORAL = {"fp_in_image_without_gt": "the second ground-truth image has no region"}
+# What the project accepts with a FormatWarning in these cases (the scores are checked as for every case).
+WARNED = {
+    "gt_zero_width_box": "has zero width or height",
+    "gt_zero_height_box_detected_around": "has zero width or height",
+    "run_zero_width_first": "has zero width or height",
+    "run_zero_height_middle": "has zero width or height",
+    "run_zero_size_first": "has zero width or height",
+    "run_zero_width_on_zero_width_gt": "has zero width or height",
+}
 
 
 def _images(folder: Path, sizes: dict[str, list[int]], stem: bool) -> Path:
@@ -46,13 +56,16 @@ def _images(folder: Path, sizes: dict[str, list[int]], stem: bool) -> Path:
     return folder
 
 
-def score(task: str, run: Path, gt: Path, images: Path) -> dict[str, float]:
-    """The task's scores plus per-class AP (the same pycocotools evaluation, by class)."""
+def score(task: str, run: Path, gt: Path, images: Path, caught: list[str] | None = None) -> dict[str, float]:
+    """The task's scores plus per-class AP (the same pycocotools evaluation, by class); the FormatWarnings
+    given go to caught."""
     spec = get_task(task)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # FormatWarnings (e.g. more than 100 boxes of a class): the case is the number
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # FormatWarnings (e.g. more than 100 boxes of a class): the case is the number
         reference = spec.load_reference(gt, images)
         parsed = spec.parse_run(run, reference)
+    if caught is not None:
+        caught.extend(str(w.message) for w in seen if issubclass(w.category, FormatWarning))
     scores = spec.score(parsed, reference)
     assert reference.ground_truth is not None
     per_class = mean_average_precision(parsed, reference.ground_truth, per_class=True)
@@ -86,7 +99,10 @@ def _to_coral_run(text: str) -> str:
 def _to_coral_ground_truth(path: Path) -> str:
     """The drawnUI ground truth as coral box annotation lines `img idx class 1 xmin ymax xmax ymin`."""
     lines = []
-    for image_id, regions in parse_grouped_file(path, DRAWNUI_CLASSES, "box").items():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FormatWarning)  # a zero-width box: the drawnUI spec checks the warning
+        truth = parse_grouped_file(path, DRAWNUI_CLASSES, "box")
+    for image_id, regions in truth.items():
         for k, region in enumerate(regions):
             x0, y0, x1, y1 = (int(v) for v in region.box)
             name = TO_CORAL[DRAWNUI_CLASSES[region.label]]
@@ -94,7 +110,7 @@ def _to_coral_ground_truth(path: Path) -> str:
     return "".join(lines)
 
 
-@pytest.mark.parametrize(("case", "entry"), [c for c in cases("drawnui") if c.id not in NOT_CORAL])
+@pytest.mark.parametrize(("case", "entry"), cases("drawnui"))
 def test_coral_boxes_case(case: Path, entry: dict[str, Any], tmp_path: Path) -> None:
     images = _images(tmp_path / "images", json.loads((case / "sizes.json").read_text()), stem=True)
     run, gt = tmp_path / "run.txt", tmp_path / "gt.txt"
@@ -106,5 +122,10 @@ def test_coral_boxes_case(case: Path, entry: dict[str, Any], tmp_path: Path) -> 
     _strictly(entry, scores, TO_CORAL)
 
 
-def test_not_coral_cases_exist() -> None:
-    assert set(NOT_CORAL) <= {c.id for c in cases("drawnui")}
+@pytest.mark.parametrize("name", sorted(WARNED))
+def test_what_cocoeval_takes_is_accepted_with_a_warning(name: str, tmp_path: Path) -> None:
+    case = Path(__file__).parent / "drawnui" / name
+    images = _images(tmp_path / "images", json.loads((case / "sizes.json").read_text()), stem=False)
+    caught: list[str] = []
+    score("drawnui", case / "run.txt", case / "gt.txt", images, caught)
+    assert any(WARNED[name] in message for message in caught), caught

@@ -41,14 +41,25 @@ def load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 @contextlib.contextmanager
 def printed_warnings() -> Iterator[None]:
-    """Prints each FormatWarning (accepted, but probably a mistake) as `warning: <file>:<line>: ...`."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FormatWarning)
-        try:
-            yield
-        finally:
-            for item in caught:
-                if issubclass(item.category, FormatWarning):
-                    print(f"warning: {item.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    """Prints every warning raised inside, once each and after the block: a FormatWarning (accepted, but
+    probably a mistake) as `warning: <file>:<line>: ...`, any other class as Python prints it.
+
+    The recorded warnings are written to stderr directly. Handing them back to `warnings.showwarning`
+    inside `catch_warnings(record=True)` appended each one again to the list being printed, so any
+    warning that is not a FormatWarning (a one-class TB label's) looped until memory ran out.
+    """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always", FormatWarning)
+            try:
+                yield
+            finally:
+                caught = list(recorded)
+    finally:
+        for item in caught:
+            if issubclass(item.category, FormatWarning):
+                print(f"warning: {item.message}", file=sys.stderr)
+            else:
+                text = warnings.formatwarning(item.message, item.category, item.filename, item.lineno, item.line)
+                print(text, end="", file=sys.stderr)

@@ -102,13 +102,20 @@ def polygon_rle(region: Region, height: int, width: int) -> dict[str, Any]:
     return rle
 
 
-def has_area(points: np.ndarray) -> bool:
-    """Whether (N, 2) vertices span an area: at least 3 distinct vertices and a 2-D extent.
+def drawable(region: Region) -> bool:
+    """Whether pycocotools can rasterise a region's polygon: at least 3 vertices (it reads 2 as a box
+    and refuses 1). Whether they span an area does not matter: without one, the mask is empty."""
+    return len(region.polygon) >= 6
 
-    Polygons without one (a point, a segment, vertices on one horizontal or vertical line) are what the
-    coral reader counts as degenerate, and what the mAP leaves out (pycocotools cannot rasterise a
-    polygon of fewer than 3 vertices: it reads 2 as a box). Empty input has no area.
+
+def has_area(points: np.ndarray) -> bool:
+    """Whether (N, 2) vertices span an area: at least 3 distinct vertices, not all on one line.
+
+    Polygons without one (a point, a segment, vertices on one line) are what the
+    coral reader counts as degenerate and what training skips; scoring keeps them (`drawable`: from 3
+    vertices pycocotools draws them as an empty mask). Empty input has no area.
     """
     if len(points) < 3 or len(np.unique(points, axis=0)) < 3:
         return False
-    return bool(np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0)
+    offsets = np.asarray(points, np.float64) - points[0]
+    return bool(np.linalg.matrix_rank(offsets) == 2)  # not all on one line, whatever its slope

@@ -8,7 +8,8 @@ public; COCOeval with its default parameters is the reference (tests/conformance
 
 `region_average_precision` builds the COCO records of a region run once for the box mAP, the mask mAP
 and the PR curves of `evaluate --plots`; `region_iou` is the IoU of the greedy matchers (precision and
-recall, the confusion matrix).
+recall, the confusion matrix). Regions are scored with the geometry the run and ground-truth files hold
+(`baselines.data.formats.coral.read_coral_annotations`, `runfiles.grouped`), as COCOeval sees it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from baselines.data.polygons import Sizes, canvas_size, has_area, polygon_rle, unflat, xywh
+from baselines.data.polygons import Sizes, canvas_size, drawable, polygon_rle, xywh
 from baselines.types import Region, RegionKind
 
 IouType = Literal["bbox", "segm"]
@@ -106,11 +107,16 @@ def region_average_precision(
 ) -> dict[str, Any]:
     """COCOeval on a region run: the records behind every region task's mAP and its PR curves.
 
-    The images are those of truth, numbered from 1 in its order; a truth image without a prediction has
-    no detections; predictions for other images are ignored (the validator rejects them earlier).
-    Boxes are compared as `bbox`; polygons as RLE masks on one canvas per image for truth and run
-    alike (`canvas_size`: RLEs compared must have one size). Polygons without area (`has_area`) are
-    left out on both sides: pycocotools cannot rasterise them.
+    The images are those of truth, numbered from 1 in its order, as COCOeval's image list: an image
+    with no region in truth (`RegionSpec` adds every reference image without a ground-truth line) has
+    no ground truth, so its detections are false positives; a truth image without a prediction has no
+    detections; predictions for images outside truth are ignored (the validator rejects them earlier,
+    as COCOeval's `loadRes` does). Geometry is taken as read: a box of zero width or height is a
+    region of no area that matches nothing, a negative coordinate stays. Boxes are compared as
+    `bbox`; polygons as RLE masks on one canvas per image for truth and run alike (`canvas_size`: RLEs
+    compared must have one size). A polygon of 3 or more vertices is drawn as pycocotools draws it, one
+    without area (`has_area`) as an empty mask (a ground truth nothing matches, a false positive);
+    one of 1 or 2 vertices is left out on both sides (`drawable`: pycocotools cannot draw it).
 
     Returns:
         `coco_average_precision`'s result.
@@ -140,7 +146,7 @@ def region_average_precision(
             continue
         width, height = canvas_size(image_id, sizes, [*regions, *predictions])
         images.append({"id": number, "width": width, "height": height})
-        for region in _with_area(regions):
+        for region in _drawable(regions):
             rle = polygon_rle(region, height, width)
             annotations.append(
                 {
@@ -160,7 +166,7 @@ def region_average_precision(
                 "segmentation": polygon_rle(region, height, width),
                 "score": region.score,
             }
-            for region in _with_area(predictions)
+            for region in _drawable(predictions)
         )
     iou_type: IouType = "bbox" if kind == "box" else "segm"
     return coco_average_precision(images, annotations, results, iou_type, iou_threshold, max_detections)
@@ -176,7 +182,8 @@ def region_iou(
 
     Args:
         kind: "box" compares boxes; "polygon" compares polygons as masks on the canvas, where a polygon
-            without area (`has_area`, left out of the mAP) has IoU 0 with every region.
+            of 1 or 2 vertices (left out of the mAP) has IoU 0 with every region, and so has one without
+            area (an empty mask).
         canvas: The image's (width, height); needed for polygons.
     """
     geometry: Callable[[Region], Any]
@@ -187,8 +194,8 @@ def region_iou(
         if canvas is None:
             raise ValueError("polygon IoU needs the image's (width, height)")
         width, height = canvas
-        rows = [i for i, region in enumerate(predictions) if has_area(unflat(region.polygon))]
-        columns = [j for j, region in enumerate(truths) if has_area(unflat(region.polygon))]
+        rows = [i for i, region in enumerate(predictions) if drawable(region)]
+        columns = [j for j, region in enumerate(truths) if drawable(region)]
         geometry = functools.partial(polygon_rle, height=height, width=width)
     values = np.zeros((len(predictions), len(truths)))
     if rows and columns:
@@ -199,5 +206,5 @@ def region_iou(
     return values
 
 
-def _with_area(regions: Sequence[Region]) -> list[Region]:
-    return [region for region in regions if has_area(unflat(region.polygon))]
+def _drawable(regions: Sequence[Region]) -> list[Region]:
+    return [region for region in regions if drawable(region)]

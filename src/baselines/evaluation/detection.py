@@ -20,8 +20,10 @@ def mean_average_precision(
 ) -> dict[str, float]:
     """Box mAP as pycocotools computes it (101-point interpolation, mean over classes with ground truth).
 
-    Images in the ground truth without a prediction count as having no detections; predictions for
-    images outside the ground truth are ignored (the validator rejects them earlier).
+    Images in the ground truth without a prediction count as having no detections; an image of the
+    ground truth without regions counts its predictions as false positives (`RegionSpec` adds every
+    reference image without a ground-truth line so, as COCOeval does); predictions for images outside the
+    ground truth are ignored (the validator rejects them earlier).
 
     Args:
         max_detections: Detections kept per image and class, the most confident first: COCO's default
@@ -45,7 +47,8 @@ def precision_recall(
     """Overall precision and recall at an IoU threshold, pooled over all images and classes.
 
     Within each image and class, predictions are taken by descending confidence and each matches
-    the unmatched ground-truth region of highest IoU if that IoU >= the threshold.
+    the unmatched ground-truth region of highest IoU if that IoU >= the threshold. The images are those
+    of ground_truth, as for `mean_average_precision` (predictions on an image without regions count).
     """
     true_positives = n_pred = n_true = 0
     for image_id, truth in ground_truth.items():

@@ -62,8 +62,9 @@ def region_confusion(
     """Detection confusion matrix, (num_classes + 1) square.
 
     Per image, predictions of at least min_score are matched to truths of any class by IoU (at least
-    iou_threshold), the highest IoU first, each prediction and each truth at most once. A polygon without
-    area (left out of the mAP) matches nothing: a false positive, or a missed truth.
+    iou_threshold), the highest IoU first, each prediction and each truth at most once. A polygon of 1 or
+    2 vertices (left out of the mAP) or without area (an empty mask) matches nothing: a false positive, or
+    a missed truth.
     """
     matrix = np.zeros((num_classes + 1, num_classes + 1), np.int64)
     none = num_classes

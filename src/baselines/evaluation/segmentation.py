@@ -39,8 +39,9 @@ def polygon_map(
     """Mask mAP and mean recall at one IoU threshold, COCO conventions (101-point interpolation, mean
     over classes that have ground truth, max_detections per image and class).
 
-    Polygons without area (fewer than 3 distinct vertices) are left out: pycocotools cannot rasterise
-    them (it reads a 2-vertex polygon as a box).
+    A polygon of 3 or more vertices without area is an empty mask, as pycocotools draws it; polygons of
+    1 or 2 vertices are left out (pycocotools reads 2 vertices as a box and refuses 1). An image of
+    ground_truth without regions counts its detections as false positives (`region_average_precision`).
 
     Returns:
         `map` and `recall`.
@@ -89,13 +90,18 @@ def pixel_iou(
 ) -> PixelIoU:
     """Pixel IoU as the coral organisers compute it, on label maps (`label_map`) of each image's size.
 
-    The images are those of ground_truth; a ground-truth image without predictions is all background
-    on the prediction side; predictions for other images are ignored. Confidences are ignored.
+    The images are those of ground_truth that hold a region, as the organisers' script loops over the
+    images of its ground-truth file (which names an image only on a region's line): an image without
+    ground-truth regions (a reference image `RegionSpec` adds for the mAP) is not drawn, and predictions
+    for other images are ignored. A ground-truth image without predictions is all background on the
+    prediction side. Confidences are ignored.
     Each image's counts come from `label_map_counts` (drawn once per truth, run and canvas: `_counted`).
     """
     intersection = dict.fromkeys(draw_order, 0)
     union = dict.fromkeys(draw_order, 0)
     for image_id, truth in ground_truth.items():
+        if not truth:
+            continue
         preds = predictions.get(image_id, ())
         width, height = canvas_size(image_id, sizes, [*truth, *preds])
         counts = _counted(label_map_counts, truth, preds, height, width, tuple(draw_order))
@@ -116,7 +122,8 @@ def independent_pixel_iou(
     num_classes: int,
 ) -> dict[int, float]:
     """Per-class pixel IoU with an independent mask per class (no class overwrites another), pooled
-    over images: sum of intersections / sum of unions. Classes absent from both sides are left out.
+    over images: sum of intersections / sum of unions. Classes absent from both sides are left out;
+    images are those of `pixel_iou`.
 
     Not the organisers' metric (see `pixel_iou`): reported beside it to show what class overlaps cost.
     Each image's counts come from `class_mask_counts` (drawn once per truth, run and canvas: `_counted`).
@@ -124,6 +131,8 @@ def independent_pixel_iou(
     intersection = np.zeros(num_classes, np.int64)
     union = np.zeros(num_classes, np.int64)
     for image_id, truth in ground_truth.items():
+        if not truth:
+            continue  # not an image of the ground-truth file, as in pixel_iou
         preds = predictions.get(image_id, ())
         width, height = canvas_size(image_id, sizes, [*truth, *preds])
         counts = _counted(class_mask_counts, truth, preds, height, width)

@@ -8,9 +8,10 @@
 
 Conventions: category id = class index + 1 with the class name; image ids number the test images in
 the order given (the sorted image folder), file names are the official ids. Scored by pycocotools
-with the project's IoU threshold and area range, an exported pair gives the project's mAP: polygons
-without area, which that mAP leaves out (coral ground truth read for scoring keeps one- and two-vertex
-polygons), are left out of the export too, with a FormatWarning that counts them.
+with the project's IoU threshold and area range, an exported pair gives the project's mAP: polygons of
+one or two vertices, which that mAP leaves out (pycocotools cannot draw them; coral ground truth read for
+scoring keeps them), are left out of the export too, with a FormatWarning that counts them. A polygon of
+3 or more vertices without area is exported (pycocotools draws it as an empty mask, as the mAP does).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from baselines.data.images import IdFrom, id_of
-from baselines.data.polygons import Sizes, canvas_size, flat, has_area, mask_to_polygons, polygon_rle, unflat, xywh
+from baselines.data.polygons import Sizes, canvas_size, drawable, flat, mask_to_polygons, polygon_rle, xywh
 from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
 
@@ -50,12 +51,12 @@ def annotation_records(
     truth: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
 ) -> list[dict[str, Any]]:
     """COCO `annotations`: boxes as `bbox` (area w*h); polygons as `segmentation` polygons with the
-    mask's area and bounding box (what the project's scorer compares). Polygons without area are left
-    out with a FormatWarning that counts them."""
+    mask's area and bounding box (what the project's scorer compares). Polygons of one or two vertices
+    are left out with a FormatWarning that counts them."""
     records: list[dict[str, Any]] = []
     for image_id, regions in truth.items():
         width, height = canvas_size(image_id, sizes, regions)
-        for region in _with_area(regions, kind):
+        for region in _drawable(regions, kind):
             record: dict[str, Any] = {"id": len(records) + 1, "image_id": numbers[image_id], "iscrowd": 0}
             record["category_id"] = region.label + 1
             if kind == "box":
@@ -67,7 +68,7 @@ def annotation_records(
                 record["area"] = float(mask_utils.area(rle))
                 record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
             records.append(record)
-    _warn_without_area(truth, kind, "ground-truth")
+    _warn_undrawable(truth, kind, "ground-truth")
     return records
 
 
@@ -75,11 +76,11 @@ def coco_results(
     run: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
 ) -> list[dict[str, Any]]:
     """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE).
-    Polygons without area are left out with a FormatWarning that counts them."""
+    Polygons of one or two vertices are left out with a FormatWarning that counts them."""
     results: list[dict[str, Any]] = []
     for image_id, regions in run.items():
         width, height = canvas_size(image_id, sizes, regions)
-        for region in _with_area(regions, kind):
+        for region in _drawable(regions, kind):
             record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
             if kind == "box":
                 record["bbox"] = xywh(region)
@@ -87,23 +88,23 @@ def coco_results(
                 record["segmentation"] = polygon_rle(region, height, width)
             record["score"] = region.score
             results.append(record)
-    _warn_without_area(run, kind, "run")
+    _warn_undrawable(run, kind, "run")
     return results
 
 
-def _with_area(regions: Sequence[Region], kind: RegionKind) -> list[Region]:
-    return list(regions) if kind == "box" else [r for r in regions if has_area(unflat(r.polygon))]
+def _drawable(regions: Sequence[Region], kind: RegionKind) -> list[Region]:
+    return list(regions) if kind == "box" else [r for r in regions if drawable(r)]
 
 
-def _warn_without_area(regions: Mapping[str, Sequence[Region]], kind: RegionKind, what: str) -> None:
-    """Reports the polygons `_with_area` left out: the project's mask mAP leaves them out too (pycocotools
+def _warn_undrawable(regions: Mapping[str, Sequence[Region]], kind: RegionKind, what: str) -> None:
+    """Reports the polygons `_drawable` left out: the project's mask mAP leaves them out too (pycocotools
     cannot rasterise a polygon of fewer than 3 vertices; it reads 2 as a box), and coral ground truth
     read for scoring holds some (the organisers' pixel IoU draws them)."""
-    count = 0 if kind == "box" else sum(not has_area(unflat(r.polygon)) for items in regions.values() for r in items)
+    count = 0 if kind == "box" else sum(not drawable(r) for items in regions.values() for r in items)
     if count:
         warnings.warn(
-            f"{count} {what} polygon(s) without area (fewer than 3 distinct vertices, or all on one horizontal "
-            "or vertical line) left out of the COCO export, as the mask mAP leaves them out",
+            f"{count} {what} polygon(s) of fewer than 3 vertices left out of the COCO export, as the mask mAP"
+            " leaves them out (pycocotools cannot draw them)",
             FormatWarning,
             stacklevel=3,
         )

@@ -7,6 +7,8 @@ One line per image: `image_id;class r1,r2,...;class2 r1,...` where a region is
 
 Ground-truth files use the same grammar with confidence 1.
 
+A box of zero width or height and a polygon of 3 or more vertices without area are accepted with a
+`FormatWarning` and scored as COCOeval scores them (they match nothing), as is what the official tools read.
 One space at the end of a class group is accepted (the coral organisers' reader, aCampello/clef_coral
 `pixel_accuracy.py`, strips one), and so are polygon vertices outside the image, negative ones included
 (that reader takes them with `int()` and OpenCV clips them when filling), with a `FormatWarning`, since
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from baselines.data.polygons import has_area, unflat
 from baselines.errors import ProblemCollector, read_lines
 from baselines.types import ImageSet, Region, RegionKind
 
@@ -82,8 +85,13 @@ def _parse_geometry(
             return None
         w, h, x, y = (int(v) for v in match.groups())
         if w == 0 or h == 0:
-            problems.add(line, f"{where}: region {text!r} has zero width or height")
-            return None
+            # COCOeval takes such a box (the coral organisers' reader takes width 0 too): it has no area, so
+            # it overlaps nothing. Accepted and scored as COCOeval scores it, since it is most likely a mistake.
+            problems.warn(
+                line,
+                f"{where}: region {text!r} has zero width or height: accepted, and scored as COCOeval scores it"
+                " (it matches nothing: a detection is a false positive, a ground-truth box a miss)",
+            )
         return (x, y, x + w, y + h), ()
     parts = text.split("+")
     if short_polygons and len(parts) % 2 and len(parts) > 2:
@@ -105,6 +113,13 @@ def _parse_geometry(
             " the mask mAP leaves it out",
         )
     coords = tuple(float(p) for p in parts)
+    if len(parts) >= 6 and not has_area(unflat(coords)):
+        problems.warn(
+            line,
+            f"{where}: polygon {text!r} has no area (its vertices repeat or lie on one line): the mask mAP"
+            " scores it as pycocotools draws it, an empty mask that matches nothing; the pixel IoU draws its"
+            " outline",
+        )
     xs, ys = coords[0::2], coords[1::2]
     return (min(xs), min(ys), max(xs), max(ys)), coords
 

@@ -7,7 +7,8 @@
   label map per image (`evaluation.segmentation.pixel_iou`).
 
 Image ids are file stems. Ground truth is read from the official training-annotation format
-(`baselines.data.formats.coral`), polygons kept as the organisers' evaluator draws them. Subtask 2 run
+(`baselines.data.formats.coral.read_coral_annotations`) with its geometry as written (-1 coordinates,
+zero-width boxes, polygons without area), as the official tools see it. Subtask 2 run
 files are read as that evaluator reads them (`runfiles.grouped.CORAL_PIXEL`: e.g. a test image without a
 run line is scored as having no region, with a `FormatWarning`). Per-subset
 scores (the four 2020 test subsets) come with `evaluation.subsets=FILE` / `baselines evaluate --subsets FILE`.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, parse_coral_annotations
+from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, read_coral_annotations
 from baselines.data.polygons import flat
 from baselines.errors import FormatError, Problem
 from baselines.evaluation.segmentation import independent_pixel_iou, pixel_iou, polygon_map
@@ -45,7 +46,7 @@ class CoralSpec(RegionSpec):
         super().__init__(name, CORAL_CLASSES, kind, 0.5, extra_iou_thresholds, id_from="stem", tolerance=tolerance)
 
     def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
-        regions, _ = parse_coral_annotations(path, self.kind, scoring=True)
+        regions, _ = read_coral_annotations(path, self.kind)  # as written: what the official tools see
         if reference is not None:
             unknown = sorted(set(regions) - set(reference.sizes))
             if unknown:

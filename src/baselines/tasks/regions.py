@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +34,18 @@ def regions_from_prediction(prediction: Mapping[str, Any]) -> list[Region]:
         Region(int(label), float(score), tuple(float(v) for v in box), tuple(float(v) for v in poly))  # type: ignore[arg-type]
         for box, score, label, poly in zip(boxes, scores, labels, polygons, strict=False)
     ]
+
+
+def with_every_image(truth: Mapping[str, list[Region]], images: Iterable[str]) -> dict[str, list[Region]]:
+    """The ground truth of every scored image: truth's images in its order, then the other images (the test
+    images that have no ground-truth line) with no region.
+
+    COCOeval's image list is the test set: a detection on a test image without ground truth is a false
+    positive, so such an image must be scored, not dropped (a coral ground-truth file names an image only
+    on a region's line; a drawnUI one may leave an image out). The organisers' pixel IoU still draws only
+    the images that hold a region (`evaluation.segmentation.pixel_iou`).
+    """
+    return {**truth, **{image_id: [] for image_id in images if image_id not in truth}}
 
 
 class RegionSpec(TaskSpec):
@@ -100,6 +112,7 @@ class RegionSpec(TaskSpec):
             truth = self.read_ground_truth(ground_truth, ImageSet(sizes) if sizes else None)
             if not sizes:
                 sizes = dict.fromkeys(truth)
+            truth = with_every_image(truth, sizes)
         return ImageSet(sizes=sizes, ground_truth=truth)
 
     def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> ImageSet:
@@ -107,6 +120,7 @@ class RegionSpec(TaskSpec):
         truth = None
         if ground_truth is not None:
             truth = predicted_truth(self.read_ground_truth(ground_truth, None), predicted, ground_truth)
+            truth = with_every_image(truth, sizes)
         return ImageSet(sizes=sizes, ground_truth=truth)
 
     reference_hint = "give --images <test image folder>, or --gt <ground truth>"

@@ -364,3 +364,92 @@ case(
     ),
     SIZES2,
 )
+
+# -- issue 27: test images without a ground-truth line, boxes of zero width or height (ground truth and run)
+I4, I5 = "2c4d6e8fa0b1c2d3.jpg", "3e5f7a9b1c2d4e6f.jpg"
+SIZES4 = {**SIZES, I4: [1512, 2016]}
+SIZES5 = {**SIZES4, I5: [1512, 2016]}
+ALL5 = [(I1, B[I1][0], 0.9), (I1, B[I1][1], 0.8), (I2, B[I2][0], 0.7), (I2, B[I2][1], 0.6), (I3, B[I3][0], 0.5)]
+
+
+def perfect_with(extra):
+    """The 5 ground-truth buttons detected exactly (0.9 .. 0.5) plus extra [(image, class, conf, box)]."""
+    lines = {}
+    for image, b, conf in ALL5:
+        lines.setdefault(image, {}).setdefault("button", []).append((conf, b))
+    for image, cls, conf, b in extra:
+        lines.setdefault(image, {}).setdefault(cls, []).append((conf, b))
+    return text([(image, list(groups.items())) for image, groups in lines.items()])
+
+
+case(
+    "image_without_gt_line_fp_first",
+    "a test image (in --images) without a ground-truth line holds the most confident detection; every box found",
+    perfect_with([(I4, "button", 0.95, B[I1][0])]),
+    sizes=SIZES4,
+)
+case(
+    "image_without_gt_line_fp_middle",
+    "a detection on a test image without a ground-truth line ranks third of six; every box found",
+    perfect_with([(I4, "button", 0.75, B[I1][0])]),
+    sizes=SIZES4,
+)
+case(
+    "image_without_gt_line_fp_last",
+    "a detection on a test image without a ground-truth line ranks last; every box found (AP stays 1)",
+    perfect_with([(I4, "button", 0.05, B[I1][0])]),
+    sizes=SIZES4,
+)
+case(
+    "image_without_gt_line_two_images",
+    "two test images without a ground-truth line, each with a detection ranked among the true positives",
+    perfect_with([(I4, "button", 0.85, B[I1][0]), (I5, "button", 0.65, B[I1][1])]),
+    sizes=SIZES5,
+)
+case(
+    "image_without_gt_line_class_without_gt",
+    "a test image without a ground-truth line holds a link, a class without ground truth (left out of the mean)",
+    perfect_with([(I4, "link", 0.95, B[I1][0])]),
+    sizes=SIZES4,
+)
+case(
+    "image_without_gt_line_empty",
+    "a test image without a ground-truth line has an empty run line",
+    perfect_with([]) + f"{I4};\n",
+    sizes=SIZES4,
+)
+GT_ZERO_W = GT5.replace(f"{I3};button 1:100x50+100+500", f"{I3};button 1:100x50+100+500,1:0x50+700+500")
+GT_ZERO_H = GT5.replace(f"{I3};button 1:100x50+100+500", f"{I3};button 1:100x50+100+500,1:100x0+700+500")
+case(
+    "gt_zero_width_box",
+    "a sixth ground-truth button of zero width; the five others are found",
+    perfect_with([]),
+    gt=GT_ZERO_W,
+)
+case(
+    "gt_zero_height_box_detected_around",
+    "a sixth ground-truth button of zero height; a box around it is the most confident detection",
+    perfect_with([(I3, "button", 0.95, (690, 490, 120, 20))]),
+    gt=GT_ZERO_H,
+)
+case(
+    "run_zero_width_first",
+    "the most confident detection has zero width, inside a ground-truth box",
+    perfect_with([(I1, "button", 0.95, (150, 100, 0, 50))]),
+)
+case(
+    "run_zero_height_middle",
+    "a detection of zero height on a ground-truth box's top edge ranks third",
+    perfect_with([(I2, "button", 0.75, (100, 300, 100, 0))]),
+)
+case(
+    "run_zero_size_first",
+    "the most confident detection is a point (0x0) inside a ground-truth box",
+    perfect_with([(I1, "button", 0.95, (120, 120, 0, 0))]),
+)
+case(
+    "run_zero_width_on_zero_width_gt",
+    "a zero-width detection exactly on a zero-width ground-truth box (IoU 0: a false positive and a miss)",
+    perfect_with([(I3, "button", 0.55, (700, 500, 0, 50))]),
+    gt=GT_ZERO_W,
+)

@@ -156,3 +156,12 @@ case(
     GT3,
     ranked(1, [REL[0], POOL[0], REL[1], POOL[1], REL[2], POOL[2], REL[3], POOL[3], POOL[4], POOL[5]]),
 )
+
+# -- issue 27: a ground truth without topic 1 (the 2018 script scores topic 1 only)
+GT_NO_1 = [(2, REL[k], k + 1) for k in range(3)] + [(3, REL[3 + k], 1) for k in range(2)]
+case(
+    "no_topic_1",
+    "the ground truth judges topics 2 and 3 only; the run finds every cluster of both",
+    GT_NO_1,
+    ranked(2, REL[:3] + POOL[:7]) + ranked(3, REL[3:5] + POOL[7:15]),
+)

@@ -93,3 +93,41 @@ case(
     "".join(reversed(run(PARTIAL).splitlines(True))),
 )
 case("id_without_extension", "CT ids without '.nii.gz'", run(PARTIAL).replace(".nii.gz", ""))
+
+
+# -- issue 27: labels whose ground truth has one class (the official AUC is NaN; `baselines evaluate` hung on the
+# warning it gives)
+def constant(column, value, labels=LABELS):
+    return [[value if k == column else v for k, v in enumerate(row)] for row in labels]
+
+
+case(
+    "single_class_label_all_ones",
+    "LeftLungAffected is 1 for every CT in the ground truth: its AUC is undefined",
+    run(PARTIAL),
+    gt(constant(0, 1)),
+)
+case(
+    "two_single_class_labels",
+    "CavernsLeft is 0 and CavernsRight 1 for every CT: two undefined AUCs",
+    run(PARTIAL),
+    gt(constant(3, 1, constant(2, 0))),
+)
+case(
+    "every_label_single_class",
+    "every label has one class in the ground truth: no AUC is defined",
+    run(PARTIAL),
+    gt([[0, 1, 0, 1, 0, 1]] * 6),
+)
+case(
+    "single_class_label_perfect_run",
+    "PleurisyLeft is 0 for every CT; the run ranks every other label perfectly",
+    run(PERFECT),
+    gt(constant(4, 0)),
+)
+case(
+    "single_class_label_tied_run",
+    "RightLungAffected is 1 for every CT and the run gives it 0.5 everywhere",
+    run([[*row[:1], "0.5", *row[2:]] for row in PARTIAL]),
+    gt(constant(1, 1)),
+)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-TASKS = ("vqa", "vqg", "concepts", "tbct", "lmrt", "coral_polygons", "drawnui")
+TASKS = ("vqa", "vqg", "concepts", "tbct", "lmrt", "coral_polygons", "drawnui", "coral_boxes", "coral_masks")
 
 
 def write_task(task: str) -> list[str]:
