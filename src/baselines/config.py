@@ -14,7 +14,6 @@ from omegaconf.resolvers import oc
 
 from baselines.tasks import get_task
 
-
 _UNSET = object()
 
 

@@ -30,18 +30,19 @@ from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.data.images import BadImagePolicy
-from baselines.data.lungs import LungPreprocessing, locate_lungs, read_canonical
+from baselines.data.lungs import MAX_CT_VOXELS, LungPreprocessing, locate_lungs, read_canonical
 
 CACHE_VERSION = 2  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality)
 
 
-def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.ndarray:
+def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing, max_voxels: int = MAX_CT_VOXELS) -> np.ndarray:
     """Both lungs of one CT as a (2, D, H, W) float16 array in [0, 1], left first, right mirrored.
 
     Axes of each lung are RAS+ (left-right, posterior-anterior, inferior-superior), whatever the voxel order
-    of the file: a CT stored LAS gives the same lungs as its RAS copy.
+    of the file: a CT stored LAS gives the same lungs as its RAS copy. A file whose header claims more than
+    max_voxels voxels is refused before it is read.
     """
-    ct, lungs = read_canonical(volume, mask)
+    ct, lungs = read_canonical(volume, mask, max_voxels)
     low, high = settings.window
     scaled = np.clip((ct - low) / (high - low), 0, 1)
     out = []
@@ -66,14 +67,16 @@ def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached_ct(volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None) -> np.ndarray:
+def cached_ct(
+    volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None, max_voxels: int = MAX_CT_VOXELS
+) -> np.ndarray:
     """`preprocess_ct`, memoised on disk (see `cache_key`)."""
     if cache_dir is None:
-        return preprocess_ct(volume, mask, settings)
+        return preprocess_ct(volume, mask, settings, max_voxels)
     target = cache_dir / f"{volume.name.split('.')[0]}-{cache_key(volume, mask, settings)}.npy"
     if target.is_file():
         return np.load(target)
-    array = preprocess_ct(volume, mask, settings)
+    array = preprocess_ct(volume, mask, settings, max_voxels)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(temporary, array)
@@ -93,8 +96,10 @@ class CTDataset(Dataset):
         labels: dict[str, np.ndarray] | None,
         order: Sequence[tuple[int, int]],
         flip_p: float = 0.0,
+        max_voxels: int = MAX_CT_VOXELS,
     ) -> None:
         self.cts = list(cts)
+        self.max_voxels = max_voxels
         self.mask_dir = mask_dir
         self.settings = settings
         self.cache_dir = cache_dir
@@ -124,7 +129,8 @@ class CTDataset(Dataset):
         mask = self.mask_dir / ct.name
         if not mask.is_file():
             raise FileNotFoundError(f"{ct}: no lung mask {mask}")
-        volume = torch.from_numpy(cached_ct(ct, mask, self.settings, self.cache_dir).astype(np.float32))[:, None]
+        array = cached_ct(ct, mask, self.settings, self.cache_dir, self.max_voxels)
+        volume = torch.from_numpy(array.astype(np.float32))[:, None]
         if self.flip_p and torch.rand(()) < self.flip_p:
             volume = volume.flip(-1)  # front-back flip: a lung stays a lung of its side
         sample: dict[str, Any] = {"id": ct.name, "index": index, "volume": volume}
@@ -150,6 +156,7 @@ class TuberculosisDataModule(BaseDataModule):
         split_seed: Seed of the train/val split.
         on_bad_image: "error" (default) stops before training or prediction, listing every CT that is
             unreadable, has no or a mismatched lung mask; "skip" leaves those out and reports them.
+        max_ct_voxels: A CT or mask whose header claims more voxels is refused before it is read.
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 
@@ -173,6 +180,7 @@ class TuberculosisDataModule(BaseDataModule):
         balanced_sampling: bool = False,
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
+        max_ct_voxels: int = MAX_CT_VOXELS,
         batch_size: int = 4,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -200,6 +208,7 @@ class TuberculosisDataModule(BaseDataModule):
         self.balanced_sampling = balanced_sampling
         self.split_seed = split_seed
         self.on_bad_image: BadImagePolicy = on_bad_image
+        self.max_ct_voxels = int(max_ct_voxels)
 
     def volume_problem(self, ct: Path, mask_dir: Path) -> str | None:
         """Why a CT cannot be used (no mask, unreadable, shapes differ, a lung missing), or None.
@@ -211,7 +220,7 @@ class TuberculosisDataModule(BaseDataModule):
         if not mask.is_file():
             return f"no lung mask {mask}"
         try:
-            cached_ct(ct, mask, self.settings, self.cache_dir)
+            cached_ct(ct, mask, self.settings, self.cache_dir, self.max_ct_voxels)
         except (OSError, ValueError) as exc:
             return str(exc).removeprefix(f"{ct}: ")
         return None
@@ -219,7 +228,9 @@ class TuberculosisDataModule(BaseDataModule):
     def build_dataset(self, split: Split) -> Dataset:
         if split == "predict":
             cts = self._usable(list_volumes(self.predict_cts), self.predict_masks, split)
-            return CTDataset(cts, self.predict_masks, self.settings, self.cache_dir, None, self.order)
+            return CTDataset(
+                cts, self.predict_masks, self.settings, self.cache_dir, None, self.order, 0.0, self.max_ct_voxels
+            )
         labels = read_labels(self.train_labels, self.labels)
         available = {p.name: p for p in list_volumes(self.train_cts)}
         missing = sorted(set(labels) - set(available))
@@ -235,7 +246,9 @@ class TuberculosisDataModule(BaseDataModule):
         chosen = [available[n] for i, n in enumerate(names) if (i in held) == (split == "val")]
         chosen = self._usable(chosen, self.train_masks, split)
         flip = self.flip_p if split == "train" else 0.0
-        return CTDataset(chosen, self.train_masks, self.settings, self.cache_dir, labels, self.order, flip)
+        return CTDataset(
+            chosen, self.train_masks, self.settings, self.cache_dir, labels, self.order, flip, self.max_ct_voxels
+        )
 
     def _usable(self, cts: list[Path], mask_dir: Path, split: Split) -> list[Path]:
         return self.readable(cts, cts, self.on_bad_image, split, lambda ct: self.volume_problem(ct, mask_dir))

@@ -25,7 +25,17 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from baselines.data.images import IdFrom, id_of
-from baselines.data.polygons import Sizes, canvas_size, flat, has_area, mask_to_polygons, polygon_rle, unflat, xywh
+from baselines.data.polygons import (
+    Sizes,
+    canvas_size,
+    clip_to_canvas,
+    flat,
+    has_area,
+    mask_to_polygons,
+    polygon_rle,
+    unflat,
+    xywh,
+)
 from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
 
@@ -169,7 +179,14 @@ def regions_from_coco(
         if not image_id or image.get("id") in images or image_id in by_image:
             problems.add(None, f"image {image.get('id')} {file_name!r}: missing, repeated id or repeated file name")
             continue
-        size = (int(image["width"]), int(image["height"])) if "width" in image and "height" in image else None
+        size = (image["width"], image["height"]) if "width" in image and "height" in image else None
+        if size is not None and (not all(isinstance(v, int) and v > 0 for v in size) or size[0] * size[1] > _cap()):
+            problems.add(
+                None,
+                f"image {image.get('id')} {file_name!r}: width x height {size[0]!r} x {size[1]!r} must be positive "
+                f"integers of at most {_cap():,} pixels (max_image_pixels; raise it with --max-image-pixels)",
+            )
+            continue
         images[image["id"]] = (image_id, size)
         by_image[image_id] = []
     problems.raise_if_any()
@@ -237,13 +254,36 @@ def _decode(rle: dict[str, Any]) -> np.ndarray:
 def _as_rle(segmentation: Any, size: tuple[int, int] | None) -> dict[str, Any]:
     """An RLE of a COCO segmentation (polygons need the image size; compressed or raw RLE as given)."""
     if isinstance(segmentation, dict):
-        height, width = segmentation["size"]
+        height, width = (int(v) for v in segmentation["size"])
+        # decoding allocates height x width bytes: bounded by the image (an RLE of another size is wrong anyway)
+        if size is not None and (width, height) != tuple(size):
+            raise ValueError(f"an RLE of {width}x{height} for an image of {size[0]}x{size[1]}")
+        if size is None and (width <= 0 or height <= 0 or width * height > _cap()):
+            raise ValueError(
+                f"an RLE of {width}x{height} = {width * height:,} pixels, more than the cap of {_cap():,} "
+                "(max_image_pixels; raise it with --max-image-pixels, or give the images' width and height)"
+            )
         if isinstance(segmentation["counts"], list):  # uncompressed RLE
             return mask_utils.frPyObjects(segmentation, height, width)
         return dict(segmentation)
     if size is None:
         raise ValueError("polygons need the image's width and height in the dataset")
-    return mask_utils.merge(mask_utils.frPyObjects(segmentation, size[1], size[0]))
+    # a vertex far off the image would overflow pycocotools' rasteriser: clipped first (clip_to_canvas)
+    parts = [_clipped(part, size) for part in segmentation]
+    return mask_utils.merge(mask_utils.frPyObjects(parts, size[1], size[0]))
+
+
+def _clipped(part: Sequence[float], size: tuple[int, int]) -> list[float]:
+    if len(part) < 6 or len(part) % 2:
+        return list(part)  # pycocotools' own reading (4 values: a box)
+    clipped = clip_to_canvas(unflat(part), size[0], size[1])
+    return [0.0] * 6 if len(clipped) < 3 else clipped.reshape(-1).tolist()  # wholly off the image: empty
+
+
+def _cap() -> int:
+    from baselines.data import images
+
+    return images.MAX_IMAGE_PIXELS
 
 
 def _clip(box: tuple[float, float, float, float], size: tuple[int, int] | None) -> tuple[float, float, float, float]:
