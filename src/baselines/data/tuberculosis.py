@@ -9,14 +9,16 @@ axis 0 runs from the patient's left to right, whatever the file's voxel order), 
 (by default: the mask value whose voxels lie more to the patient's left is the left lung; see
 `baselines.data.lungs`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
 right lung mirrored left-right so one network sees every lung the same way round, and resized to `size`.
-Results are cached on disk, keyed by each file's path, size and modification time and the settings, so
-a cache hit opens no NIfTI file.
+Results are cached on disk, named by each file's path, size and modification time and the settings; each entry
+records what it was made from (contents hashed) and is checked on every hit, so a hit opens no NIfTI file and a
+stale or bad entry is rebuilt, never used (`cached_ct`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +33,11 @@ from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.data.images import BadImagePolicy
 from baselines.data.lungs import MAX_CT_VOXELS, LungPreprocessing, locate_lungs, read_canonical
+from baselines.runfiles.atomic import atomic_write_text
+from baselines.runfiles.npy import npy_bytes, npy_header
 
-CACHE_VERSION = 2  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality)
+log = logging.getLogger(__name__)
+CACHE_VERSION = 3  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality; 3: records)
 
 
 def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing, max_voxels: int = MAX_CT_VOXELS) -> np.ndarray:
@@ -57,9 +62,9 @@ def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing, max_vox
 
 
 def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
-    """Identifies a preprocessed CT by each file's absolute path, size and modification time (ns) and the
-    settings: computed from `stat` alone, so a cache hit reads no NIfTI (hashing the contents read both
-    whole files on every hit). A rewritten file gets a new mtime, hence a new entry."""
+    """Names a preprocessed CT by each file's absolute path, size and modification time (ns) and the settings,
+    from `stat` alone. What an entry was made from is also recorded beside it, contents included, and checked on
+    every hit (`cached_ct`): a file rewritten with the same size and mtime is caught there."""
     digest = hashlib.sha256(json.dumps({**settings.__dict__, "version": CACHE_VERSION}, sort_keys=True).encode())
     for path in (volume, mask):
         info = os.stat(path)
@@ -67,20 +72,80 @@ def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
     return digest.hexdigest()[:16]
 
 
+# (path, size, mtime) -> sha256 of files this process has hashed: a CT is hashed once per process, not per epoch
+_HASHED: dict[tuple[str, int, int], str] = {}
+
+
+def _source(path: Path) -> dict[str, Any]:
+    """What a cache entry records of one source file: path, size, mtime (ns) and the sha256 of its contents."""
+    info = os.stat(path)
+    resolved = str(Path(path).resolve())
+    stamp = (resolved, info.st_size, info.st_mtime_ns)
+    if stamp not in _HASHED:
+        with open(path, "rb") as handle:
+            _HASHED[stamp] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return {"path": resolved, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "sha256": _HASHED[stamp]}
+
+
+def _entry_problem(target: Path, record: Path, expected: dict[str, Any]) -> str | None:
+    """Why a cache entry cannot be used (None: it is what `expected` says it must be, checked before loading)."""
+    if not record.is_file():
+        return "no record of what it was made from"
+    try:
+        recorded = json.loads(record.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"unreadable record ({exc})"
+    for key in ("sources", "settings", "shape", "dtype"):
+        if recorded.get(key) != expected[key]:
+            return f"made from other {key} ({str(recorded.get(key))[:200]}, now {str(expected[key])[:200]})"
+    try:
+        with open(target, "rb") as handle:
+            shape, dtype, offset = npy_header(handle)
+    except (OSError, ValueError) as exc:
+        return f"not a .npy array ({exc})"
+    if [list(shape), str(dtype)] != [expected["shape"], expected["dtype"]]:
+        return f"holds {shape} {dtype}, not {tuple(expected['shape'])} {expected['dtype']}"
+    if target.stat().st_size != offset + npy_bytes(shape, dtype):
+        return "truncated or padded"
+    return None
+
+
 def cached_ct(
     volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None, max_voxels: int = MAX_CT_VOXELS
 ) -> np.ndarray:
-    """`preprocess_ct`, memoised on disk (see `cache_key`)."""
+    """`preprocess_ct`, memoised on disk.
+
+    An entry is `<ct>-<cache_key>.npy` and, beside it, `.json`: the sources it was made from (path, size, mtime,
+    sha256 of the contents, for the CT and its mask), the settings, and the array's shape and dtype. A hit is used
+    only if all of them match (the array's from its header, before loading); a bad or stale entry (planted, of
+    another shape, truncated, made from a CT since rewritten) is deleted and rebuilt, with a warning.
+    """
     if cache_dir is None:
         return preprocess_ct(volume, mask, settings, max_voxels)
     target = cache_dir / f"{volume.name.split('.')[0]}-{cache_key(volume, mask, settings)}.npy"
-    if target.is_file():
-        return np.load(target)
+    record = target.with_suffix(".json")
+    expected = {
+        "sources": [_source(volume), _source(mask)],
+        "settings": json.loads(json.dumps({**settings.__dict__, "version": CACHE_VERSION})),
+        "shape": [2, *settings.size],
+        "dtype": "float16",
+    }
+    if target.is_file() or record.is_file():
+        problem = _entry_problem(target, record, expected) if target.is_file() else "no array"
+        if problem is None:
+            try:
+                return np.load(target)
+            except (OSError, ValueError) as exc:
+                problem = f"unreadable ({exc})"
+        log.warning("cache entry %s of %s is not used (%s): deleted and rebuilt", target, volume, problem)
+        for path in (record, target):
+            path.unlink(missing_ok=True)
     array = preprocess_ct(volume, mask, settings, max_voxels)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(temporary, array)
     temporary.replace(target)  # atomic: parallel workers never read a half-written file
+    atomic_write_text(record, json.dumps(expected, indent=1) + "\n")  # last: an entry without it is never used
     return array
 
 
