@@ -16,6 +16,7 @@ polygons), are left out of the export too, with a FormatWarning that counts them
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -175,6 +176,10 @@ def regions_from_coco(
     by_image: dict[str, list[Region]] = {}
     for image in dataset.get("images", []):
         file_name = str(image.get("file_name", ""))
+        unsafe = _unsafe_characters(file_name)
+        if unsafe:
+            problems.add(None, f"image {image.get('id')} {file_name!r}: {unsafe}: it cannot be an image id")
+            continue
         image_id = id_of(Path(file_name), id_from)
         if not image_id or image.get("id") in images or image_id in by_image:
             problems.add(None, f"image {image.get('id')} {file_name!r}: missing, repeated id or repeated file name")
@@ -214,6 +219,23 @@ def regions_from_coco(
         by_image[image_id].extend(regions)
     problems.raise_if_any()
     return by_image
+
+
+# the grouped grammar's field separator, and a path separator that is not this system's (a Windows name)
+_ID_SEPARATORS = (";", "\\")
+
+
+def _unsafe_characters(file_name: str) -> str | None:
+    """Why a COCO file_name cannot name an image of a run file: a control character (a newline would inject a
+    run line), a line or paragraph separator, or a separator of the run-file grammar in its name. None if fine."""
+    control = sorted({c for c in file_name if unicodedata.category(c) in ("Cc", "Zl", "Zp")})
+    if control:
+        return f"holds control character(s) {', '.join(repr(c) for c in control)}"
+    name = file_name.rsplit("/", 1)[-1]
+    separators = [c for c in _ID_SEPARATORS if c in name]
+    if separators:
+        return f"its name holds {' and '.join(repr(c) for c in separators)}, a run-file or path separator"
+    return None
 
 
 def _record_regions(
