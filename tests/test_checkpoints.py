@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,13 +14,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from baselines.checkpoints import (
+    KNOWN_TARGETS,
     RECORD_KEY,
     CheckpointError,
+    check_composed_targets,
     load_checkpoint,
     read_record,
     with_checkpoint_overrides,
 )
 from baselines.cli import main
+from baselines.config import config_dir
 from baselines.pipeline import run
 from baselines.runfiles.provenance import provenance_path
 
@@ -49,7 +53,10 @@ def test_predict_with_only_a_checkpoint_reproduces_the_run_file(
 ) -> None:
     summary, _ = spll_checkpoint
     out = tmp_path / "predicted"
-    code = main(["predict", f"ckpt_path={summary['checkpoint']}", f"paths.output_dir={out}", f"hydra.run.dir={out}"])
+    # where the data are is the user's to say: a checkpoint's paths are never replayed (docs/security.md)
+    root = f"paths.root_dir={tmp_path}"
+    argv = [f"ckpt_path={summary['checkpoint']}", root, f"paths.output_dir={out}", f"hydra.run.dir={out}"]
+    code = main(["predict", *argv])
     assert code == 0
     predicted = out / "runs" / "spll.csv"
     assert predicted.read_bytes() == Path(summary["run_file"]).read_bytes()
@@ -129,3 +136,150 @@ def test_replayed_overrides_yield_to_the_users_and_drop_run_specific_ones(tmp_pa
     assert with_checkpoint_overrides(argv) == ["experiment=spll", "+demo=spll", *argv]
     explicit = ["experiment=spll", f"ckpt_path={path}"]
     assert with_checkpoint_overrides(explicit) == explicit
+
+
+# ---- a checkpoint is data, not a program (issue 26) ----------------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"")
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def _poisoned(tmp_path: Path, *stored: str) -> Path:
+    path = tmp_path / "poisoned.ckpt"
+    torch.save({"state_dict": {}, RECORD_KEY: {"task": "spll", "overrides": ["experiment=spll", *stored]}}, path)
+    return path
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A folder of the user's files that a poisoned checkpoint aims at."""
+    folder = tmp_path / "victim"
+    folder.mkdir()
+    for name in ("important.txt", "hparams.yaml", "embeddings.npy", "hostname"):
+        (folder / name).write_text(f"the user's {name}\n")
+    return folder
+
+
+ATTACKS = {
+    "interpolated target": ["+x=shutil.copyfile", "callbacks.lr_monitor={_target_:${x},src:S,dst:D}"],
+    "re-exported stdlib": ["_target_=baselines.cli.shutil.copyfile"],
+    "re-exported open": ["+model.w={_target_:baselines.visual.render.io.open,file:V/important.txt,mode:w}"],
+    "trusted writer": ["+model.w={_target_:torch.save,obj:1,f:V/important.txt}"],
+    "trusted loader": ["+model.w={_target_:torch.load,f:V/important.txt,weights_only:false}"],
+    "atomic text writer": ["+model.w={_target_:baselines.runfiles.atomic.atomic_write_text,path:V/x,text:y}"],
+    "paths node": ["paths={output_dir:V,root_dir:V,cache_dir:V}"],
+    "hydra node": ["hydra={run:{dir:V}}"],
+    "run file writer node": ["callbacks.run_file_writer={output_path:V/important.txt,overwrite:true}"],
+    "evaluation node": ["evaluation={ground_truth:V/hostname}"],
+    "group outside the tree": ["experiment=../../../../elsewhere/evil"],
+    "group outside the tree (model)": ["model=../../V/evil"],
+    "environment secret": ["+leak=${oc.env:SECRET}"],
+    "resolver in a value": ["data.batch_size=${oc.decode:'8'}"],
+    "unknown key": ["+x=shutil.copyfile"],
+    "deletion": ["~callbacks.model_checkpoint"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_a_poisoned_checkpoint_is_refused_naming_what_it_tried(
+    name: str, tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SECRET", "hunter2")
+    stored = [o.replace("V/", f"{victim}/").replace(":V", f":{victim}") for o in ATTACKS[name]]
+    path = _poisoned(tmp_path, *stored)
+    before = _snapshot(tmp_path)
+    out = tmp_path / "out"
+    assert main(["predict", f"ckpt_path={path}", f"hydra.run.dir={out}", f"paths.output_dir={out}"]) == 2
+    error = capsys.readouterr().err
+    assert "refused; nothing was run" in error and "trust_checkpoint=true" in error
+    assert any(o[:60] in error for o in stored), error  # the override it tried is quoted
+    assert _snapshot(tmp_path) == before  # nothing written (no output folder either)
+    assert "hunter2" not in error
+
+
+def test_refusals_say_why(tmp_path: Path) -> None:
+    cases = {
+        "_target_=baselines.cli.shutil.copyfile": "code outside the trusted packages: baselines.cli.shutil.copyfile",
+        "+model.hook={_target_:torch.save}": "code outside the trusted packages: torch.save",
+        "paths={output_dir:/x}": "sets a whole config node",
+        "experiment=../evil": "not a plain name of the local configs/experiment/",
+        "+leak=${oc.env:SECRET}": r"interpolation or resolver",
+        "+x=shutil.copyfile": "x is not a model or input setting",
+    }
+    for override, why in cases.items():
+        with pytest.raises(CheckpointError, match=re.escape(why)):
+            with_checkpoint_overrides([f"ckpt_path={_poisoned(tmp_path, override)}"])
+
+
+def test_the_runs_own_paths_and_outputs_are_never_replayed(
+    spll_checkpoint: tuple[dict, list[str]], tmp_path: Path, victim: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaf settings naming where a run reads or writes are the user's: dropped with a warning, never used."""
+    summary, _ = spll_checkpoint
+    checkpoint = torch.load(summary["checkpoint"], weights_only=True)
+    planted = [
+        f"paths.root_dir={victim}",
+        f"paths.cache_dir={victim}",
+        f"logger.csv.save_dir={victim}",
+        f"model.index_dir={victim}",
+        f"callbacks.run_file_writer.output_path={victim}/important.txt",
+        "callbacks.run_file_writer.overwrite=true",
+        f"trainer.default_root_dir={victim}",
+        f"hydra.run.dir={victim}",
+    ]
+    checkpoint[RECORD_KEY]["overrides"] += planted
+    path = tmp_path / "planted.ckpt"
+    torch.save(checkpoint, path)
+    before = _snapshot(victim)
+    out = tmp_path / "predicted"
+    argv = ["predict", f"ckpt_path={path}", f"paths.root_dir={tmp_path}", f"hydra.run.dir={out}"]
+    with caplog.at_level("WARNING", logger="baselines.checkpoints"):
+        replayed = with_checkpoint_overrides(argv[1:])
+    assert not any(str(victim) in o for o in replayed)
+    assert all(p in caplog.text for p in planted if "model." not in p)
+    assert main([*argv, f"paths.output_dir={out}"]) == 0
+    assert _snapshot(victim) == before
+    assert (out / "runs" / "spll.csv").read_bytes() == Path(summary["run_file"]).read_bytes()
+
+
+def test_every_target_of_the_project_configs_is_known_exactly() -> None:
+    found = set()
+    for path in config_dir().rglob("*.yaml"):
+        found |= set(re.findall(r"_target_:\s*([\w.]+)", path.read_text()))
+    assert found == KNOWN_TARGETS
+
+
+def test_the_composed_config_may_name_only_known_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    check_composed_targets(["experiment=spll", "+demo=spll"])  # the project's own: accepted
+    check_composed_targets(["experiment=drawnui", "+demo=drawnui", "trainer=fsdp", "logger=tensorboard"])
+    for extra in ("+model.hook={_target_:os.system,command:id}", "model.optimizer._target_=torch.save"):
+        with pytest.raises(CheckpointError, match=r"never use: model\.\w+: (os\.system|torch\.save)"):
+            check_composed_targets(["experiment=spll", extra])
+    # a target that an interpolation would hide is reported as written, never resolved
+    with pytest.raises(CheckpointError, match=r"callbacks\.lr_monitor: \$\{x\}"):
+        check_composed_targets(["experiment=spll", "+x=os.system", "callbacks.lr_monitor._target_=${x}"])
+    # through the command line: the checkpoint is plain, the config it composes is checked with the user's own
+    path = _poisoned(tmp_path, "+demo=spll")
+    out = tmp_path / "out"
+    code = main(["predict", f"ckpt_path={path}", "+callbacks.x={_target_:os.system}", f"hydra.run.dir={out}"])
+    assert code == 2 and "callbacks.x: os.system" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_trust_checkpoint_replays_a_trusted_checkpoint_unchecked(tmp_path: Path) -> None:
+    path = _poisoned(tmp_path, "+model.extra={_target_:my.Thing}", "paths.root_dir=/data", "ckpt_path=a.ckpt")
+    replayed = with_checkpoint_overrides([f"ckpt_path={path}", "trust_checkpoint=true"])
+    assert replayed[:3] == ["experiment=spll", "+model.extra={_target_:my.Thing}", "paths.root_dir=/data"]
+
+
+def test_a_moved_tokenizer_folder_is_named_without_hub_advice(tmp_path: Path) -> None:
+    from baselines.text.tokenizers import load_tokenizer
+
+    for moved in (tmp_path / "gone" / "tokenizer", "./tokenizer-folder", "~/nowhere/else/tokenizer"):
+        with pytest.raises(OSError, match=r"tokenizer folder .* not found .*model\.tokenizer=<folder>") as error:
+            load_tokenizer(str(moved))
+        assert "hub" not in str(error.value)

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +260,31 @@ def test_export_refuses_other_tasks_and_existing_files(
         main(["export-coco", "--task", "vqa", "--gt", str(gt), "--images", str(images), "-o", str(tmp_path / "x")]) == 2
     )
     assert "region tasks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("file_name", "why"),
+    [
+        ("a.jpg\nb.jpg;button 1:10x10+0+0", r"holds control character\(s\) '\\n'"),  # would inject a run line
+        ("a.jpg\r", r"holds control character\(s\) '\\r'"),
+        ("a\u2028b.jpg", r"holds control character\(s\) '\\u2028'"),
+        ("a;b.jpg", r"its name holds ';', a run-file or path separator"),
+        ("dir\\a.jpg", r"its name holds '\\\\', a run-file or path separator"),
+    ],
+)
+def test_a_file_name_with_separators_or_control_characters_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], file_name: str, why: str
+) -> None:
+    dataset = {
+        "images": [{"id": 1, "file_name": file_name, "width": 100, "height": 80}],
+        "categories": [{"id": 1, "name": "button"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 30, 40]}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(dataset))
+    args = ["import-coco", "--task", "drawnui", str(tmp_path / "coco.json"), "-o", str(tmp_path / "run.txt")]
+    assert main(args) == 2
+    assert re.search(r"coco.json: image 1 .*: " + why + ": it cannot be an image id", capsys.readouterr().err)
+    assert not (tmp_path / "run.txt").exists()
+    dataset["images"][0]["file_name"] = "folder/a.jpg"  # a folder in the name is fine: the id is the name
+    (tmp_path / "coco.json").write_text(json.dumps(dataset))
+    assert main(args) == 0 and (tmp_path / "run.txt").read_text() == "a.jpg;button 1:30x40+1+2\n"

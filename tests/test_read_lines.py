@@ -54,3 +54,41 @@ def test_without_a_collector_the_first_problem_is_raised(tmp_path: Path) -> None
     path.write_bytes(b"a\n\nb\n")
     with pytest.raises(FormatError, match=r"f.txt:2: blank"):
         list(read_lines(path, strict=True))
+
+
+def test_a_line_longer_than_the_cap_is_a_problem_and_never_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    path = tmp_path / "run.txt"
+    with path.open("wb") as handle:
+        handle.write(b"a\n")
+        handle.write(b"X" * (20 << 20) + b"\tC0000101\n")  # one 20 MiB line
+        handle.write(b"b\n")
+    tracemalloc.start()
+    problems = ProblemCollector(path)
+    lines = list(read_lines(path, problems))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert lines == [(1, "a"), (3, "b")]  # the reader goes on after it
+    assert [(p.line, p.message.split(" (")[0]) for p in problems.problems] == [
+        (2, "line longer than 16,777,216 bytes, the cap on one line")
+    ]
+    assert peak < 18 << 20  # at most one capped line in memory, not 20 MiB and its decoded copies
+    monkeypatch.setenv("BASELINES_MAX_LINE_BYTES", str(32 << 20))  # the override, for a real file that needs it
+    assert len(list(read_lines(path))) == 3
+
+
+def test_an_error_quotes_at_most_100_characters_of_an_id(tmp_path: Path) -> None:
+    from baselines.tasks import get_task
+
+    gt, run = tmp_path / "gt.txt", tmp_path / "run.txt"
+    gt.write_text("img1\tC0000101\n")
+    run.write_text("Y" * 300_000 + "\tC0000101\nimg1\tC0000101\n")
+    spec = get_task("concepts")
+    with pytest.raises(FormatError) as error:
+        spec.parse_run(run, spec.load_reference(gt, None))
+    message = str(error.value)
+    assert "Y" * 100 + "'... (300,000 characters)" in message and "Y" * 101 not in message
+    assert len(message) < 400

@@ -3,9 +3,15 @@
 Every checkpoint the pipeline saves carries a record (`RECORD_KEY`): the task, the Hydra overrides
 that composed the run and the resolved config. `baselines predict ckpt_path=X` then needs no
 experiment override: the stored overrides are composed again (through the local config tree) before
-the user's own. Checkpoints are loaded with `weights_only=True`, so a pickle payload is refused, and
-stored overrides that name a `_target_` outside `TRUSTED_TARGET_PREFIXES` are refused unless the user
-passes `trust_checkpoint=true` (docs/security.md).
+the user's own. Checkpoints are loaded with `weights_only=True`, so a pickle payload is refused.
+
+A checkpoint is data, not a program (as a Hugging Face `config.json` names an architecture that a registry maps
+to a class): its stored overrides may name the experiment and other files of the local config tree by plain name,
+and set plain values (numbers, strings, booleans, lists of them) of the model and its input. Any `_target_`,
+interpolation or resolver, whole config node, deletion, or group value outside the local tree is refused; the
+run's own paths and outputs are the user's and never replayed (`vet_override`). The config they compose may then
+name only the `_target_`s of the project's own configs (`KNOWN_TARGETS`), checked before anything is
+instantiated. `trust_checkpoint=true` replays a trusted checkpoint's overrides unchecked (docs/security.md).
 """
 
 from __future__ import annotations
@@ -23,28 +29,85 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from baselines.runfiles.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
 RECORD_KEY = "baselines_record"
-TRUSTED_TARGET_PREFIXES = (
-    "baselines.",
-    "torch.",
-    "torchvision.",
-    "timm.",
-    "transformers.",
-    "open_clip.",
-    "monai.",
-    "segmentation_models_pytorch.",
-    "albumentations.",
-    "lightning.",
+# Every `_target_` the project's own configs (configs/) name, exactly: a config composed for a checkpoint may
+# instantiate these and nothing else (tests/test_checkpoints.py checks the list against configs/).
+KNOWN_TARGETS = frozenset(
+    {
+        "albumentations.Affine",
+        "albumentations.HorizontalFlip",
+        "albumentations.HueSaturationValue",
+        "albumentations.RandomBrightnessContrast",
+        "albumentations.VerticalFlip",
+        "baselines.callbacks.EpochSummary",
+        "baselines.callbacks.OverlayImages",
+        "baselines.data.coral.read_coral_records",
+        "baselines.data.detection.DetectionDataModule",
+        "baselines.data.detection.read_grouped_records",
+        "baselines.data.lifelog.LifelogDataModule",
+        "baselines.data.medcaption.MedicalCaptionDataModule",
+        "baselines.data.segmentation.SegmentationDataModule",
+        "baselines.data.synthetic.coral.generate",
+        "baselines.data.synthetic.drawnui.generate",
+        "baselines.data.synthetic.lifelog.generate",
+        "baselines.data.synthetic.medcaption.generate",
+        "baselines.data.synthetic.spll.generate",
+        "baselines.data.synthetic.tuberculosis.generate",
+        "baselines.data.synthetic.vqamed.generate",
+        "baselines.data.tabular.TabularDataModule",
+        "baselines.data.tuberculosis.TuberculosisDataModule",
+        "baselines.data.vqamed.VQAMedDataModule",
+        "baselines.models.captioners.vision_encoder_decoder",
+        "baselines.models.captioning.CaptioningTask",
+        "baselines.models.detection.DetectionTask",
+        "baselines.models.detectors.faster_rcnn",
+        "baselines.models.detectors.torchvision_faster_rcnn",
+        "baselines.models.multilabel.MultiLabelTask",
+        "baselines.models.retrieval.RetrievalTask",
+        "baselines.models.segmentation.SegmentationTask",
+        "baselines.models.segmenters.smp_model",
+        "baselines.models.tabular.TabularRegressionTask",
+        "baselines.models.tabular.mlp",
+        "baselines.models.tta.TTA",
+        "baselines.models.volume.VolumeClassificationTask",
+        "baselines.models.volume.monai_classifier",
+        "baselines.models.vqa.VQATask",
+        "baselines.models.vqa.bert_encoder",
+        "baselines.models.weights.create_timm",
+        "baselines.runfiles.writer.RunFileWriter",
+        "hydra.utils.get_class",
+        "lightning.pytorch.Trainer",
+        "lightning.pytorch.callbacks.LearningRateMonitor",
+        "lightning.pytorch.callbacks.ModelCheckpoint",
+        "lightning.pytorch.loggers.CSVLogger",
+        "lightning.pytorch.loggers.MLFlowLogger",
+        "lightning.pytorch.loggers.TensorBoardLogger",
+        "lightning.pytorch.loggers.WandbLogger",
+        "lightning.pytorch.strategies.FSDPStrategy",
+        "torch.distributed.fsdp.wrap.ModuleWrapPolicy",
+        "torch.optim.AdamW",
+        "torch.optim.SGD",
+        "torch.optim.lr_scheduler.CosineAnnealingLR",
+    }
 )
 # Stored overrides that belong to the training run, not to the model: never replayed at predict time.
-_NOT_REPLAYED = ("ckpt_path", "train", "predict", "evaluate", "overwrite", "allow_untrained", "trust_checkpoint")
-_NOT_REPLAYED_PREFIXES = ("hydra.", "paths.output_dir", "paths.log_dir", "evaluation.", "callbacks.run_file_writer.")
-_TARGET = re.compile(r"_target_\W*[=:]\s*['\"]?([\w.]+)")
+_RUN_FLAGS = ("ckpt_path", "train", "predict", "evaluate", "overwrite", "allow_untrained", "trust_checkpoint")
+# The run's own environment, outputs and inputs: a leaf setting or a group choice there is the user's, never the
+# checkpoint's (dropped with a warning); a whole node of them (`paths={...}`) is refused.
+_RUN_ROOTS = ("paths", "hydra", "logger", "callbacks", "evaluation", "debug", "hparams_search")
+# What a checkpoint may set: the model, its input and how it runs (leaf values under these roots) ...
+_REPLAYED_ROOTS = ("model", "data", "synthetic", "trainer", "seed")
+# ... and which of the local config tree's files compose it (`experiment=spll`, `+demo=spll`, `trainer=gpu`).
+_REPLAYED_GROUPS = ("experiment", "model", "data", "demo", "trainer")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+_KEY_PART = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_PATH_WORDS = ("dir", "file", "path")
 
 
 class CheckpointError(ValueError):
@@ -135,38 +198,173 @@ def override_key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
-def untrusted_targets(overrides: Sequence[str]) -> list[str]:
-    """The `_target_` values named in overrides that lie outside TRUSTED_TARGET_PREFIXES."""
-    targets = [m.group(1) for o in overrides for m in _TARGET.finditer(o)]
-    targets += [o.split("=", 1)[1] for o in overrides if override_key(o).endswith("_target_") and "=" in o]
-    return sorted({t for t in targets if not t.startswith(TRUSTED_TARGET_PREFIXES)})
+def _plain(value: Any) -> bool:
+    """A number, a string without interpolation, a boolean, None, or a list of them: data, not config."""
+    if isinstance(value, list):
+        return all(_plain(item) and not isinstance(item, list) for item in value)
+    if isinstance(value, str):
+        return "${" not in value
+    return value is None or isinstance(value, bool | int | float)
+
+
+def _targets(value: Any) -> list[str]:
+    """The `_target_` values inside a parsed override value (a dict or a list of dicts)."""
+    if isinstance(value, dict):
+        found = [str(value["_target_"])] if "_target_" in value else []
+        return found + [t for item in value.values() for t in _targets(item)]
+    if isinstance(value, list):
+        return [t for item in value for t in _targets(item)]
+    return []
+
+
+def vet_override(override: str) -> str | None:
+    """What one override stored in a checkpoint would do if replayed, checked as data.
+
+    Returns:
+        None when it is replayed (a plain model or input value, or a plain local config file), `"dropped"` when it is
+        the run's own setting (outputs, paths, trainer, flags: the user's, never the checkpoint's), else why it is
+        refused.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+    from hydra.errors import HydraException
+
+    if "${" in override:
+        return "an interpolation or resolver (${...}): a checkpoint holds values, not expressions"
+    try:
+        parsed = OverridesParser.create().parse_override(override)
+    except HydraException as exc:
+        return f"not a Hydra override ({str(exc).splitlines()[0]})"
+    key, value = parsed.key_or_group, parsed.value()
+    targets = _targets(value) + ([str(value)] if key.split(".")[-1] == "_target_" else [])
+    if targets:
+        return f"a _target_ in a checkpoint is code outside the trusted packages: {', '.join(targets)}"
+    if "_target_" in override:
+        return "names a _target_: a checkpoint may not name code"
+    if parsed.type == OverrideType.DEL:
+        return "deletes a config key"
+    if parsed.is_sweep_override() or parsed.package is not None or "/" in key:
+        return "a sweep, a package or a nested group: not a plain value"
+    parts = key.split(".")
+    if not all(_KEY_PART.fullmatch(part) for part in parts):
+        return f"the key {key!r} is not a plain config key (letters, digits, _)"
+    if isinstance(value, dict):
+        return "sets a whole config node: a checkpoint holds plain values only"
+    if not _plain(value):
+        return "not a plain value (a number, a string, a boolean, or a list of them)"
+    root = parts[0]
+    if key in _RUN_FLAGS or root in _RUN_ROOTS:
+        if len(parts) == 1 and root not in _RUN_FLAGS and not (isinstance(value, str) and _is_local(root, value)):
+            return f"{root}={value!r} is not a file of the local config tree"
+        return "dropped"
+    if len(parts) == 1:
+        if root in _REPLAYED_GROUPS:
+            return (
+                None
+                if isinstance(value, str) and _is_local(root, value)
+                else (f"{root}={value!r} is not a plain name of the local configs/{root}/")
+            )
+        if root != "seed":
+            return f"{key} is not a model or input setting"
+    elif root not in _REPLAYED_ROOTS:
+        return f"{key} is not a model or input setting"
+    if any(word in part.lower() for part in parts for word in _PATH_WORDS):
+        return "dropped"  # a file or folder of the run: the user's to give, never the checkpoint's
+    return None
+
+
+def _is_local(group: str, name: str) -> bool:
+    from baselines.config import config_dir
+
+    return bool(_PLAIN_NAME.fullmatch(name)) and (config_dir() / group / f"{name}.yaml").is_file()
 
 
 def replayed_overrides(record: Mapping[str, Any], given: Sequence[str], trust: bool = False) -> list[str]:
     """The stored overrides to compose again before the user's own (which win on the same key).
 
+    Each is checked as data (`vet_override`): the experiment and the plain values that define the model and
+    its input are replayed; the run's own settings (where it writes, what it reads, the trainer) are dropped
+    with a warning; anything else is refused. With `trust`, every stored override is replayed unchecked.
+
     Raises:
-        CheckpointError: If a stored override names an untrusted `_target_` and trust is False.
+        CheckpointError: Naming each refused override and why, when trust is False.
     """
     stored = [str(o) for o in record.get("overrides", [])]
-    untrusted = untrusted_targets(stored)
-    if untrusted and not trust:
-        raise CheckpointError(
-            f"the checkpoint's stored config names code outside the trusted packages: {', '.join(untrusted)}. "
-            "Nothing was run. If you trust the person who made this checkpoint, add trust_checkpoint=true"
-        )
     mine = {override_key(o) for o in given}
-    return [
-        o
-        for o in stored
-        if override_key(o) not in mine
-        and override_key(o) not in _NOT_REPLAYED
-        and not override_key(o).startswith(_NOT_REPLAYED_PREFIXES)
+    if trust:
+        return [o for o in stored if override_key(o) not in mine and override_key(o) not in _RUN_FLAGS]
+    verdicts = {o: vet_override(o) for o in stored}
+    refused = [f"{_quote(o)}: {why}" for o, why in verdicts.items() if why not in (None, "dropped")]
+    if refused:
+        raise CheckpointError(
+            "the checkpoint's stored config is refused; nothing was run, read or written:\n  "
+            + "\n  ".join(refused)
+            + "\nA checkpoint may name its experiment and plain model and input values only. If you trust the "
+            "person who made it, add trust_checkpoint=true"
+        )
+    dropped = [o for o, why in verdicts.items() if why == "dropped" and override_key(o) not in _RUN_FLAGS]
+    if dropped:
+        log.warning("not replayed from the checkpoint (the run's own paths, outputs and trainer): %s", dropped)
+    if not any(override_key(o) == "experiment" and why is None for o, why in verdicts.items()):
+        raise CheckpointError("the checkpoint's stored config names no experiment: give experiment=<name>")
+    return [o for o, why in verdicts.items() if why is None and override_key(o) not in mine]
+
+
+def _quote(text: str, limit: int = 100) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def unknown_targets(node: Any, where: str = "") -> list[str]:
+    """`key: target` for every `_target_` of a composed config that is not one of KNOWN_TARGETS.
+
+    Nothing is resolved: an interpolated target (`${x}`) is reported as written, never looked up.
+    """
+    found: list[str] = []
+    if isinstance(node, DictConfig):
+        for key in node:
+            place = f"{where}.{key!s}" if where else str(key)
+            if OmegaConf.is_interpolation(node, str(key)):
+                raw = node._get_node(str(key))._value()  # type: ignore[union-attr]
+                if key == "_target_":
+                    found.append(f"{where or '<root>'}: {raw}")
+            elif key == "_target_":
+                if node[key] not in KNOWN_TARGETS:
+                    found.append(f"{where or '<root>'}: {node[key]}")
+            else:
+                found += unknown_targets(node[key], place)
+    elif isinstance(node, ListConfig):
+        for index in range(len(node)):
+            if not OmegaConf.is_interpolation(node, index):
+                found += unknown_targets(node[index], f"{where}[{index}]")
+    return found
+
+
+def check_composed_targets(overrides: Sequence[str]) -> None:
+    """Composes `predict` with overrides (nothing instantiated, nothing resolved) and refuses any `_target_`
+    that the project's own configs do not use.
+
+    Raises:
+        CheckpointError: Naming each unknown target and where it is.
+    """
+    from baselines.config import compose_config
+
+    composed = [
+        o for o in overrides if not override_key(o).startswith(("hydra.", "hydra/")) and override_key(o) != "hydra"
     ]
+    unknown = unknown_targets(compose_config("predict", composed))
+    if unknown:
+        raise CheckpointError(
+            "the config composed for this checkpoint names code the project's own configs never use: "
+            f"{'; '.join(unknown)}. Nothing was run. If you trust the person who made it, add trust_checkpoint=true"
+        )
 
 
 def with_checkpoint_overrides(argv: Sequence[str]) -> list[str]:
-    """For `baselines predict ckpt_path=X ...` without `experiment=`: the checkpoint's overrides, then argv."""
+    """For `baselines predict ckpt_path=X ...` without `experiment=`: the checkpoint's overrides, then argv.
+
+    The checkpoint's stored config is checked as data (`replayed_overrides`), then every `_target_` of the config
+    they compose is checked against KNOWN_TARGETS, before Hydra starts and anything is instantiated.
+    """
     argv = list(argv)
     values = {override_key(a): a.split("=", 1)[1] for a in argv if "=" in a}
     checkpoint = values.get("ckpt_path")
@@ -179,7 +377,10 @@ def with_checkpoint_overrides(argv: Sequence[str]) -> list[str]:
             "name the experiment and the overrides used in training, e.g. experiment=drawnui ..."
         )
     trust = values.get("trust_checkpoint", "false").lower() == "true"
-    return [*replayed_overrides(record, argv, trust), *argv]
+    composed = [*replayed_overrides(record, argv, trust), *argv]
+    if not trust:
+        check_composed_targets(composed)
+    return composed
 
 
 def last_checkpoint(checkpoint_dir: str | Path) -> Path:

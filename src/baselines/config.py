@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.resolvers import oc
 
 from baselines.tasks import get_task
+
+_UNSET = object()
 
 
 def config_dir() -> Path:
@@ -58,6 +63,43 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("id_from", _id_from)
     if not OmegaConf.has_resolver("slurm_job_or"):
         OmegaConf.register_new_resolver("slurm_job_or", slurm_job_or)
+
+
+_ENV_MARK = re.compile("\x00oc.env\x00([^\x00]*)\x00")
+
+
+def _marked_env(key: str, default: Any = _UNSET) -> str:
+    """Stands in for `oc.env` while a record is resolved: the expression, marked, instead of the value."""
+    if default is _UNSET:
+        return f"\x00oc.env\x00${{oc.env:{key}}}\x00"
+    quoted = "null" if default is None else "'" + str(default).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return f"\x00oc.env\x00${{oc.env:{key},{quoted}}}\x00"
+
+
+def _unmark(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _unmark(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_unmark(value) for value in node]
+    if isinstance(node, str) and "\x00oc.env\x00" in node:
+        return _ENV_MARK.sub(lambda m: m.group(1), node)
+    return node
+
+
+def resolved_for_record(cfg: DictConfig) -> dict[str, Any]:
+    """The config resolved as plain data for what a run records (provenance, checkpoints, hparams.yaml), except
+    that whatever comes from the environment stays unresolved: `${oc.env:SECRET}` is written as that expression,
+    never as the secret, and so is every value built from one (`${oc.env:BASELINES_ROOT,'.'}/data`).
+
+    `oc.env` is swapped for a marking resolver for the time of this one resolution (the entry points resolve on
+    one thread, before any loader worker starts).
+    """
+    OmegaConf.register_new_resolver("oc.env", _marked_env, replace=True)
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+    finally:
+        OmegaConf.register_new_resolver("oc.env", oc.env, replace=True)
+    return dict(_unmark(resolved))
 
 
 def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:

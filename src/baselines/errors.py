@@ -3,10 +3,48 @@
 from __future__ import annotations
 
 import csv
+import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest line `read_lines` reads (16 MiB; the longest official line, a coral image's polygons, holds well
+under 1 MiB). A longer line is a problem and is skipped in pieces, never held: raise it with the environment
+variable BASELINES_MAX_LINE_BYTES."""
+QUOTE_CHARS = 100
+# a quoted id or field (no white space inside) longer than QUOTE_CHARS; a quoted text of over 1,000 characters
+# (prose between apostrophes never is); any word of over 300 characters
+_LONG_QUOTES = (
+    re.compile(rf"""(?P<q>['"])(?P<head>[^\s'"]{{{QUOTE_CHARS}}})(?P<rest>[^\s'"]+)(?P=q)"""),
+    re.compile(rf"""(?P<q>['"])(?P<head>[^'"\n]{{{QUOTE_CHARS}}})(?P<rest>[^'"\n]{{900,}})(?P=q)"""),
+    re.compile(rf"""(?P<q>)(?P<head>\S{{{QUOTE_CHARS}}})(?P<rest>\S{{200,}})"""),
+)
+
+
+def max_line_bytes() -> int:
+    """MAX_LINE_BYTES, or BASELINES_MAX_LINE_BYTES when set (a real file with longer lines)."""
+    value = os.environ.get("BASELINES_MAX_LINE_BYTES")
+    if value is None:
+        return MAX_LINE_BYTES
+    if not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"BASELINES_MAX_LINE_BYTES must be a positive number of bytes, got {value!r}")
+    return int(value)
+
+
+def shorten_quotes(message: str) -> str:
+    """A message with every quoted id or field (`'...'`) cut to its first QUOTE_CHARS characters, and any other
+    very long text too: a hostile 500 MB id is reported in a line, not echoed whole."""
+
+    def cut(match: re.Match[str]) -> str:
+        return f"{match['q']}{match['head']}{match['q']}... ({len(match['head']) + len(match['rest']):,} characters)"
+
+    for pattern in _LONG_QUOTES:
+        message = pattern.sub(cut, message)
+    return message
 
 
 @dataclass(frozen=True)
@@ -65,14 +103,14 @@ class ProblemCollector:
 
     def add(self, line: int | None, message: str) -> None:
         if len(self.problems) < self.limit:
-            self.problems.append(Problem(self.path, line, message))
+            self.problems.append(Problem(self.path, line, shorten_quotes(message)))
         else:
             self.dropped += 1
 
     def warn(self, line: int | None, message: str) -> None:
         """Records something accepted but suspicious; `raise_if_any` issues it as a FormatWarning."""
         if len(self.notes) < self.limit:
-            self.notes.append(Problem(self.path, line, message))
+            self.notes.append(Problem(self.path, line, shorten_quotes(message)))
 
     def __bool__(self) -> bool:
         return bool(self.problems)
@@ -94,7 +132,8 @@ def read_lines(
 
     Undecodable bytes and NUL bytes become a problem naming the line rather than an exception from deep
     inside; a UTF-16 file and a file with no non-blank line (no official file is empty) are problems
-    of the whole file.
+    of the whole file. A line longer than `max_line_bytes()` is a problem and is skipped without being held:
+    memory stays within that cap whatever the file.
 
     Args:
         path: The file.
@@ -128,7 +167,16 @@ def read_lines(
                 report(1, f"starts with a UTF-8 byte-order mark, which the official evaluator reads as {_BOM_READ}")
         else:
             handle.seek(0)
-        for number, chunk in enumerate(handle, start=1):
+        limit = max_line_bytes()
+        for number, chunk in enumerate(_capped_lines(handle, limit), start=1):
+            if chunk is None:
+                found = True
+                report(
+                    number,
+                    f"line longer than {limit:,} bytes, the cap on one line (skipped unread; set "
+                    "BASELINES_MAX_LINE_BYTES to raise it for a real file)",
+                )
+                continue
             try:
                 text = chunk.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -147,6 +195,35 @@ def read_lines(
                 report(number, "blank or whitespace-only line: the official evaluator rejects the file (remove it)")
     if not found:
         report(None, "empty file: no non-blank line")
+
+
+def _capped_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """The file's lines (newline included), read in pieces of 64 KiB; None for a line longer than limit, whose
+    pieces are dropped as they come (at most limit bytes of it are ever held)."""
+    while True:
+        piece = handle.readline(1 << 16)
+        if not piece:
+            return
+        if piece.endswith(b"\n") or len(piece) < 1 << 16:  # the usual case: the whole line in one piece
+            yield piece if len(piece) <= limit else None
+            continue
+        pieces, size = [piece], len(piece)
+        while size <= limit and not pieces[-1].endswith(b"\n"):
+            piece = handle.readline(1 << 16)
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        if size <= limit:
+            yield b"".join(pieces)
+            continue
+        last = pieces[-1]
+        pieces.clear()
+        while not last.endswith(b"\n"):  # the rest of the long line, dropped piece by piece
+            last = handle.readline(1 << 16)
+            if not last:
+                break
+        yield None
 
 
 _BOM_READ = "part of the first id: save the file without BOM"

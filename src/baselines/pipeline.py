@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 
 from baselines.checkpoints import (
     AtomicCheckpointIO,
@@ -28,6 +28,7 @@ from baselines.checkpoints import (
     override_key,
     read_record,
 )
+from baselines.config import resolved_for_record
 from baselines.data.base import BaseDataModule
 from baselines.data.images import set_max_image_pixels
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
@@ -160,7 +161,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         spec.check_ids(datamodule.prediction_set())  # an id the run file cannot hold fails now, not after training
 
     model = instantiate(cfg.model)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
     callbacks.append(CheckpointRecord({"task": spec.name, "overrides": overrides, "config": resolved}))
     preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
     if preemption is not None:

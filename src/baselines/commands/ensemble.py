@@ -28,6 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "image folder or metadata CSV: their times enable the temporal re-ranking, SPLL features)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument(
+        "--max-sidecar-bytes",
+        type=int,
+        default=1 << 30,
+        help="refuse a score sidecar whose arrays take more once loaded (checked from its headers; default 1 GiB)",
+    )
     fusion = parser.add_argument_group("fusion options (defaults in docs/ensembles.md)")
     fusion.add_argument("--iou-thr", type=float, default=0.55, help="boxes: WBF IoU threshold")
     fusion.add_argument("--skip-box-thr", type=float, default=0.0, help="boxes: ignore member boxes below this")
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         diversity_weight=args.diversity_weight,
         time_scale_minutes=args.time_scale_minutes,
         use_sidecars=not args.no_sidecars,
+        max_sidecar_bytes=args.max_sidecar_bytes,
     )
     with printed_warnings():
         spec, reference = load(args)

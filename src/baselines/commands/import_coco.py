@@ -24,11 +24,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", default=None, help="the test image folder: validate ids, sizes and coverage")
     parser.add_argument("--min-score", type=float, default=0.0, help="leave out detections below this confidence")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    parser.add_argument(
+        "--max-image-pixels",
+        type=int,
+        default=None,
+        help="the cap on an image's (and an RLE mask's) width x height (default: max_image_pixels, configs/train.yaml)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
+    from baselines.data.images import set_max_image_pixels
     from baselines.errors import FormatError, Problem
     from baselines.runfiles.atomic import atomic_write_text
     from baselines.runfiles.coco import read_coco_json, regions_from_coco
@@ -36,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from baselines.tasks import get_task
     from baselines.tasks.regions import RegionSpec
 
+    if args.max_image_pixels is not None:
+        set_max_image_pixels(args.max_image_pixels)
     spec = get_task(args.task)
     if not isinstance(spec, RegionSpec):
         raise ValueError(f"import-coco imports region tasks (drawnui, coral_boxes, coral_polygons), not {spec.name}")

@@ -44,13 +44,36 @@ class LungPreprocessing:
             )
 
 
-def _load(path: Path) -> Any:
+MAX_CT_VOXELS = 1 << 28
+"""The most voxels a CT or mask may hold (268 M: 2.5 x a 512 x 512 x 400 CT, the largest kind released). Checked
+from the header before a voxel is read (so a .nii.gz that would inflate beyond it is never inflated):
+`data.max_ct_voxels` raises it."""
+
+
+def _load(path: Path, max_voxels: int = MAX_CT_VOXELS) -> Any:
+    """The NIfTI image (header read, voxels not), checked: 3-D, at most max_voxels voxels, and, uncompressed, a
+    file large enough for what its header claims."""
     try:
         image: Any = nib.load(str(path))
     except Exception as exc:  # nibabel raises many types for broken files
         raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
     if len(image.shape) != 3:
         raise ValueError(f"{path}: {len(image.shape)}D volume of shape {tuple(image.shape)}, expected 3D")
+    voxels = int(np.prod(image.shape, dtype=np.int64))
+    if voxels > max_voxels:
+        raise ValueError(
+            f"{path}: its header claims {'x'.join(map(str, image.shape))} = {voxels:,} voxels, more than the cap of "
+            f"{max_voxels:,} (data.max_ct_voxels): refused before reading (raise the cap for a real CT that large)"
+        )
+    if not str(path).endswith(".gz"):
+        offset = int(getattr(image.dataobj, "offset", image.header.get_data_offset()))
+        needed = offset + voxels * image.header.get_data_dtype().itemsize
+        held = path.stat().st_size
+        if held < needed:
+            raise ValueError(
+                f"{path}: its header claims {'x'.join(map(str, image.shape))} voxels ({needed:,} bytes with the "
+                f"header), the file holds {held:,}: truncated or not what it says, refused before reading"
+            )
     return image
 
 
@@ -61,13 +84,14 @@ def _array(image: Any, path: Path, dtype: type) -> np.ndarray:
         raise OSError(f"{path}: cannot read NIfTI volume ({type(exc).__name__}: {exc})") from exc
 
 
-def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The CT (HU, float32) and its lung mask, both reoriented to RAS+ with the CT's affine.
+def read_canonical(volume: Path, mask: Path, max_voxels: int = MAX_CT_VOXELS) -> tuple[np.ndarray, np.ndarray]:
+    """The CT (HU, float32) and its lung mask, both reoriented to RAS+ with the CT's affine (each refused from its
+    header beyond max_voxels).
 
     The mask is read in its CT's voxel grid: masks are computed on the CT's voxels (and the masks2 tool,
     skliff13/CT_RegSegm, writes its own axis signs into the mask's affine), so the CT's affine orients both.
     """
-    ct_image, mask_image = _load(volume), _load(mask)
+    ct_image, mask_image = _load(volume, max_voxels), _load(mask, max_voxels)
     if ct_image.shape != mask_image.shape:
         raise ValueError(f"{volume}: CT shape {ct_image.shape} differs from its mask {mask} {mask_image.shape}")
     orientation = io_orientation(ct_image.affine)
@@ -76,9 +100,9 @@ def read_canonical(volume: Path, mask: Path) -> tuple[np.ndarray, np.ndarray]:
     return ct, lungs
 
 
-def read_canonical_ct(volume: Path) -> np.ndarray:
+def read_canonical_ct(volume: Path, max_voxels: int = MAX_CT_VOXELS) -> np.ndarray:
     """The CT alone (HU, float32), reoriented to RAS+ with its affine (see read_canonical)."""
-    image = _load(volume)
+    image = _load(volume, max_voxels)
     return _canonical_ct(image, volume, io_orientation(image.affine))
 
 

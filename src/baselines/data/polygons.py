@@ -79,14 +79,70 @@ def unflat(coords: Sequence[float]) -> np.ndarray:
 Sizes = Mapping[str, tuple[int, int] | None]
 
 
+MAX_GUESSED_CANVAS_PIXELS = 4096 * 4096
+"""The largest canvas guessed from a run's regions when an image's size is unknown: above every official image
+(coral, 4032x3024). A vertex far off (one at 12000 asks for 144 M pixels per raster) is then refused, not
+rasterised; with the images (`--images`) the real size is used and this cap does not apply."""
+
+
+class CanvasTooLarge(ValueError):
+    """A region reaches so far that rasterising its image would take more memory than any real image needs."""
+
+
 def canvas_size(image_id: str, sizes: Sizes, regions: Sequence[Region]) -> tuple[int, int]:
-    """(width, height): the known size, else the extent of the regions."""
+    """(width, height): the known size, else the extent of the regions (at most MAX_GUESSED_CANVAS_PIXELS).
+
+    Raises:
+        CanvasTooLarge: Naming the image, the extent and the cap, when a guessed canvas exceeds it.
+    """
     known = sizes.get(image_id)
     if known is not None:
         return known
-    width = max((r.box[2] for r in regions), default=0)
-    height = max((r.box[3] for r in regions), default=0)
-    return max(int(np.ceil(width)) + 1, 1), max(int(np.ceil(height)) + 1, 1)
+    right = max((r.box[2] for r in regions), default=0)
+    bottom = max((r.box[3] for r in regions), default=0)
+    width, height = max(int(np.ceil(right)) + 1, 1), max(int(np.ceil(bottom)) + 1, 1)
+    if width * height > MAX_GUESSED_CANVAS_PIXELS:
+        raise CanvasTooLarge(
+            f"image {image_id!r}: its regions reach ({right:g}, {bottom:g}), a {width}x{height} canvas of more than "
+            f"{MAX_GUESSED_CANVAS_PIXELS:,} pixels (the cap on a canvas guessed without the image, larger than "
+            "any official image): a vertex far off the image? Give --images <test image folder> to use the real "
+            "sizes (capped by max_image_pixels)"
+        )
+    return width, height
+
+
+def clip_to_canvas(points: np.ndarray, width: int, height: int, margin: float | None = None) -> np.ndarray:
+    """(N, 2) vertices clipped (Sutherland-Hodgman) to the canvas plus a margin (by default 4 times its longer
+    side), only when some lie beyond it: else the very same array is returned.
+
+    A vertex at 999999999 then no longer overflows pycocotools' integer rasteriser (a crash) nor makes it walk a
+    billion-pixel edge. The clipped polygon covers the same area of the canvas (its added edges run outside it);
+    pycocotools rounds the moved edges on its 5x grid, so a few boundary pixels may differ from an unclipped
+    raster, which only a vertex that far off (a mistake) ever causes. Hand-written: neither OpenCV nor
+    pycocotools clips a non-convex polygon to a rectangle.
+    """
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    margin = 4.0 * max(width, height) + 16 if margin is None else margin
+    low, high = -margin, np.array([width + margin, height + margin])
+    if len(points) == 0 or (points.min() >= low and (points <= high).all()):
+        return points
+    polygon = [tuple(p) for p in points]
+    for axis, bound, keep_below in ((0, low, False), (0, high[0], True), (1, low, False), (1, high[1], True)):
+        inside = lambda p, a=axis, b=bound, k=keep_below: p[a] <= b if k else p[a] >= b  # noqa: E731
+        clipped: list[tuple[float, float]] = []
+        for k, current in enumerate(polygon):
+            previous = polygon[k - 1]
+            if inside(current) != inside(previous):
+                t = (bound - previous[axis]) / (current[axis] - previous[axis])
+                crossing = [previous[0] + t * (current[0] - previous[0]), previous[1] + t * (current[1] - previous[1])]
+                crossing[axis] = bound
+                clipped.append((crossing[0], crossing[1]))
+            if inside(current):
+                clipped.append(current)
+        polygon = clipped
+        if not polygon:
+            break
+    return np.asarray(polygon, np.float64).reshape(-1, 2)
 
 
 def xywh(region: Region) -> list[float]:
@@ -96,7 +152,14 @@ def xywh(region: Region) -> list[float]:
 
 
 def polygon_rle(region: Region, height: int, width: int) -> dict[str, Any]:
-    rles = mask_utils.frPyObjects([list(region.polygon)], height, width)
+    """The region's polygon as a compressed RLE of a height x width canvas (vertices far beyond it clipped
+    first, see clip_to_canvas)."""
+    coords: Sequence[float] = region.polygon
+    points = unflat(coords)
+    clipped = clip_to_canvas(points, width, height)
+    if clipped is not points:
+        coords = [float(v) for v in (clipped if len(clipped) >= 3 else np.zeros((3, 2))).reshape(-1)]
+    rles = mask_utils.frPyObjects([list(coords)], height, width)
     rle = mask_utils.merge(rles)
     rle["counts"] = rle["counts"].decode("ascii")
     return rle

@@ -9,14 +9,16 @@ axis 0 runs from the patient's left to right, whatever the file's voxel order), 
 (by default: the mask value whose voxels lie more to the patient's left is the left lung; see
 `baselines.data.lungs`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
 right lung mirrored left-right so one network sees every lung the same way round, and resized to `size`.
-Results are cached on disk, keyed by each file's path, size and modification time and the settings, so
-a cache hit opens no NIfTI file.
+Results are cached on disk, named by each file's path, size and modification time and the settings; each entry
+records what it was made from (contents hashed) and is checked on every hit, so a hit opens no NIfTI file and a
+stale or bad entry is rebuilt, never used (`cached_ct`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,18 +32,22 @@ from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 from baselines.data.base import BaseDataModule, Split
 from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.data.images import BadImagePolicy
-from baselines.data.lungs import LungPreprocessing, locate_lungs, read_canonical
+from baselines.data.lungs import MAX_CT_VOXELS, LungPreprocessing, locate_lungs, read_canonical
+from baselines.runfiles.atomic import atomic_write_text
+from baselines.runfiles.npy import npy_bytes, npy_header
 
-CACHE_VERSION = 2  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality)
+log = logging.getLogger(__name__)
+CACHE_VERSION = 3  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality; 3: records)
 
 
-def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.ndarray:
+def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing, max_voxels: int = MAX_CT_VOXELS) -> np.ndarray:
     """Both lungs of one CT as a (2, D, H, W) float16 array in [0, 1], left first, right mirrored.
 
     Axes of each lung are RAS+ (left-right, posterior-anterior, inferior-superior), whatever the voxel order
-    of the file: a CT stored LAS gives the same lungs as its RAS copy.
+    of the file: a CT stored LAS gives the same lungs as its RAS copy. A file whose header claims more than
+    max_voxels voxels is refused before it is read.
     """
-    ct, lungs = read_canonical(volume, mask)
+    ct, lungs = read_canonical(volume, mask, max_voxels)
     low, high = settings.window
     scaled = np.clip((ct - low) / (high - low), 0, 1)
     out = []
@@ -56,9 +62,9 @@ def preprocess_ct(volume: Path, mask: Path, settings: LungPreprocessing) -> np.n
 
 
 def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
-    """Identifies a preprocessed CT by each file's absolute path, size and modification time (ns) and the
-    settings: computed from `stat` alone, so a cache hit reads no NIfTI (hashing the contents read both
-    whole files on every hit). A rewritten file gets a new mtime, hence a new entry."""
+    """Names a preprocessed CT by each file's absolute path, size and modification time (ns) and the settings,
+    from `stat` alone. What an entry was made from is also recorded beside it, contents included, and checked on
+    every hit (`cached_ct`): a file rewritten with the same size and mtime is caught there."""
     digest = hashlib.sha256(json.dumps({**settings.__dict__, "version": CACHE_VERSION}, sort_keys=True).encode())
     for path in (volume, mask):
         info = os.stat(path)
@@ -66,18 +72,80 @@ def cache_key(volume: Path, mask: Path, settings: LungPreprocessing) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached_ct(volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None) -> np.ndarray:
-    """`preprocess_ct`, memoised on disk (see `cache_key`)."""
+# (path, size, mtime) -> sha256 of files this process has hashed: a CT is hashed once per process, not per epoch
+_HASHED: dict[tuple[str, int, int], str] = {}
+
+
+def _source(path: Path) -> dict[str, Any]:
+    """What a cache entry records of one source file: path, size, mtime (ns) and the sha256 of its contents."""
+    info = os.stat(path)
+    resolved = str(Path(path).resolve())
+    stamp = (resolved, info.st_size, info.st_mtime_ns)
+    if stamp not in _HASHED:
+        with open(path, "rb") as handle:
+            _HASHED[stamp] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return {"path": resolved, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "sha256": _HASHED[stamp]}
+
+
+def _entry_problem(target: Path, record: Path, expected: dict[str, Any]) -> str | None:
+    """Why a cache entry cannot be used (None: it is what `expected` says it must be, checked before loading)."""
+    if not record.is_file():
+        return "no record of what it was made from"
+    try:
+        recorded = json.loads(record.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"unreadable record ({exc})"
+    for key in ("sources", "settings", "shape", "dtype"):
+        if recorded.get(key) != expected[key]:
+            return f"made from other {key} ({str(recorded.get(key))[:200]}, now {str(expected[key])[:200]})"
+    try:
+        with open(target, "rb") as handle:
+            shape, dtype, offset = npy_header(handle)
+    except (OSError, ValueError) as exc:
+        return f"not a .npy array ({exc})"
+    if [list(shape), str(dtype)] != [expected["shape"], expected["dtype"]]:
+        return f"holds {shape} {dtype}, not {tuple(expected['shape'])} {expected['dtype']}"
+    if target.stat().st_size != offset + npy_bytes(shape, dtype):
+        return "truncated or padded"
+    return None
+
+
+def cached_ct(
+    volume: Path, mask: Path, settings: LungPreprocessing, cache_dir: Path | None, max_voxels: int = MAX_CT_VOXELS
+) -> np.ndarray:
+    """`preprocess_ct`, memoised on disk.
+
+    An entry is `<ct>-<cache_key>.npy` and, beside it, `.json`: the sources it was made from (path, size, mtime,
+    sha256 of the contents, for the CT and its mask), the settings, and the array's shape and dtype. A hit is used
+    only if all of them match (the array's from its header, before loading); a bad or stale entry (planted, of
+    another shape, truncated, made from a CT since rewritten) is deleted and rebuilt, with a warning.
+    """
     if cache_dir is None:
-        return preprocess_ct(volume, mask, settings)
+        return preprocess_ct(volume, mask, settings, max_voxels)
     target = cache_dir / f"{volume.name.split('.')[0]}-{cache_key(volume, mask, settings)}.npy"
-    if target.is_file():
-        return np.load(target)
-    array = preprocess_ct(volume, mask, settings)
+    record = target.with_suffix(".json")
+    expected = {
+        "sources": [_source(volume), _source(mask)],
+        "settings": json.loads(json.dumps({**settings.__dict__, "version": CACHE_VERSION})),
+        "shape": [2, *settings.size],
+        "dtype": "float16",
+    }
+    if target.is_file() or record.is_file():
+        problem = _entry_problem(target, record, expected) if target.is_file() else "no array"
+        if problem is None:
+            try:
+                return np.load(target)
+            except (OSError, ValueError) as exc:
+                problem = f"unreadable ({exc})"
+        log.warning("cache entry %s of %s is not used (%s): deleted and rebuilt", target, volume, problem)
+        for path in (record, target):
+            path.unlink(missing_ok=True)
+    array = preprocess_ct(volume, mask, settings, max_voxels)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(temporary, array)
     temporary.replace(target)  # atomic: parallel workers never read a half-written file
+    atomic_write_text(record, json.dumps(expected, indent=1) + "\n")  # last: an entry without it is never used
     return array
 
 
@@ -93,8 +161,10 @@ class CTDataset(Dataset):
         labels: dict[str, np.ndarray] | None,
         order: Sequence[tuple[int, int]],
         flip_p: float = 0.0,
+        max_voxels: int = MAX_CT_VOXELS,
     ) -> None:
         self.cts = list(cts)
+        self.max_voxels = max_voxels
         self.mask_dir = mask_dir
         self.settings = settings
         self.cache_dir = cache_dir
@@ -124,7 +194,8 @@ class CTDataset(Dataset):
         mask = self.mask_dir / ct.name
         if not mask.is_file():
             raise FileNotFoundError(f"{ct}: no lung mask {mask}")
-        volume = torch.from_numpy(cached_ct(ct, mask, self.settings, self.cache_dir).astype(np.float32))[:, None]
+        array = cached_ct(ct, mask, self.settings, self.cache_dir, self.max_voxels)
+        volume = torch.from_numpy(array.astype(np.float32))[:, None]
         if self.flip_p and torch.rand(()) < self.flip_p:
             volume = volume.flip(-1)  # front-back flip: a lung stays a lung of its side
         sample: dict[str, Any] = {"id": ct.name, "index": index, "volume": volume}
@@ -150,6 +221,7 @@ class TuberculosisDataModule(BaseDataModule):
         split_seed: Seed of the train/val split.
         on_bad_image: "error" (default) stops before training or prediction, listing every CT that is
             unreadable, has no or a mismatched lung mask; "skip" leaves those out and reports them.
+        max_ct_voxels: A CT or mask whose header claims more voxels is refused before it is read.
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 
@@ -173,6 +245,7 @@ class TuberculosisDataModule(BaseDataModule):
         balanced_sampling: bool = False,
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
+        max_ct_voxels: int = MAX_CT_VOXELS,
         batch_size: int = 4,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -200,6 +273,7 @@ class TuberculosisDataModule(BaseDataModule):
         self.balanced_sampling = balanced_sampling
         self.split_seed = split_seed
         self.on_bad_image: BadImagePolicy = on_bad_image
+        self.max_ct_voxels = int(max_ct_voxels)
 
     def volume_problem(self, ct: Path, mask_dir: Path) -> str | None:
         """Why a CT cannot be used (no mask, unreadable, shapes differ, a lung missing), or None.
@@ -211,7 +285,7 @@ class TuberculosisDataModule(BaseDataModule):
         if not mask.is_file():
             return f"no lung mask {mask}"
         try:
-            cached_ct(ct, mask, self.settings, self.cache_dir)
+            cached_ct(ct, mask, self.settings, self.cache_dir, self.max_ct_voxels)
         except (OSError, ValueError) as exc:
             return str(exc).removeprefix(f"{ct}: ")
         return None
@@ -219,7 +293,9 @@ class TuberculosisDataModule(BaseDataModule):
     def build_dataset(self, split: Split) -> Dataset:
         if split == "predict":
             cts = self._usable(list_volumes(self.predict_cts), self.predict_masks, split)
-            return CTDataset(cts, self.predict_masks, self.settings, self.cache_dir, None, self.order)
+            return CTDataset(
+                cts, self.predict_masks, self.settings, self.cache_dir, None, self.order, 0.0, self.max_ct_voxels
+            )
         labels = read_labels(self.train_labels, self.labels)
         available = {p.name: p for p in list_volumes(self.train_cts)}
         missing = sorted(set(labels) - set(available))
@@ -235,7 +311,9 @@ class TuberculosisDataModule(BaseDataModule):
         chosen = [available[n] for i, n in enumerate(names) if (i in held) == (split == "val")]
         chosen = self._usable(chosen, self.train_masks, split)
         flip = self.flip_p if split == "train" else 0.0
-        return CTDataset(chosen, self.train_masks, self.settings, self.cache_dir, labels, self.order, flip)
+        return CTDataset(
+            chosen, self.train_masks, self.settings, self.cache_dir, labels, self.order, flip, self.max_ct_voxels
+        )
 
     def _usable(self, cts: list[Path], mask_dir: Path, split: Split) -> list[Path]:
         return self.readable(cts, cts, self.on_bad_image, split, lambda ct: self.volume_problem(ct, mask_dir))

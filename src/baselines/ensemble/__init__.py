@@ -21,7 +21,7 @@ from typing import Any
 from baselines.ensemble import labels, rankings, regions, texts, values  # noqa: F401
 from baselines.ensemble.base import FUSERS, FusionContext, FusionOptions, Member, register
 from baselines.errors import FormatError
-from baselines.runfiles.sidecar import read_sidecar, sidecar_path
+from baselines.runfiles.sidecar import MAX_SIDECAR_BYTES, read_sidecar, sidecar_path
 from baselines.tasks.base import TaskSpec
 
 __all__ = ["FUSERS", "EnsembleResult", "FusionOptions", "Member", "ensemble_runs", "load_members", "register"]
@@ -56,6 +56,7 @@ def load_members(
     weights: Sequence[float] | None = None,
     reference: Any | None = None,
     use_sidecars: bool = True,
+    max_sidecar_bytes: int = MAX_SIDECAR_BYTES,
 ) -> list[Member]:
     """Parses every run with the task's validator (every problem of every run is reported together)
     and reads the score sidecar beside each, if any.
@@ -70,7 +71,7 @@ def load_members(
         try:
             parsed = spec.parse_run(path, reference)
             side = sidecar_path(path)
-            sidecar = read_sidecar(side, path) if use_sidecars and side.is_file() else None
+            sidecar = read_sidecar(side, path, max_sidecar_bytes) if use_sidecars and side.is_file() else None
         except FormatError as exc:
             problems += exc.problems
             continue
@@ -122,7 +123,7 @@ def ensemble_runs(
         raise ValueError(f"the output {output} is one of the input runs: write the fused run elsewhere")
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
-    members = load_members(spec, paths, weights, reference, options.use_sidecars)
+    members = load_members(spec, paths, weights, reference, options.use_sidecars, options.max_sidecar_bytes)
     context = FusionContext(spec, reference, Path(images) if images is not None else None, options)
     predictions = FUSERS[kind](members, context)
     atomic_write_text(output, spec.format_run(predictions), overwrite=True)

@@ -32,6 +32,7 @@ class FusionOptions:
         polygon_epsilon: Polygons: simplification tolerance of the fused polygons, in pixels.
         min_area: Polygons: smallest fused component kept, in pixels.
         use_sidecars: Average the runs' score sidecars where every run has one (else vote).
+        max_sidecar_bytes: A sidecar whose arrays would take more once loaded is refused from its headers.
     """
 
     iou_threshold: float = 0.55
@@ -44,6 +45,7 @@ class FusionOptions:
     polygon_epsilon: float = 1.0
     min_area: float = 4.0
     use_sidecars: bool = True
+    max_sidecar_bytes: int = 1 << 30  # baselines.runfiles.sidecar.MAX_SIDECAR_BYTES
 
 
 @dataclass

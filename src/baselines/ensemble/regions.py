@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.data.polygons import fill_polygons, flat, scored_polygons, unflat
+from baselines.data.polygons import canvas_size, fill_polygons, flat, scored_polygons, unflat
 from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
 from baselines.types import ImageSet, Region
@@ -117,6 +117,8 @@ def fuse_polygons(members: Sequence[Member], context: FusionContext) -> list[dic
     for image_id in common_ids(members):
         width, height = _size(context, members, image_id, missing)
         runs = [m.parsed[image_id] for m in members]
+        if image_id in missing:  # a guessed canvas: refused beyond MAX_GUESSED_CANVAS_PIXELS before any raster
+            canvas_size(image_id, {}, [r for run in runs for r in run])
         regions: list[Region] = []
         for label in sorted({r.label for run in runs for r in run}):
             regions += fuse_masks(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,18 +163,31 @@ class RetrievalTask(BaseTask):
         if loss is not None:
             self.log("val/loss", loss, batch_size=len(batch["id"]), sync_dist=True)
 
-    def _index_key(self, ids: list[str]) -> str:
+    def _index_key(self, ids: list[str], paths: Mapping[str, Path] | None = None) -> str:
+        """The weights, the ids and each image's path, size and mtime (ns): changed images under the same ids, or
+        other weights, make another key (a stale index)."""
         digest = hashlib.sha256(self.model_name.encode())
         for name, tensor in sorted(self.net.state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.detach().float().cpu().numpy().tobytes())
         digest.update("\n".join(ids).encode())
+        for image_id in ids if paths is not None else ():
+            path = paths.get(image_id)  # type: ignore[union-attr]
+            try:
+                info = os.stat(path) if path is not None else None
+            except OSError:
+                info = None
+            stamp = f"{path}|{info.st_size}|{info.st_mtime_ns}" if info is not None else f"{path}|missing"
+            digest.update(f"\n{stamp}".encode())
         return digest.hexdigest()
 
     @torch.no_grad()
-    def build_index(self, loader: Any, ids: list[str], times: list[float]) -> EmbeddingIndex:
-        """Embeds the collection (or loads the cached embeddings computed with the same weights)."""
-        key = self._index_key(ids)
+    def build_index(
+        self, loader: Any, ids: list[str], times: list[float], paths: Mapping[str, Path] | None = None
+    ) -> EmbeddingIndex:
+        """Embeds the collection (or loads the cached embeddings computed with the same weights from the same
+        image files: see `_index_key`; a stale or bad cached index is deleted and rebuilt, with a warning)."""
+        key = self._index_key(ids, paths)
         if self.index_dir and (cached := EmbeddingIndex.load(self.index_dir, key)) is not None:
             kept = set(cached.ids)
             self.skipped_images = [
@@ -207,7 +222,8 @@ class RetrievalTask(BaseTask):
         collection = self.trainer.datamodule.collection  # type: ignore[attr-defined]
         loader = self.trainer.datamodule.collection_loader()  # type: ignore[attr-defined]
         ids = [image.image_id for image in collection.images]
-        self.index = self.build_index(loader, ids, [image.time for image in collection.images])
+        times = [image.time for image in collection.images]
+        self.index = self.build_index(loader, ids, times, getattr(collection, "paths", None))
         if self.skipped_images:
             self.trainer.datamodule.skipped["collection"] = self.skipped_images  # type: ignore[attr-defined]
 

@@ -4,14 +4,19 @@ cosine top-k by chunked matrix products, and a time-aware MMR re-ranking for div
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from baselines.runfiles.atomic import atomic_write_text
+from baselines.runfiles.npy import npy_bytes, npy_header
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,7 +25,8 @@ class EmbeddingIndex:
     ids: Item ids, one per row.
     embeddings: (N, D) L2-normalised rows (a numpy memmap when loaded from disk).
     times: (N,) seconds, for time-aware re-ranking.
-    key: What the embeddings were computed with (model, weights, collection); a cache with another key is stale.
+    key: What the embeddings were computed with (model, weights, the images' paths, sizes and mtimes); a cache with
+        another key is stale.
     """
 
     ids: list[str]
@@ -42,12 +48,22 @@ class EmbeddingIndex:
 
     @classmethod
     def load(cls, folder: str | Path, key: str | None = None) -> EmbeddingIndex | None:
-        """The index saved in folder, memory-mapped; None if absent or computed with another key."""
+        """The index saved in folder, memory-mapped; None if absent, computed with another key, or bad.
+
+        Everything is checked before it is used: meta.json holds a list of text ids and the key; embeddings.npy
+        (N, D) float16 and times.npy (N,) float64, N being the number of ids, each file as long as its header
+        says. A stale or bad index is deleted with a warning naming why (the caller builds a new one).
+        """
         folder = Path(folder)
         if not (folder / "meta.json").is_file():
             return None
-        meta = json.loads((folder / "meta.json").read_text())
-        if key is not None and meta["key"] != key:
+        problem, meta = _check(folder)
+        if problem is None and key is not None and meta["key"] != key:
+            problem = "computed with other weights or from other images (its key differs)"
+        if problem is not None:
+            log.warning("the embedding index in %s is not used (%s): deleted, to be rebuilt", folder, problem)
+            for name in _FILES:  # meta.json first: a folder without it is never loaded
+                (folder / name).unlink(missing_ok=True)
             return None
         embeddings = np.load(folder / "embeddings.npy", mmap_mode="r")
         return cls(meta["ids"], embeddings, np.load(folder / "times.npy"), meta["key"])
@@ -84,6 +100,31 @@ class EmbeddingIndex:
             cached = torch.from_numpy(np.array(self.embeddings)).to(device, dtype)
             self._resident = cached
         return cached
+
+
+_FILES = ("meta.json", "embeddings.npy", "times.npy")
+
+
+def _check(folder: Path) -> tuple[str | None, dict[str, Any]]:
+    """(why the saved index cannot be used or None, its meta.json)."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"unreadable meta.json ({exc})", {}
+    ids = meta.get("ids") if isinstance(meta, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not isinstance(meta.get("key"), str):
+        return "meta.json holds no list of ids and key", {}
+    for name, kind, rank in (("embeddings.npy", "f", 2), ("times.npy", "f", 1)):
+        try:
+            with (folder / name).open("rb") as handle:
+                shape, dtype, offset = npy_header(handle)
+        except (OSError, ValueError) as exc:
+            return f"{name}: not a readable array ({exc})", meta
+        if len(shape) != rank or dtype.kind != kind or shape[0] != len(ids):
+            return f"{name} holds {shape} {dtype} for {len(ids)} ids", meta
+        if (folder / name).stat().st_size != offset + npy_bytes(shape, dtype):
+            return f"{name} is truncated (its header says {shape} {dtype})", meta
+    return None, meta
 
 
 def temporal_mmr(

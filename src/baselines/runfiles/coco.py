@@ -17,6 +17,7 @@ scoring keeps them), are left out of the export too, with a FormatWarning that c
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +27,17 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from baselines.data.images import IdFrom, id_of
-from baselines.data.polygons import Sizes, canvas_size, drawable, flat, mask_to_polygons, polygon_rle, xywh
+from baselines.data.polygons import (
+    Sizes,
+    canvas_size,
+    clip_to_canvas,
+    drawable,
+    flat,
+    mask_to_polygons,
+    polygon_rle,
+    unflat,
+    xywh,
+)
 from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
 
@@ -166,11 +177,22 @@ def regions_from_coco(
     by_image: dict[str, list[Region]] = {}
     for image in dataset.get("images", []):
         file_name = str(image.get("file_name", ""))
+        unsafe = _unsafe_characters(file_name)
+        if unsafe:
+            problems.add(None, f"image {image.get('id')} {file_name!r}: {unsafe}: it cannot be an image id")
+            continue
         image_id = id_of(Path(file_name), id_from)
         if not image_id or image.get("id") in images or image_id in by_image:
             problems.add(None, f"image {image.get('id')} {file_name!r}: missing, repeated id or repeated file name")
             continue
-        size = (int(image["width"]), int(image["height"])) if "width" in image and "height" in image else None
+        size = (image["width"], image["height"]) if "width" in image and "height" in image else None
+        if size is not None and (not all(isinstance(v, int) and v > 0 for v in size) or size[0] * size[1] > _cap()):
+            problems.add(
+                None,
+                f"image {image.get('id')} {file_name!r}: width x height {size[0]!r} x {size[1]!r} must be positive "
+                f"integers of at most {_cap():,} pixels (max_image_pixels; raise it with --max-image-pixels)",
+            )
+            continue
         images[image["id"]] = (image_id, size)
         by_image[image_id] = []
     problems.raise_if_any()
@@ -198,6 +220,23 @@ def regions_from_coco(
         by_image[image_id].extend(regions)
     problems.raise_if_any()
     return by_image
+
+
+# the grouped grammar's field separator, and a path separator that is not this system's (a Windows name)
+_ID_SEPARATORS = (";", "\\")
+
+
+def _unsafe_characters(file_name: str) -> str | None:
+    """Why a COCO file_name cannot name an image of a run file: a control character (a newline would inject a
+    run line), a line or paragraph separator, or a separator of the run-file grammar in its name. None if fine."""
+    control = sorted({c for c in file_name if unicodedata.category(c) in ("Cc", "Zl", "Zp")})
+    if control:
+        return f"holds control character(s) {', '.join(repr(c) for c in control)}"
+    name = file_name.rsplit("/", 1)[-1]
+    separators = [c for c in _ID_SEPARATORS if c in name]
+    if separators:
+        return f"its name holds {' and '.join(repr(c) for c in separators)}, a run-file or path separator"
+    return None
 
 
 def _record_regions(
@@ -238,13 +277,36 @@ def _decode(rle: dict[str, Any]) -> np.ndarray:
 def _as_rle(segmentation: Any, size: tuple[int, int] | None) -> dict[str, Any]:
     """An RLE of a COCO segmentation (polygons need the image size; compressed or raw RLE as given)."""
     if isinstance(segmentation, dict):
-        height, width = segmentation["size"]
+        height, width = (int(v) for v in segmentation["size"])
+        # decoding allocates height x width bytes: bounded by the image (an RLE of another size is wrong anyway)
+        if size is not None and (width, height) != tuple(size):
+            raise ValueError(f"an RLE of {width}x{height} for an image of {size[0]}x{size[1]}")
+        if size is None and (width <= 0 or height <= 0 or width * height > _cap()):
+            raise ValueError(
+                f"an RLE of {width}x{height} = {width * height:,} pixels, more than the cap of {_cap():,} "
+                "(max_image_pixels; raise it with --max-image-pixels, or give the images' width and height)"
+            )
         if isinstance(segmentation["counts"], list):  # uncompressed RLE
             return mask_utils.frPyObjects(segmentation, height, width)
         return dict(segmentation)
     if size is None:
         raise ValueError("polygons need the image's width and height in the dataset")
-    return mask_utils.merge(mask_utils.frPyObjects(segmentation, size[1], size[0]))
+    # a vertex far off the image would overflow pycocotools' rasteriser: clipped first (clip_to_canvas)
+    parts = [_clipped(part, size) for part in segmentation]
+    return mask_utils.merge(mask_utils.frPyObjects(parts, size[1], size[0]))
+
+
+def _clipped(part: Sequence[float], size: tuple[int, int]) -> list[float]:
+    if len(part) < 6 or len(part) % 2:
+        return list(part)  # pycocotools' own reading (4 values: a box)
+    clipped = clip_to_canvas(unflat(part), size[0], size[1])
+    return [0.0] * 6 if len(clipped) < 3 else clipped.reshape(-1).tolist()  # wholly off the image: empty
+
+
+def _cap() -> int:
+    from baselines.data import images
+
+    return images.MAX_IMAGE_PIXELS
 
 
 def _clip(box: tuple[float, float, float, float], size: tuple[int, int] | None) -> tuple[float, float, float, float]:

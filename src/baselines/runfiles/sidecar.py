@@ -25,9 +25,14 @@ import numpy as np
 
 from baselines.errors import FormatError, Problem
 from baselines.runfiles.atomic import atomic_write_bytes
+from baselines.runfiles.npy import npy_bytes, npy_header
 
 SIDECAR_SUFFIX = ".raw_scores.npz"
 _RESERVED = frozenset({"ids", "labels", "scores", "run_sha256"})
+MAX_SIDECAR_BYTES = 1 << 30
+"""The most a sidecar's arrays may take once loaded (1 GiB; a real concept sidecar, 3,500 test images x 3,000
+CUIs in float32, takes 42 MB). Checked from the .npy headers inside the .npz before anything is decompressed:
+`baselines ensemble --max-sidecar-bytes` raises it."""
 
 
 def sidecar_path(run_path: str | Path) -> Path:
@@ -92,15 +97,75 @@ def write_sidecar(
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def read_sidecar(path: str | Path, run_path: str | Path | None = None) -> ScoreSidecar:
-    """Reads a sidecar; with run_path, checks that it was written with that very run file.
+def check_sidecar_header(path: str | Path, max_bytes: int = MAX_SIDECAR_BYTES) -> dict[str, tuple[tuple, np.dtype]]:
+    """The shape and dtype of every array of a sidecar, read from the .npy headers alone (nothing decompressed),
+    after checking them: the four arrays present with the dtypes and shapes a sidecar has, no object array, each
+    header matching its member's stored size, and all of them within max_bytes once loaded.
 
     Raises:
-        FormatError: Not a sidecar, inconsistent shapes, or written for another version of the run.
+        FormatError: Naming the file, the array and what is wrong (or the limit and how to raise it).
+    """
+    import zipfile
+
+    path = Path(path)
+
+    def refuse(message: str) -> FormatError:
+        return FormatError([Problem(str(path), None, f"not a usable score sidecar: {message}")])
+
+    arrays: dict[str, tuple[tuple, np.dtype]] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                if not member.filename.endswith(".npy"):
+                    raise refuse(f"{member.filename!r} is not a .npy array")
+                with archive.open(member) as handle:
+                    shape, dtype, offset = npy_header(handle)  # type: ignore[arg-type]
+                name = member.filename.removesuffix(".npy")
+                if dtype.hasobject:
+                    raise refuse(f"array {name!r} holds Python objects (dtype {dtype})")
+                size = npy_bytes(shape, dtype)
+                if size + offset != member.file_size:
+                    raise refuse(
+                        f"array {name!r}: its header claims {shape} {dtype} ({size:,} bytes), its data hold "
+                        f"{member.file_size - offset:,}"
+                    )
+                total += size
+                if total > max_bytes:
+                    raise refuse(
+                        f"its arrays take more than {max_bytes:,} bytes once loaded (array {name!r}: {shape} {dtype}), "
+                        "the cap on a sidecar: raise it with --max-sidecar-bytes for a real one"
+                    )
+                arrays[name] = (tuple(shape), dtype)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise refuse(f"not an .npz archive ({exc})") from None
+    missing = sorted(_RESERVED - set(arrays))
+    if missing:
+        raise refuse(f"no {', '.join(missing)}")
+    (ids, ids_type), (labels, labels_type) = arrays["ids"], arrays["labels"]
+    scores, scores_type = arrays["scores"]
+    if len(ids) != 1 or len(labels) != 1 or ids_type.kind != "U" or labels_type.kind != "U":
+        raise refuse(f"ids {ids} {ids_type} and labels {labels} {labels_type} must be 1-D arrays of text")
+    if scores != (ids[0], labels[0]) or scores_type.kind != "f":
+        raise refuse(f"scores {scores} {scores_type} for {ids[0]} ids and {labels[0]} labels: expected a float matrix")
+    return arrays
+
+
+def read_sidecar(
+    path: str | Path, run_path: str | Path | None = None, max_bytes: int = MAX_SIDECAR_BYTES
+) -> ScoreSidecar:
+    """Reads a sidecar; with run_path, checks that it was written with that very run file. Its headers are
+    checked first (`check_sidecar_header`): a small file that would decompress into gigabytes is refused unread.
+
+    Raises:
+        FormatError: Not a sidecar, inconsistent shapes, over max_bytes, or written for another version of the run.
     """
     from baselines.runfiles.provenance import sha256_file
 
     path = Path(path)
+    check_sidecar_header(path, max_bytes)
     try:
         with np.load(path, allow_pickle=False) as data:
             contents = {key: data[key] for key in data.files}

@@ -52,6 +52,12 @@ def train_word_tokenizer(
     return fast
 
 
+def looks_like_a_path(name_or_path: str | Path) -> bool:
+    """True for a file-system path (absolute, `~`, `./`, or more than one `/`), false for a hub name."""
+    text = str(name_or_path)
+    return isinstance(name_or_path, Path) or text.startswith(("/", "~", ".")) or text.count("/") > 1 or "\\" in text
+
+
 def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
     """Loads a tokenizer from a local folder (saved with save_pretrained) or a hub name.
 
@@ -61,6 +67,13 @@ def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return AutoTokenizer.from_pretrained(str(path))
+    if looks_like_a_path(name_or_path):
+        # a hub name is `name` or `org/name`: anything else was a folder, and hub advice would mislead
+        raise OSError(
+            f"tokenizer folder {str(name_or_path)!r} not found (moved, or not copied with the checkpoint that "
+            "names it?): a checkpoint does not carry its tokenizer; give its folder with model.tokenizer=<folder> "
+            "(a tokenizer saved with save_pretrained)"
+        )
     try:
         return AutoTokenizer.from_pretrained(str(name_or_path))
     except Exception as exc:

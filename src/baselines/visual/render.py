@@ -126,8 +126,20 @@ class Line:
     heading: bool = False
 
 
+MAX_TEXT_CHARS = 600
+"""The most characters of one text (a caption, an answer, an id) a picture shows: the rest is cut with an
+ellipsis, so a 1 MB caption makes a panel of a few lines, not a picture 350,000 pixels tall."""
+MAX_PANEL_ROWS = 60
+
+
+def clip_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """text, or its first limit characters and an ellipsis that says how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def beside(image: Image.Image, lines: Sequence[Line], panel_width: int = 440, size: int = 15) -> Image.Image:
-    """The image with a white panel of wrapped text lines to its right."""
+    """The image with a white panel of wrapped text lines to its right (each text cut at MAX_TEXT_CHARS, the
+    panel at MAX_PANEL_ROWS rows, with an ellipsis)."""
     face, heading_face = font(size), font(size + 2)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     columns = max(10, int((panel_width - 20) / max(1.0, probe.textlength("abcdefghij", font=face) / 10)))
@@ -135,8 +147,10 @@ def beside(image: Image.Image, lines: Sequence[Line], panel_width: int = 440, si
     for line in lines:
         chosen = heading_face if line.heading else face
         gap = size // 2 if line.heading and rows else 0
-        for k, part in enumerate(textwrap.wrap(line.text, columns) or [""]):
+        for k, part in enumerate(textwrap.wrap(clip_text(line.text), columns) or [""]):
             rows.append((part, line.colour, chosen, gap if k == 0 else 0))
+    if len(rows) > MAX_PANEL_ROWS:
+        rows = [*rows[: MAX_PANEL_ROWS - 1], (f"… ({len(rows) - MAX_PANEL_ROWS + 1} more lines)", MUTED, face, 0)]
     step = size + 6
     height = max(image.height, 10 + sum(step + gap for *_, gap in rows) + 10)
     canvas = Image.new("RGB", (image.width + panel_width, height), PAPER)
@@ -169,7 +183,7 @@ def tile(
     if border is not None:
         draw.rectangle((0, 0, width - 1, height - 1), outline=border, width=5)
     for k, line in enumerate(captions):
-        draw.text((4, height + 2 + step * k), line.text, fill=line.colour, font=font(13))
+        draw.text((4, height + 2 + step * k), clip_text(line.text, 200), fill=line.colour, font=font(13))
     return canvas
 
 
@@ -183,7 +197,7 @@ def grid(tiles: Sequence[Image.Image], columns: int, title: Sequence[Line], gap:
     canvas = Image.new("RGB", (gap + columns * (cell_w + gap), header + rows * (cell_h + gap) + gap), PAPER)
     draw = ImageDraw.Draw(canvas)
     for k, line in enumerate(title):
-        draw.text((gap, 8 + 24 * k), line.text, fill=line.colour, font=font(18 if line.heading else 15))
+        draw.text((gap, 8 + 24 * k), clip_text(line.text, 300), fill=line.colour, font=font(18 if line.heading else 15))
     for k, picture in enumerate(tiles):
         row, column = divmod(k, columns)
         canvas.paste(picture, (gap + column * (cell_w + gap), header + row * (cell_h + gap)))
