@@ -16,6 +16,9 @@ in a forked process under its own time limit:
     retrieval        CLIP ViT-B/32 image embedding (bf16), the time for the 190k-image lifelog collection,
                      exact top-50 query latency with the index on the GPU (scripts/bench_retrieval.py)
 
+Stages are forked, reusing the parent's imports (which leave CUDA uninitialised: torch asks NVML whether
+a GPU is there). Should the environment stage find CUDA unusable in a forked process anyway, every stage
+is started by `spawn` instead (a fresh interpreter each, a few seconds more per stage).
 A stage that fails or overruns its limit records its error in its rows and the run goes on; the JSON
 and Markdown files are rewritten after every stage, so a run cut off keeps what it measured. The table
 is printed at the end; the exit status is 1 if any row has an error.
@@ -43,12 +46,16 @@ SCRIPTS = REPO / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
+# torch.cuda.is_available() then asks NVML, not the CUDA driver: whatever calls it in this process leaves
+# CUDA uninitialised for the stage processes (set before anything imports torch)
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+
 import gpu_wheels  # noqa: E402  (stdlib only: it runs before the suite's requirements are installed)
 
 TASKS = ("drawnui", "caption", "vqa", "tbct")  # the region (detector), caption, VQA and TB experiments
 PRECISIONS = ("bf16-mixed", "32-true")
 # Seconds per stage on the GPU; the whole run, wheels and start-up included, stays under 8 minutes.
-LIMITS = {"environment": 45, "train": 95, "retrieval": 60}
+LIMITS = {"environment": 40, "train": 90, "retrieval": 50}
 TINY_LIMITS = {"environment": 300, "train": 300, "retrieval": 300}  # generous: a loaded 2-core CPU machine
 
 
@@ -78,7 +85,9 @@ def _run_child(stage: str, settings: Any, rows_path: Path) -> None:
         with rows_path.open("a") as handle:
             handle.write(json.dumps({"stage": stage, "stage_error": _error_text(error)}) + "\n")
         traceback.print_exc()
+        sys.stdout.flush()
         os._exit(1)
+    sys.stdout.flush()
     os._exit(0)
 
 
@@ -86,9 +95,14 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".strip()[:2000]
 
 
-def run_stage(stage: str, settings: Any, limit_s: float, rows_path: Path) -> dict[str, Any]:
-    """Runs one stage in a forked process, killed (its process group) after limit_s seconds."""
-    context = multiprocessing.get_context("fork")  # the parent's imports are reused: no start-up per stage
+def run_stage(stage: str, settings: Any, limit_s: float, rows_path: Path, start_method: str = "fork") -> dict[str, Any]:
+    """Runs one stage in a child process, killed (its process group) after limit_s seconds.
+
+    Args:
+        start_method: "fork" reuses the parent's imports (no start-up per stage); "spawn" starts a fresh
+            interpreter, which CUDA needs if anything in the parent initialised it.
+    """
+    context = multiprocessing.get_context(start_method)
     process = context.Process(target=_run_child, args=(stage, settings, rows_path), name=f"gpu_check {stage}")
     start = time.perf_counter()
     process.start()
@@ -96,10 +110,10 @@ def run_stage(stage: str, settings: Any, limit_s: float, rows_path: Path) -> dic
     status, error = "ok", None
     if process.is_alive():
         status, error = "timeout", f"stage stopped at its limit of {limit_s:.0f} s"
-        with contextlib.suppress(ProcessLookupError):  # it may have ended just now
-            os.killpg(process.pid, signal.SIGKILL)
-        process.join()
-    elif process.exitcode != 0:
+    with contextlib.suppress(ProcessLookupError):  # the stage, or loader workers it left, if any are left
+        os.killpg(process.pid, signal.SIGKILL)
+    process.join()
+    if status == "ok" and process.exitcode != 0:
         status, error = "error", f"stage process exited with {process.exitcode}"
     return {
         "stage": stage,
@@ -112,7 +126,10 @@ def run_stage(stage: str, settings: Any, limit_s: float, rows_path: Path) -> dic
 
 def collect_rows(stages: list[dict[str, Any]], rows_path: Path) -> list[dict[str, Any]]:
     """The rows the stages wrote, with an error row for each expected row a stage did not produce."""
-    written = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
+    written = []
+    for line in rows_path.read_text().splitlines() if rows_path.exists() else []:
+        with contextlib.suppress(json.JSONDecodeError):  # the last line of a stage killed while writing it
+            written.append(json.loads(line))
     rows = []
     for stage in stages:
         own = [row for row in written if row["stage"] == stage["stage"]]
@@ -251,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per loop (default 20; tiny 1)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 5; tiny 0)")
     parser.add_argument("--limit-scale", type=float, default=1.0, help="multiplies every stage's time limit")
+    parser.add_argument(
+        "--start-method",
+        choices=["fork", "spawn"],
+        default=None,
+        help="stage processes (default: cuda spawn, cpu fork)",
+    )
     parser.add_argument("--wheels", type=Path, default=REPO / ".whl")
     parser.add_argument("--site", type=Path, default=Path(tempfile.gettempdir()) / "gpu_check_site")
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "gpu_check_data")
@@ -281,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_path = out / ".gpu_check_rows.jsonl"
     rows_path.unlink(missing_ok=True)
     limits = TINY_LIMITS if args.tiny else LIMITS
+    start_method = args.start_method
     try:
         import gpu_check_stages  # torch, Lightning, Hydra and the suite: after the install above
     except Exception as error:  # every stage would fail the same way: say so in each of their rows
@@ -302,7 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in stage_names:
         limit = limits[name.split(":")[0]] * args.limit_scale
         print(f"gpu_check: stage {name} (limit {limit:.0f} s)", flush=True)
-        report["stages"].append(run_stage(name, settings, limit, rows_path))
+        stage = run_stage(name, settings, limit, rows_path, start_method)
+        if name == "environment" and stage["status"] != "ok" and args.device == "cuda" and start_method == "fork":
+            print("gpu_check: the environment stage failed in a forked process: stages start by spawn now", flush=True)
+            rows_path.unlink(missing_ok=True)
+            start_method = "spawn"
+            stage = run_stage(name, settings, limit, rows_path, start_method)
+        report["settings"]["start_method"] = start_method
+        report["stages"].append(stage)
         report["rows"] = collect_rows(report["stages"], rows_path)
         report["seconds"] = time.perf_counter() - started
         write_report(out, report)

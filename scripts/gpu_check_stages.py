@@ -7,6 +7,7 @@ under a Trainer and in a plain loop) and the retrieval rows scripts/bench_retrie
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import platform
@@ -23,7 +24,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from baselines.config import compose_config
 from bench_retrieval import embed_throughput, query_latency
@@ -38,12 +39,13 @@ LIFELOG_IMAGES = 190_000  # the LMRT 2020 collection, about
 
 # Generator arguments that make the synthetic files about as large as the released ones: drawnUI pages of
 # half an A4 scan at 300 dpi (the loader decodes the 2480x3508 scans at 1/2 scale), 1024 px radiographs,
-# 128^3 CTs (lungs are cropped and resized to data.size, then cached, as for real CTs).
+# 96^3 CTs (lungs are cropped and resized to data.size, then cached, as for real CTs: only the first
+# epoch, inside the warm-up, reads the CTs themselves).
 REAL_SYNTHETIC: dict[str, dict[str, Any]] = {
-    "drawnui": {"n_train": 48, "n_test": 1, "width": 1240, "height": 1754},
+    "drawnui": {"n_train": 24, "n_test": 1, "width": 1240, "height": 1754},
     "caption": {"n_train": 192, "n_test": 1, "size": 1024},
     "vqa": {"n_train": 192, "n_test": 1, "size": 1024},
-    "tbct": {"n_train": 16, "n_test": 2, "size": 128},
+    "tbct": {"n_train": 16, "n_test": 2, "size": 96},
 }
 TINY_SYNTHETIC: dict[str, dict[str, Any]] = {
     "drawnui": {"n_train": 6, "n_test": 1},
@@ -133,6 +135,8 @@ def environment_stage(settings: Settings, emit: Emit) -> None:
     if settings.device == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError("--device cuda but torch sees no CUDA device")
+        if float((torch.ones(4, device="cuda") * 2).sum()) != 8.0:  # CUDA usable in this process
+            raise RuntimeError("a CUDA computation gave a wrong result")
         properties = torch.cuda.get_device_properties(0)
         row |= {
             "device": properties.name,
@@ -164,22 +168,23 @@ def task_config(task: str, root: Path, tiny: bool) -> DictConfig:
     the real-data config's image sizes, batch size, loader and model, offline."""
     base = [f"experiment={task}", f"paths.root_dir={root}", f"paths.output_dir={root}/out"]
     cfg = compose_config("train", [*base, f"+demo={task}"])
-    for key, value in (TINY_SYNTHETIC if tiny else REAL_SYNTHETIC)[task].items():
-        cfg.synthetic[key] = value
-    if tiny:
-        for key, value in TINY[task].items():
+    with open_dict(cfg):  # the generators' size arguments are not in the demo configs
+        for key, value in (TINY_SYNTHETIC if tiny else REAL_SYNTHETIC)[task].items():
+            cfg.synthetic[key] = value
+        if tiny:
+            for key, value in TINY[task].items():
+                OmegaConf.update(cfg, key, value)
+            return cfg
+        real = compose_config("train", base)
+        tokenizer = cfg.model.get("tokenizer")
+        cfg.model = real.model
+        if tokenizer is not None:
+            cfg.model.tokenizer = tokenizer
+        for key in LOADER_KEYS:
+            if key in real.data:
+                cfg.data[key] = real.data[key]
+        for key, value in OFFLINE[task].items():
             OmegaConf.update(cfg, key, value)
-        return cfg
-    real = compose_config("train", base)
-    tokenizer = cfg.model.get("tokenizer")
-    cfg.model = real.model
-    if tokenizer is not None:
-        cfg.model.tokenizer = tokenizer
-    for key in LOADER_KEYS:
-        if key in real.data:
-            cfg.data[key] = real.data[key]
-    for key, value in OFFLINE[task].items():
-        OmegaConf.update(cfg, key, value)
     return cfg
 
 
@@ -211,16 +216,25 @@ def training_stage(task: str, settings: Settings, emit: Emit) -> None:
         }
         try:
             suite = bench_lightning(cfg, datamodule, settings.steps, settings.warmup, settings.device, precision)
+            _release(settings.device)
             plain = bench_plain(cfg, datamodule, settings.steps, settings.warmup, settings.device, precision)
+            _release(settings.device)
         except Exception as error:  # one precision failing (e.g. out of memory) leaves the other's row
             emit(row | {"error": f"{type(error).__name__}: {error}"})
-            if settings.device == "cuda":
-                torch.cuda.empty_cache()
+            _release(settings.device)
             continue
         # > 1: the Trainer's step takes longer than the plain loop's (the goal: at most 1.05)
         row["suite_over_plain"] = plain.steps_per_s / suite.steps_per_s
         row["parameters_m"] = suite.parameters / 1e6
         emit(row | _loop_columns("suite", suite, batch) | _loop_columns("plain", plain, batch))
+
+
+def _release(device: str) -> None:
+    """Frees the last loop's model, optimizer and loader workers before the next loop is measured, so
+    that neither its memory nor its persistent workers count against the next."""
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _loop_columns(name: str, result: LoopResult, batch: int) -> dict[str, Any]:
