@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import math
 import multiprocessing
@@ -165,6 +166,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{'dry run (--tiny, demo-scale)' if settings['tiny'] else 'real-data configs on synthetic data'}; "
         f"{settings['steps']} timed steps after {settings['warmup']} warm-up steps; "
         f"wheels installed: {', '.join(report['wheels']['installed']) or 'none needed'}; "
+        f"requirement conflicts: {'; '.join(report['wheels'].get('conflicts') or []) or 'none'}; "
         f"{report['seconds']:.0f} s in all."
     )
     lines += [
@@ -251,8 +253,14 @@ def install_requirements(wheel_dir: Path, site: Path) -> dict[str, Any]:
     sys.path[:0] = paths
     # loader workers are forked and inherit sys.path; anything spawned (a subprocess) reads PYTHONPATH
     os.environ["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [os.environ.get("PYTHONPATH")])])
+    importlib.invalidate_caches()
+    try:
+        conflicts = gpu_wheels.conflicts()
+    except ImportError as failure:  # no `packaging`: the check is advice, the run goes on
+        conflicts = [f"not checked: {failure}"]
     return {
         "installed": installed,
+        "conflicts": conflicts,
         "site": str(site) if installed else None,
         "seconds": time.perf_counter() - start,
         "error": error,
@@ -300,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": 0.0,
     }
     print(f"gpu_check: wheels installed: {report['wheels']['installed'] or 'none needed'}", flush=True)
+    for conflict in report["wheels"]["conflicts"]:
+        print(f"gpu_check: requirement conflict: {conflict}", flush=True)
     stage_names = ["environment", *(f"train:{task}" for task in tasks), "retrieval"]
     rows_path = out / ".gpu_check_rows.jsonl"
     rows_path.unlink(missing_ok=True)

@@ -178,6 +178,33 @@ def install_missing(wheel_dir: Path, site: Path) -> list[str]:
     return absent
 
 
+def conflicts(names: tuple[str, ...] = WHEELS) -> list[str]:
+    """What the installed `names` require that this interpreter lacks or has at another version (as `pip
+    check` would say, for these alone): the first thing to read when a stage fails on the GPU machine,
+    whose own versions (typing-extensions, timm, huggingface-hub, ...) were not chosen by the lock file."""
+    from packaging.requirements import Requirement
+
+    found = []
+    for name in names:
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} is not installed")
+            continue
+        for line in requires:
+            requirement = Requirement(line)
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            try:
+                version = metadata.version(requirement.name)
+            except metadata.PackageNotFoundError:
+                found.append(f"{name} requires {requirement}, which is not installed")
+                continue
+            if not requirement.specifier.contains(version, prereleases=True):
+                found.append(f"{name} requires {requirement}, {requirement.name} {version} is installed")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["download", "missing"])

@@ -37,7 +37,8 @@ def test_dry_run_produces_every_row_without_errors(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     report = json.loads((out / "gpu_check.json").read_text())
-    assert report["wheels"] == {"installed": [], "site": None, "seconds": report["wheels"]["seconds"], "error": None}
+    wheels = report["wheels"]
+    assert wheels == {"installed": [], "conflicts": [], "site": None, "seconds": wheels["seconds"], "error": None}
     assert [stage["stage"] for stage in report["stages"]] == STAGES
     assert all(stage["status"] == "ok" and stage["error"] is None for stage in report["stages"]), report["stages"]
     rows = {(row["section"], row["key"]): row for row in report["rows"]}
@@ -140,3 +141,20 @@ def test_a_lock_without_a_pin_is_refused_naming_the_file(tmp_path: Path) -> None
     with pytest.raises(ValueError, match=r"lock.txt has no pin for nltk on Python 3.12: run `make lock`"):
         gpu_wheels.locked_pins(("omegaconf", "nltk"), "3.12", lock)
     assert gpu_wheels.locked_pins(("omegaconf",), "3.12", lock) == ["omegaconf==2.3.1"]
+
+
+def test_conflicts_name_what_the_machines_own_versions_do_not_satisfy(monkeypatch: pytest.MonkeyPatch) -> None:
+    requires = {"albumentations": ["pydantic>=2.9.2", "albucore==0.0.24", "numpy>=1.24.4", "torch; extra == 'torch'"]}
+    versions = {"albumentations": "2.0.8", "pydantic": "2.5.0", "numpy": "2.5.2"}
+
+    def version(name: str) -> str:
+        if name not in versions:
+            raise gpu_wheels.metadata.PackageNotFoundError(name)
+        return versions[name]
+
+    monkeypatch.setattr(gpu_wheels.metadata, "requires", lambda name: requires[name])
+    monkeypatch.setattr(gpu_wheels.metadata, "version", version)
+    assert gpu_wheels.conflicts(("albumentations",)) == [
+        "albumentations requires pydantic>=2.9.2, pydantic 2.5.0 is installed",
+        "albumentations requires albucore==0.0.24, which is not installed",
+    ]  # numpy satisfies its pin; torch is an extra's requirement
