@@ -26,7 +26,8 @@ LOCK = REPO / "requirements" / "lock.txt"
 MAX_BYTES = 64 * 2**20  # the device tool carries at most 64 MiB with each call, the repository included
 
 # The suite's imports on the training, synthetic-data and retrieval paths that the GPU image lacks, with
-# their own requirements that it lacks too (pydantic for albumentations, ftfy for open_clip, ...).
+# their own requirements that it lacks too (pydantic for albumentations, ftfy for open_clip, defusedxml for
+# NLTK, ...; `conflicts` lists any the image turns out to lack, in the check's report).
 # sacrebleu is on the image today; it is carried in case a later image drops it (installed only if missing).
 WHEELS = (
     "hydra-core",
@@ -49,6 +50,7 @@ WHEELS = (
     "nibabel",
     "pycocotools",
     "nltk",
+    "defusedxml",
     "sacrebleu",
 )
 
