@@ -56,11 +56,13 @@ TINY_SYNTHETIC: dict[str, dict[str, Any]] = {
 # The dry run's shapes: the demo configs, smaller still so that every stage fits in CI's minute on 2 cores.
 TINY: dict[str, dict[str, Any]] = {
     "drawnui": {
-        "data.image_size": 128,
+        "data.image_size": 96,
         "data.batch_size": 2,
         "model.net.backbone": "resnet10t",
         "model.net.fpn_channels": 32,
         "model.net.representation_size": 64,
+        "model.net.rpn_batch_size_per_image": 32,
+        "model.net.box_batch_size_per_image": 32,
     },
     "caption": {"data.batch_size": 2},
     "vqa": {"data.batch_size": 2},
