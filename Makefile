@@ -68,10 +68,11 @@ bench: $(STAMP)
 # CPython 3.12 manylinux x86-64, at the versions of requirements/lock.txt, no dependencies resolved beyond the
 # list in scripts/gpu_wheels.py, into the git-ignored .whl/ (replacing what was there; fails over 64 MiB).
 # Carry it with the device tool's `carry: [".whl"]` (docs/performance.md). GPU_PYTHON=3.11 for another Python.
+# Needs only $(PYTHON) with pip and PyPI, not the venv.
 GPU_PYTHON ?= 3.12
 
-gpu-wheels: $(STAMP)
-	$(BIN)/python scripts/gpu_wheels.py download --dest .whl --python $(GPU_PYTHON)
+gpu-wheels:
+	$(PYTHON) scripts/gpu_wheels.py download --dest .whl --python $(GPU_PYTHON)
 
 clean:
 	rm -rf $(DEMO_OUT) outputs .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements" / "lock.txt"
@@ -63,6 +64,15 @@ PLATFORMS = (
 )
 
 
+def _requirement_class() -> Any:
+    """packaging's Requirement, or pip's copy of it where packaging is not installed (a bare `python3`)."""
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:
+        from pip._vendor.packaging.requirements import Requirement
+    return Requirement
+
+
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -73,7 +83,7 @@ def locked_pins(names: tuple[str, ...], python: str, lock: Path = LOCK) -> list[
     Raises:
         ValueError: A name has no pin that applies (naming the lock file), e.g. after `make lock` dropped it.
     """
-    from packaging.requirements import Requirement
+    Requirement = _requirement_class()
 
     environment = {
         "python_version": python,
@@ -184,7 +194,7 @@ def conflicts(names: tuple[str, ...] = WHEELS) -> list[str]:
     """What the installed `names` require that this interpreter lacks or has at another version (as `pip
     check` would say, for these alone): the first thing to read when a stage fails on the GPU machine,
     whose own versions (typing-extensions, timm, huggingface-hub, ...) were not chosen by the lock file."""
-    from packaging.requirements import Requirement
+    Requirement = _requirement_class()
 
     found = []
     for name in names:
