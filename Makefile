@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 UV ?= uv
 LOCK_FLAGS ?=
 
-.PHONY: install lock demo test lint typecheck pytest bench clean
+.PHONY: install lock demo test lint typecheck pytest bench gpu-wheels clean
 
 install: $(STAMP)
 
@@ -63,6 +63,16 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# The wheels the GPU machines lack for scripts/gpu_check.sh (hydra-core, albumentations, open_clip, MONAI, ...),
+# CPython 3.12 manylinux x86-64, at the versions of requirements/lock.txt, no dependencies resolved beyond the
+# list in scripts/gpu_wheels.py, into the git-ignored .whl/ (replacing what was there; fails over 64 MiB).
+# Carry it with the device tool's `carry: [".whl"]` (docs/performance.md). GPU_PYTHON=3.11 for another Python.
+# Needs only $(PYTHON) with pip and PyPI, not the venv.
+GPU_PYTHON ?= 3.12
+
+gpu-wheels:
+	$(PYTHON) scripts/gpu_wheels.py download --dest .whl --python $(GPU_PYTHON)
 
 clean:
 	rm -rf $(DEMO_OUT) outputs .pytest_cache .mypy_cache .ruff_cache

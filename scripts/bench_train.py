@@ -27,28 +27,129 @@ import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
 from lightning.fabric.utilities.apply_func import move_data_to_device
+from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from baselines.config import compose_config
 from baselines.demo import demo_names
 from baselines.models.vocabulary import VocabularyHeadTask
 
 
-class _StepTimer(pl.Callback):
-    """Times training steps after `warmup` of them."""
+@dataclass
+class LoopResult:
+    """Steps/s and peak memory of one training loop, and where its wall time went.
 
-    def __init__(self, warmup: int) -> None:
-        self.warmup = warmup
+    Attributes:
+        loader_wait: Share of the timed wall time the training process spent waiting for the data
+            loader's next batch (`loader_clock`): the loader bounds the step when this is large.
+        device_busy: Share of the wall time between each step's first and last GPU work (CUDA events
+            recorded after the batch reached the device and after the optimizer step); an upper bound on
+            the time inside kernels, low when the GPU waits for the loader or for Python. NaN on the CPU.
+        parameters: The module's parameter count (its vocabulary head included).
+    """
+
+    steps_per_s: float
+    peak_gib: float
+    loader_wait: float
+    device_busy: float
+    parameters: int
+
+
+class _LoaderClock:
+    """Seconds spent in `next()` of every DataLoader iterator while `counting`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.counting = False
+
+    def start(self) -> None:
+        self.seconds, self.counting = 0.0, True
+
+
+@contextlib.contextmanager
+def loader_clock() -> Iterator[_LoaderClock]:
+    """Times every DataLoader `next()` in this process, under the Trainer's fetcher and the plain loop alike.
+
+    The patch is on the iterator class because Lightning wraps the loader in its own fetcher; it is
+    undone on exit. With workers, the time is the wait for a ready batch; without, the loading itself.
+    """
+    clock = _LoaderClock()
+    original = _BaseDataLoaderIter.__next__
+
+    def timed_next(self: _BaseDataLoaderIter) -> Any:
+        begin = time.perf_counter()
+        try:
+            return original(self)
+        finally:
+            if clock.counting:
+                clock.seconds += time.perf_counter() - begin
+
+    _BaseDataLoaderIter.__next__ = timed_next  # type: ignore[method-assign]
+    try:
+        yield clock
+    finally:
+        _BaseDataLoaderIter.__next__ = original  # type: ignore[method-assign]
+
+
+class _StepClock:
+    """The wall time of the timed steps and the CUDA events that bracket each step's GPU work."""
+
+    def __init__(self, cuda: bool) -> None:
+        self.cuda = cuda
         self.start = 0.0
         self.end = 0.0
+        self.events: list[tuple[Any, Any]] = []
+        self._begin: Any = None
+
+    def begin_timing(self) -> None:
+        _sync()
+        self.start = time.perf_counter()
+
+    def end_timing(self) -> None:
+        _sync()
+        self.end = time.perf_counter()
+
+    def step_started(self) -> None:
+        if self.cuda:
+            self._begin = torch.cuda.Event(enable_timing=True)
+            self._begin.record()
+
+    def step_ended(self) -> None:
+        if self.cuda and self._begin is not None:
+            done = torch.cuda.Event(enable_timing=True)
+            done.record()
+            self.events.append((self._begin, done))
+            self._begin = None
+
+    def busy(self) -> float:
+        if not self.cuda:
+            return float("nan")
+        return sum(begin.elapsed_time(done) for begin, done in self.events) / 1000 / (self.end - self.start)
+
+
+class _StepTimer(pl.Callback):
+    """Times the Trainer's training steps after `warmup` of them (`_StepClock`, `loader_clock`)."""
+
+    def __init__(self, warmup: int, clock: _StepClock, loader: _LoaderClock) -> None:
+        self.warmup = warmup
+        self.clock = clock
+        self.loader = loader
+        self.timing = False
 
     def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
         if trainer.global_step == self.warmup:
-            _sync()
-            self.start = time.perf_counter()
+            self.clock.begin_timing()
+            self.loader.start()
+            self.timing = True
+        if self.timing:
+            self.clock.step_started()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if self.timing:
+            self.clock.step_ended()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        _sync()
-        self.end = time.perf_counter()
+        self.clock.end_timing()
+        self.loader.counting = False
 
 
 def _sync() -> None:
@@ -71,47 +172,34 @@ def _setup(name: str, root: Path, overrides: Sequence[str]) -> tuple[Any, Any, i
     return datamodule, cfg, int(cfg.data.batch_size)
 
 
-def bench_lightning(
-    cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str
-) -> tuple[float, float]:
+def bench_lightning(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> LoopResult:
+    """`steps` timed training steps of `cfg.model` under a Lightning Trainer, after `warmup` untimed ones."""
     pl.seed_everything(0, workers=True)
     model = instantiate(cfg.model)
-    timer = _StepTimer(warmup)
-    trainer = pl.Trainer(
-        accelerator="gpu" if device == "cuda" else "cpu",
-        devices=1,
-        precision=precision,  # type: ignore[arg-type]
-        max_steps=warmup + steps,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
-    _reset_memory()
-    trainer.fit(model, datamodule=datamodule)
-    return steps / (timer.end - timer.start), _peak_memory()
+    cuda = device == "cuda"
+    clock = _StepClock(cuda)
+    with loader_clock() as loader:
+        trainer = pl.Trainer(
+            accelerator="gpu" if cuda else "cpu",
+            devices=1,
+            precision=precision,  # type: ignore[arg-type]
+            max_steps=warmup + steps,
+            limit_val_batches=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            benchmark=cuda,  # as trainer=gpu
+            callbacks=[_StepTimer(warmup, clock, loader)],
+        )
+        _reset_memory()
+        trainer.fit(model, datamodule=datamodule)
+    wall = clock.end - clock.start
+    return LoopResult(steps / wall, _peak_memory(), loader.seconds / wall, clock.busy(), _parameters(model))
 
 
-@dataclass
-class PlainResult:
-    """The plain loop's steps/s and peak memory, and where its wall time went.
-
-    Attributes:
-        loader_wait: Share of the timed wall time spent waiting for the next batch (and its copy to the
-            device): the loader bounds the step when this is large.
-        device_busy: Share of the wall time the GPU spent between each step's first and last kernel
-            (CUDA events); NaN on the CPU.
-    """
-
-    steps_per_s: float
-    peak_gib: float
-    loader_wait: float
-    device_busy: float
-
-
-def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> PlainResult:
+def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> LoopResult:
+    """The same as `bench_lightning` in a plain PyTorch loop: the module's `training_step` and optimizer."""
     pl.seed_everything(0, workers=True)
     model = instantiate(cfg.model)
     if isinstance(model, VocabularyHeadTask):  # what `setup` does under a Trainer
@@ -126,35 +214,32 @@ def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str,
         else contextlib.nullcontext()
     )
     cuda = device == "cuda"
-    batches = _batches(datamodule.train_dataloader())
-    _reset_memory()
-    start, waited = 0.0, 0.0
-    events: list[tuple[Any, Any]] = []
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync()
-            start = time.perf_counter()
-        fetch = time.perf_counter()
-        batch = move_data_to_device(next(batches), torch.device(device))
-        if step >= warmup:
-            waited += time.perf_counter() - fetch
-        begin, done = (
-            (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) if cuda else (None, None)
-        )
-        if begin is not None:
-            begin.record()
-        with autocast:
-            loss = model.training_step(batch, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if done is not None and step >= warmup:
-            done.record()
-            events.append((begin, done))
-    _sync()
-    wall = time.perf_counter() - start
-    busy = sum(b.elapsed_time(d) for b, d in events) / 1000 / wall if cuda else float("nan")
-    return PlainResult(steps / wall, _peak_memory(), waited / wall, busy)
+    torch.backends.cudnn.benchmark = cuda  # as the Trainer's benchmark=True above
+    clock = _StepClock(cuda)
+    with loader_clock() as loader:
+        batches = _batches(datamodule.train_dataloader())
+        _reset_memory()
+        for step in range(warmup + steps):
+            if step == warmup:
+                clock.begin_timing()
+                loader.start()
+            batch = move_data_to_device(next(batches), torch.device(device))
+            if step >= warmup:
+                clock.step_started()
+            with autocast:
+                loss = model.training_step(batch, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if step >= warmup:
+                clock.step_ended()
+        clock.end_timing()
+    wall = clock.end - clock.start
+    return LoopResult(steps / wall, _peak_memory(), loader.seconds / wall, clock.busy(), _parameters(model))
+
+
+def _parameters(model: torch.nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())
 
 
 def _reset_memory() -> None:
@@ -188,9 +273,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             datamodule, cfg, batch_size = _setup(name, Path(tmp) / name, args.overrides)
-            lit, lit_mem = bench_lightning(cfg, datamodule, args.steps, args.warmup, args.device, precision)
+            lit = bench_lightning(cfg, datamodule, args.steps, args.warmup, args.device, precision)
             plain = bench_plain(cfg, datamodule, args.steps, args.warmup, args.device, precision)
-            rows.append((name, batch_size, lit, lit_mem, plain))
+            rows.append((name, batch_size, lit, plain))
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu"
     print(
         f"\ndevice: {device}; torch {torch.__version__}, lightning {pl.__version__}; precision {precision}; "
@@ -198,14 +283,16 @@ def main() -> None:
     )
     print(
         "| task | batch | suite samples/s | plain samples/s | suite / plain | suite peak GiB | plain peak GiB "
-        "| plain: loader wait | plain: GPU busy |"
+        "| loader wait suite, plain | GPU busy suite, plain |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, batch, lit, lit_mem, plain in rows:
+    for name, batch, lit, plain in rows:
         print(
-            f"| {name} | {batch} | {lit * batch:.1f} | {plain.steps_per_s * batch:.1f} | {lit / plain.steps_per_s:.3f} "
-            f"| {_fmt(lit_mem, '.2f')} | {_fmt(plain.peak_gib, '.2f')} | {plain.loader_wait:.0%} "
-            f"| {_fmt(plain.device_busy, '.0%')} |"
+            f"| {name} | {batch} | {lit.steps_per_s * batch:.1f} | {plain.steps_per_s * batch:.1f} "
+            f"| {lit.steps_per_s / plain.steps_per_s:.3f} "
+            f"| {_fmt(lit.peak_gib, '.2f')} | {_fmt(plain.peak_gib, '.2f')} "
+            f"| {lit.loader_wait:.0%}, {plain.loader_wait:.0%} "
+            f"| {_fmt(lit.device_busy, '.0%')}, {_fmt(plain.device_busy, '.0%')} |"
         )
 
 
