@@ -114,6 +114,8 @@ class Bench:
         work: Scratch folder: converted data (`work/data`, the $DATA root), runs (`work/runs/<row>`).
         cpu_minutes: Training budget per row (CPU minutes).
         threads: Torch threads of the training subprocess.
+        reuse: Reuse a row's finished training (its run file and measured CPU time, `bench_train.json`)
+            instead of training again: to rescore or recompute floors.
         commands: Commands run so far for the current row.
     """
 
@@ -121,6 +123,7 @@ class Bench:
     work: Path
     cpu_minutes: float
     threads: int
+    reuse: bool = False
     commands: list[str] = field(default_factory=list)
 
     @property
@@ -163,6 +166,11 @@ class Bench:
             The test-set run file, the CPU seconds of the subprocess, and the epochs trained.
         """
         out = self.run_dir(name)
+        measured = out / "bench_train.json"
+        if self.reuse and measured.is_file():  # scoring again without training again
+            record = json.loads(measured.read_text())
+            self.commands.extend(record["commands"])
+            return Path(record["run_file"]), record["cpu_seconds"], record["epochs"]
         argv = [
             sys.executable,
             "-m",
@@ -185,6 +193,8 @@ class Bench:
         if len(runs) != 1:
             raise RuntimeError(f"{out / 'runs'}: expected one run file, found {runs}")
         epochs = max((_epochs(m) for m in (out / "csv").rglob("metrics.csv")), default=0)
+        record = {"run_file": str(runs[0]), "cpu_seconds": cpu, "epochs": epochs, "commands": self.commands[-1:]}
+        measured.write_text(json.dumps(record, indent=2) + "\n")
         return runs[0], cpu, epochs
 
     def evaluate(self, task: str, run_file: Path, gt: Path, images: Path | None = None) -> dict[str, float]:
@@ -513,12 +523,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads of each training")
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join(ROWS)}")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--reuse", action="store_true", help="score a row's finished training again, no training")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.rows.split(",") if n.strip()]
     unknown = [n for n in names if n not in ROWS]
     if unknown:
         parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
-    bench = Bench(args.sources.resolve(), args.work.resolve(), args.cpu_minutes, args.threads)
+    bench = Bench(args.sources.resolve(), args.work.resolve(), args.cpu_minutes, args.threads, args.reuse)
     bench.data.mkdir(parents=True, exist_ok=True)
     results = []
     print(HEADER, flush=True)

@@ -207,7 +207,7 @@ def test_constant_concepts_floor_is_the_best_constant_set(tmp_path: Path) -> Non
     gt = tmp_path / "concepts.txt"
     # C1 on every image, C2 on 3 of 4, C3 on one: {C1, C2} has F1 (1 + 1 + 1 + 2/3) / 4; adding C3 lowers it
     gt.write_text("a\tC0000001;C0000002\nb\tC0000001;C0000002\nc\tC0000001;C0000002\nd\tC0000001;C0000003\n")
-    _png(tmp_path / "test" / "t.png", 8, 8)
+    _png(tmp_path / "test" / "DRCT" / "t.png", 8, 8)  # in a modality folder, as the converter writes them
     run = floors.constant_concepts(gt, tmp_path / "test", tmp_path / "floor.tsv")
     assert run.read_text() == "t\tC0000001;C0000002\n"
 

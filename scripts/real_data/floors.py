@@ -29,7 +29,7 @@ import numpy as np
 
 from baselines.data.formats.medcaption import read_concepts, read_tab_file
 from baselines.data.formats.vqamed import read_generated_questions
-from baselines.data.images import image_size, images_by_id, list_images, load_rgb
+from baselines.data.images import find_images, image_size, list_images, load_rgb
 from baselines.runfiles.atomic import atomic_write_text
 from baselines.runfiles.grouped import format_grouped_lines
 from baselines.tasks import get_task
@@ -50,10 +50,10 @@ def box_prior(task: str, train_gt: Path, train_images: Path, test_images: Path, 
     spec = get_task(task)
     truth = spec.read_ground_truth(train_gt, None)
     id_from = "name" if task == "drawnui" else "stem"
-    boxes = _relative_boxes(truth, images_by_id(train_images, id_from))
+    boxes = _relative_boxes(truth, find_images(train_images, id_from))
     total = sum(len(b) for b in boxes.values())
     run: dict[str, list[Region]] = {}
-    for image_id, path in sorted(images_by_id(test_images, id_from).items()):
+    for image_id, path in sorted(find_images(test_images, id_from).items()):
         width, height = image_size(path)
         scale = np.array([width, height, width, height])
         run[image_id] = [
@@ -79,7 +79,7 @@ def train_label_counts(train_gt: Path, train_images: Path) -> np.ndarray:
     spec = CoralPolygonSpec()
     truth = spec.read_ground_truth(train_gt, None)
     masks = []
-    for image_id, path in images_by_id(train_images, "stem").items():
+    for image_id, path in find_images(train_images, "stem").items():
         width, height = image_size(path)
         masks.append(label_map(truth.get(image_id, []), height, width, spec.draw_order))
     return _label_counts(masks)
@@ -91,7 +91,7 @@ def majority_polygon(train_gt: Path, train_images: Path, test_images: Path, out:
     counts = train_label_counts(train_gt, train_images)
     label = int(np.argmax(counts[1:255]))
     run = {}
-    for image_id, path in sorted(images_by_id(test_images, "stem").items()):
+    for image_id, path in sorted(find_images(test_images, "stem").items()):
         w, h = image_size(path)
         run[image_id] = [Region(label, 1.0, (0, 0, w - 1, h - 1), (0, 0, w - 1, 0, w - 1, h - 1, 0, h - 1))]
     return atomic_write_text(out, format_grouped_lines(run, spec.classes, "polygon"))
@@ -161,7 +161,7 @@ def constant_concepts(train_gt: Path, test_images: Path, out: Path) -> Path:
             break
         best, label = max(scored)
         chosen.append(label)
-    test_ids = sorted(images_by_id(test_images, "stem"))
+    test_ids = sorted(find_images(test_images, "stem"))
     return atomic_write_text(out, "".join(f"{i}\t{';'.join(chosen)}\n" for i in test_ids))
 
 
@@ -178,9 +178,9 @@ def nearest_caption(train_captions: Path, train_images: Path, test_images: Path,
     """The caption of the nearest training image (16x16 grayscale thumbnails, Euclidean)."""
     captions = read_tab_file(train_captions, "caption")
     train_ids, train_vectors = _thumbnails(
-        {k: v for k, v in images_by_id(train_images, "stem").items() if k in captions}
+        {k: v for k, v in find_images(train_images, "stem").items() if k in captions}
     )
-    test_ids, test_vectors = _thumbnails(images_by_id(test_images, "stem"))
+    test_ids, test_vectors = _thumbnails(find_images(test_images, "stem"))
     distances = ((test_vectors[:, None, :] - train_vectors[None, :, :]) ** 2).sum(-1)
     nearest = distances.argmin(1)
     return atomic_write_text(
@@ -191,14 +191,14 @@ def nearest_caption(train_captions: Path, train_images: Path, test_images: Path,
 def frequent_caption(train_captions: Path, test_images: Path, out: Path) -> Path:
     """The most frequent training caption for every test image."""
     caption = Counter(read_tab_file(train_captions, "caption").values()).most_common(1)[0][0]
-    return atomic_write_text(out, "".join(f"{i}\t{caption}\n" for i in sorted(images_by_id(test_images, "stem"))))
+    return atomic_write_text(out, "".join(f"{i}\t{caption}\n" for i in sorted(find_images(test_images, "stem"))))
 
 
 def frequent_questions(train_questions: Path, test_images: Path, out: Path, k: int = 3) -> Path:
     """The k most frequent training questions for every test image."""
     counts = Counter(q for qs in read_generated_questions(train_questions).values() for q in qs)
     top = [q for q, _ in counts.most_common(k)]
-    return atomic_write_text(out, "".join(f"{i}|{'|'.join(top)}\n" for i in sorted(images_by_id(test_images, "stem"))))
+    return atomic_write_text(out, "".join(f"{i}|{'|'.join(top)}\n" for i in sorted(find_images(test_images, "stem"))))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
