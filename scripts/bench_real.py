@@ -509,6 +509,81 @@ def vqg(bench: Bench) -> Result:
     )
 
 
+VQA = [
+    "data=vqa2019",
+    "model.image_net.name=resnet10t",
+    "model.image_net.pretrained=false",
+    "model.text_net.name=null",
+    "model.text_net.hidden_size=128",
+    "model.text_net.layers=2",
+    "model.text_net.attention_heads=2",
+    "model.optimizer.lr=2e-3",
+    "data.image_size=64",
+    "data.batch_size=32",
+    "trainer.max_epochs=10",
+    "trainer.check_val_every_n_epoch=10",  # validation once, at the end: the reported split selects nothing
+]
+
+
+@row
+def vqa(bench: Bench) -> Result:
+    """VQA-Med 2019 validation, predicted and scored per category file (scripts/real_data/vqamed2019.py)."""
+    bench.commands = []
+    release = _converter("vqamed2019")
+    release.lay_out(_sources(bench, "AquaNet_VQA"), bench.data)
+    bench.commands.append("python scripts/real_data/vqamed2019.py SOURCES/AquaNet_VQA $DATA")
+    training = bench.data / release.RELEASE / release.TRAINING
+    tokenizer = bench.work / "tokenizers" / "vqa2019"
+    from baselines.data.formats.vqamed import read_qa
+    from baselines.text.tokenizers import train_word_tokenizer
+
+    train_word_tokenizer([q for _, q, _ in read_qa(training / "All_QA_Pairs_train.txt")], tokenizer)
+    bench.commands.append(f"# tokenizer: train_word_tokenizer(the questions of All_QA_Pairs_train.txt, {tokenizer})")
+    images = bench.data / release.RELEASE / release.VALIDATION / "Val_images"
+    first, *others = release.CATEGORIES
+    overrides = [
+        *VQA,
+        f"model.tokenizer={tokenizer}",
+        f"data.predict_questions={release.category_file(bench.data, first)}",
+        f"data.predict_images={images}",
+    ]
+    run, cpu, epochs = bench.train("vqa", "vqa", overrides)
+    runs = {first: run}
+    checkpoint = bench.run_dir("vqa") / "checkpoints" / "last.ckpt"
+    for category in others:
+        out = bench.run_dir(f"vqa-val-{category}")
+        argv = [sys.executable, "-m", "baselines.cli", "predict", f"ckpt_path={checkpoint}", f"hydra.run.dir={out}"]
+        argv += [f"paths.data_dir={bench.data}", "data.num_workers=0", "overwrite=true"]
+        argv += [f"data.predict_questions={release.category_file(bench.data, category)}"]
+        argv += [f"data.predict_images={images}"]
+        _, seconds = bench._run(argv)
+        cpu += seconds
+        runs[category] = out / "runs" / "vqa.txt"
+    scores = {}
+    for category, path in runs.items():
+        truth = release.category_file(bench.data, category)
+        scores[category] = bench.evaluate("vqa", path, truth) | {"questions": len(read_qa(truth))}
+    pooled = release.pooled(scores)
+    floor = release.question_prior(bench.data)
+    bench.commands.append("python scripts/real_data/vqamed2019.py --floor $DATA")
+    extra = {"bleu": pooled["bleu"], "floor/bleu": floor["all"]["bleu"]}
+    for category in release.CATEGORIES:
+        extra |= {f"{category}/accuracy": scores[category]["accuracy"], f"{category}/bleu": scores[category]["bleu"]}
+        extra |= {f"floor/{category}/accuracy": floor[category]["accuracy"]}
+    return Result(
+        "vqa",
+        "vqa",
+        "VQA-Med 2019 validation: 2,000 questions on 500 images (trained on 12,792 / 3,200)",
+        "accuracy",
+        pooled["accuracy"],
+        floor["all"]["accuracy"],
+        "the most frequent training answer to the same question text",
+        cpu / 60,
+        epochs,
+        extra,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", type=Path, required=True, help="folder of the source checkouts (see above)")
