@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from baselines.data import images
-from baselines.data.images import ImageReadError, check_images, load_rgb, unreadable_reason
+from baselines.data.images import ImageReadError, check_images, image_size, load_rgb, unreadable_reason
 
 
 def _bomb(path: Path, width: int, height: int) -> Path:
@@ -97,3 +98,34 @@ def test_a_header_the_caller_has_read_is_not_read_again_and_is_capped(
     monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 500)
     with pytest.raises(ImageReadError, match=r"page.png: 30x20 = 600 pixels, more than the cap of 500"):
         load_rgb(image, header=header)
+
+
+def _png_with_orientation_after_the_pixels(path: Path) -> None:
+    """A 20x10 PNG whose eXIf chunk (orientation 6: rotated, width and height swap) follows IDAT."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (20, 10)).save(path, exif=exif.tobytes())
+    data = path.read_bytes()
+    chunks, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        chunks.append(data[at : at + 12 + length])
+        at += 12 + length
+    kind = [c[4:8] for c in chunks]
+    exif_chunk = chunks[kind.index(b"eXIf")]
+    rest = [c for c in chunks if c is not exif_chunk]
+    path.write_bytes(data[:8] + b"".join(rest[:-1]) + exif_chunk + rest[-1])
+
+
+def test_png_size_reads_the_orientation_without_decoding_the_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rotated.png"
+    _png_with_orientation_after_the_pixels(path)
+    assert load_rgb(path).shape[:2] == (20, 10)  # OpenCV applies it: 10 wide, 20 high
+
+    def decode(*args: object) -> None:
+        raise AssertionError("image_size decoded the pixels")
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", decode)
+    assert image_size(path) == (10, 20)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,55 @@ class EpochSummary(Callback):
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if not k.startswith("train/loss_"))
         log.info("epoch %d step %d: %s", trainer.current_epoch, trainer.global_step, shown)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its children that have ended (data-loader workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class CpuBudget(Callback):
+    """Stops training after the epoch that leaves too little CPU time for another one, so that training
+    (from the start of fit, validation included) stays within `minutes` of CPU time on any load of the
+    machine; a wall-clock limit (`trainer.max_time`) would do less work on a busy machine and stop mid-epoch.
+
+    The next epoch is assumed to cost as much as the costliest one so far. CPU time is counted as
+    `cpu_seconds` does: data-loader workers count once they have ended, so use it with `data.num_workers=0`
+    (or non-persistent workers) for a strict budget. Add it to a run with
+    `+callbacks.cpu_budget._target_=baselines.callbacks.CpuBudget +callbacks.cpu_budget.minutes=8`.
+
+    Args:
+        minutes: CPU minutes training may use.
+    """
+
+    def __init__(self, minutes: float) -> None:
+        if minutes <= 0:
+            raise ValueError(f"CpuBudget: minutes must be positive, got {minutes}")
+        self.minutes = minutes
+        self.start = 0.0
+        self.epoch_start = 0.0
+        self.costliest = 0.0
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.start = cpu_seconds()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.epoch_start = cpu_seconds()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        now = cpu_seconds()
+        self.costliest = max(self.costliest, now - self.epoch_start)
+        used = now - self.start
+        if used + self.costliest > self.minutes * 60:
+            log.info(
+                "CPU budget: %.1f of %.1f CPU-minutes used after epoch %d (the costliest took %.1f): stopping",
+                used / 60,
+                self.minutes,
+                trainer.current_epoch,
+                self.costliest / 60,
+            )
+            trainer.should_stop = True
 
 
 class OverlayImages(Callback):
