@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 BadImagePolicy = Literal["error", "skip"]
@@ -193,7 +193,7 @@ def _orientation(image: Image.Image) -> int:
     (which OpenCV applies too); on real 1380x920 PNGs that doubled the cost of loading each one. Its chunks
     are walked here instead and the chunk handed to Pillow; a PNG with XMP metadata is left to Pillow.
     """
-    if image.format == "PNG" and not {"exif", "xmp", "XML:com.adobe.xmp"} & set(image.info):
+    if isinstance(image, PngImagePlugin.PngImageFile) and not {"exif", "xmp", "XML:com.adobe.xmp"} & set(image.info):
         raw = _png_chunk(Path(str(image.filename)), b"eXIf")
         if not raw:
             return 1
