@@ -20,6 +20,7 @@ from baselines.checkpoints import (
     check_composed_targets,
     load_checkpoint,
     read_record,
+    record_overrides,
     with_checkpoint_overrides,
 )
 from baselines.cli import main
@@ -44,7 +45,9 @@ def test_checkpoint_records_task_overrides_and_config(spll_checkpoint: tuple[dic
     record = read_record(summary["checkpoint"])
     assert record is not None
     assert record["task"] == "spll"
-    assert record["overrides"] == overrides
+    # what a prediction replays, and apart, never replayed, the run's own paths
+    assert record["overrides"] == [o for o in overrides if not o.startswith("paths.")]
+    assert record["run_overrides"] == [o for o in overrides if o.startswith("paths.")]
     assert record["config"]["model"]["net"]["hidden"] == 32
 
 
@@ -128,10 +131,10 @@ def test_stored_config_naming_untrusted_code_is_refused(tmp_path: Path) -> None:
     assert replayed[0] == "experiment=spll"
 
 
-def test_replayed_overrides_yield_to_the_users_and_drop_run_specific_ones(tmp_path: Path) -> None:
+def test_replayed_overrides_yield_to_the_users_and_never_include_run_specific_ones(tmp_path: Path) -> None:
     path = tmp_path / "mine.ckpt"
     stored = ["experiment=spll", "+demo=spll", "paths.output_dir=/old", "data.batch_size=8", "ckpt_path=a.ckpt"]
-    torch.save({"state_dict": {}, RECORD_KEY: {"task": "spll", "overrides": stored}}, path)
+    torch.save({"state_dict": {}, RECORD_KEY: {"task": "spll", **record_overrides(stored)}}, path)
     argv = [f"ckpt_path={path}", "data.batch_size=2"]
     assert with_checkpoint_overrides(argv) == ["experiment=spll", "+demo=spll", *argv]
     explicit = ["experiment=spll", f"ckpt_path={path}"]
@@ -215,35 +218,47 @@ def test_refusals_say_why(tmp_path: Path) -> None:
             with_checkpoint_overrides([f"ckpt_path={_poisoned(tmp_path, override)}"])
 
 
-def test_the_runs_own_paths_and_outputs_are_never_replayed(
-    spll_checkpoint: tuple[dict, list[str]], tmp_path: Path, victim: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "paths.root_dir={victim}",
+        "paths.cache_dir={victim}",
+        "logger.csv.save_dir={victim}",
+        "model.index_dir={victim}",
+        "callbacks.run_file_writer.output_path={victim}/important.txt",
+        "callbacks.run_file_writer.overwrite=true",
+        "trainer.default_root_dir={victim}",
+        "hydra.run.dir={victim}",
+        "evaluation.ground_truth=/etc/hostname",
+    ],
+)
+def test_the_runs_own_paths_and_outputs_in_a_checkpoint_are_refused(
+    spll_checkpoint: tuple[dict, list[str]], tmp_path: Path, victim: Path, planted: str
 ) -> None:
-    """Leaf settings naming where a run reads or writes are the user's: dropped with a warning, never used."""
+    """A checkpoint records where its run read and wrote apart (`run_overrides`, never replayed): such a setting
+    among the overrides it replays is a forgery, refused naming it, and nothing is written."""
     summary, _ = spll_checkpoint
     checkpoint = torch.load(summary["checkpoint"], weights_only=True)
-    planted = [
-        f"paths.root_dir={victim}",
-        f"paths.cache_dir={victim}",
-        f"logger.csv.save_dir={victim}",
-        f"model.index_dir={victim}",
-        f"callbacks.run_file_writer.output_path={victim}/important.txt",
-        "callbacks.run_file_writer.overwrite=true",
-        f"trainer.default_root_dir={victim}",
-        f"hydra.run.dir={victim}",
-    ]
-    checkpoint[RECORD_KEY]["overrides"] += planted
+    override = planted.format(victim=victim)
+    checkpoint[RECORD_KEY]["overrides"].append(override)
     path = tmp_path / "planted.ckpt"
     torch.save(checkpoint, path)
     before = _snapshot(victim)
     out = tmp_path / "predicted"
     argv = ["predict", f"ckpt_path={path}", f"paths.root_dir={tmp_path}", f"hydra.run.dir={out}"]
-    with caplog.at_level("WARNING", logger="baselines.checkpoints"):
-        replayed = with_checkpoint_overrides(argv[1:])
-    assert not any(str(victim) in o for o in replayed)
-    assert all(p in caplog.text for p in planted if "model." not in p)
-    assert main([*argv, f"paths.output_dir={out}"]) == 0
-    assert _snapshot(victim) == before
-    assert (out / "runs" / "spll.csv").read_bytes() == Path(summary["run_file"]).read_bytes()
+    named = re.escape(f"'{override.split('=')[0]}=") + r"[^']*': the run's own path, output or flag"
+    with pytest.raises(CheckpointError, match=named):
+        with_checkpoint_overrides(argv[1:])
+    assert main([*argv, f"paths.output_dir={out}"]) != 0
+    assert _snapshot(victim) == before and not (out / "runs").exists()
+
+
+def test_a_trusted_checkpoint_replays_its_runs_own_paths_too(spll_checkpoint: tuple[dict, list[str]]) -> None:
+    summary, overrides = spll_checkpoint
+    replayed = with_checkpoint_overrides([f"ckpt_path={summary['checkpoint']}", "trust_checkpoint=true"])
+    assert [o for o in overrides if o.startswith("paths.")] == [o for o in replayed if o.startswith("paths.")]
+    untrusted = with_checkpoint_overrides([f"ckpt_path={summary['checkpoint']}"])
+    assert not any(o.startswith("paths.") for o in untrusted)
 
 
 def test_every_target_of_the_project_configs_is_known_exactly() -> None:

@@ -98,8 +98,8 @@ KNOWN_TARGETS = frozenset(
 )
 # Stored overrides that belong to the training run, not to the model: never replayed at predict time.
 _RUN_FLAGS = ("ckpt_path", "train", "predict", "evaluate", "overwrite", "allow_untrained", "trust_checkpoint")
-# The run's own environment, outputs and inputs: a leaf setting or a group choice there is the user's, never the
-# checkpoint's (dropped with a warning); a whole node of them (`paths={...}`) is refused.
+# The run's own environment, outputs and inputs: the user's, never the checkpoint's. A checkpoint records them apart
+# (`run_overrides`, never replayed); found among its replayed `overrides`, they are refused like any forgery.
 _RUN_ROOTS = ("paths", "hydra", "logger", "callbacks", "evaluation", "debug", "hparams_search")
 # What a checkpoint may set: the model, its input and how it runs (leaf values under these roots) ...
 _REPLAYED_ROOTS = ("model", "data", "synthetic", "trainer", "seed")
@@ -108,6 +108,17 @@ _REPLAYED_GROUPS = ("experiment", "model", "data", "demo", "trainer")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _KEY_PART = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _PATH_WORDS = ("dir", "file", "path")
+
+
+RUN_OWN = "the run's own path, output or flag: where a run reads and writes is the user's to give, never a checkpoint's"
+
+
+def record_overrides(overrides: Sequence[str]) -> dict[str, list[str]]:
+    """A run's overrides as its checkpoints record them: `overrides`, the ones a prediction from the checkpoint
+    replays (each passes `vet_override`), and `run_overrides`, the rest (paths, outputs, flags, expressions),
+    kept for the record and never replayed."""
+    replayed = [str(o) for o in overrides if vet_override(str(o)) is None]
+    return {"overrides": replayed, "run_overrides": [str(o) for o in overrides if str(o) not in replayed]}
 
 
 class CheckpointError(ValueError):
@@ -221,9 +232,8 @@ def vet_override(override: str) -> str | None:
     """What one override stored in a checkpoint would do if replayed, checked as data.
 
     Returns:
-        None when it is replayed (a plain model or input value, or a plain local config file), `"dropped"` when it is
-        the run's own setting (outputs, paths, trainer, flags: the user's, never the checkpoint's), else why it is
-        refused.
+        None when it may be replayed (a plain model or input value, or a plain local config file), `RUN_OWN` when it
+        is the run's own setting (outputs, paths, flags: the user's, never the checkpoint's), else why it is refused.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import OverrideType
@@ -256,7 +266,7 @@ def vet_override(override: str) -> str | None:
     if key in _RUN_FLAGS or root in _RUN_ROOTS:
         if len(parts) == 1 and root not in _RUN_FLAGS and not (isinstance(value, str) and _is_local(root, value)):
             return f"{root}={value!r} is not a file of the local config tree"
-        return "dropped"
+        return RUN_OWN
     if len(parts) == 1:
         if root in _REPLAYED_GROUPS:
             return (
@@ -269,7 +279,7 @@ def vet_override(override: str) -> str | None:
     elif root not in _REPLAYED_ROOTS:
         return f"{key} is not a model or input setting"
     if any(word in part.lower() for part in parts for word in _PATH_WORDS):
-        return "dropped"  # a file or folder of the run: the user's to give, never the checkpoint's
+        return RUN_OWN  # a file or folder of the run: the user's to give, never the checkpoint's
     return None
 
 
@@ -283,18 +293,20 @@ def replayed_overrides(record: Mapping[str, Any], given: Sequence[str], trust: b
     """The stored overrides to compose again before the user's own (which win on the same key).
 
     Each is checked as data (`vet_override`): the experiment and the plain values that define the model and
-    its input are replayed; the run's own settings (where it writes, what it reads, the trainer) are dropped
-    with a warning; anything else is refused. With `trust`, every stored override is replayed unchecked.
+    its input are replayed; anything else is refused, the run's own settings (where it writes, what it reads)
+    included: a checkpoint records those apart (`record_overrides`). With `trust`, every stored override is
+    replayed unchecked, the recorded run's own settings included.
 
     Raises:
         CheckpointError: Naming each refused override and why, when trust is False.
     """
     stored = [str(o) for o in record.get("overrides", [])]
     mine = {override_key(o) for o in given}
-    if trust:
+    if trust:  # the run's own paths too, as it was trained
+        stored += [str(o) for o in record.get("run_overrides", [])]
         return [o for o in stored if override_key(o) not in mine and override_key(o) not in _RUN_FLAGS]
     verdicts = {o: vet_override(o) for o in stored}
-    refused = [f"{_quote(o)}: {why}" for o, why in verdicts.items() if why not in (None, "dropped")]
+    refused = [f"{_quote(o)}: {why}" for o, why in verdicts.items() if why is not None]
     if refused:
         raise CheckpointError(
             "the checkpoint's stored config is refused; nothing was run, read or written:\n  "
@@ -302,9 +314,6 @@ def replayed_overrides(record: Mapping[str, Any], given: Sequence[str], trust: b
             + "\nA checkpoint may name its experiment and plain model and input values only. If you trust the "
             "person who made it, add trust_checkpoint=true"
         )
-    dropped = [o for o, why in verdicts.items() if why == "dropped" and override_key(o) not in _RUN_FLAGS]
-    if dropped:
-        log.warning("not replayed from the checkpoint (the run's own paths, outputs and trainer): %s", dropped)
     if not any(override_key(o) == "experiment" and why is None for o, why in verdicts.items()):
         raise CheckpointError("the checkpoint's stored config names no experiment: give experiment=<name>")
     return [o for o, why in verdicts.items() if why is None and override_key(o) not in mine]

@@ -27,6 +27,7 @@ from baselines.checkpoints import (
     last_checkpoint,
     override_key,
     read_record,
+    record_overrides,
 )
 from baselines.config import resolved_for_record
 from baselines.data.base import BaseDataModule
@@ -162,7 +163,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
 
     model = instantiate(cfg.model)
     resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
-    callbacks.append(CheckpointRecord({"task": spec.name, "overrides": overrides, "config": resolved}))
+    callbacks.append(CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}))
     preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
     if preemption is not None:
         callbacks.append(preemption)
