@@ -182,3 +182,11 @@ def test_a_checkpoint_of_other_question_types_is_refused(release: Path) -> None:
     untyped.build_head(datamodule.answers)  # no category files: yes/no and open
     with pytest.raises(ValueError, match=r"routes questions by the types \['abnormality'"):
         untyped.on_load_checkpoint(checkpoint)
+
+
+def test_an_image_asked_four_questions_is_checked_and_reported_once(release: Path) -> None:
+    (release / "data/vqamed2019/ImageClef_2019_Training/Train_images/synpic1003.jpg").write_bytes(b"not a jpeg")
+    datamodule = instantiate(_config(release, "data.on_bad_image=skip").data)
+    train = datamodule.dataset("train")
+    assert len(train) == 7 and "synpic1003" not in train.ids  # all four of its questions left out
+    assert len(datamodule.skipped["train"]) == 1 and "synpic1003.jpg" in datamodule.skipped["train"][0]

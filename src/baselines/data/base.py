@@ -102,9 +102,12 @@ class BaseDataModule(pl.LightningDataModule):
         reason: Callable[[Path], str | None] = unreadable_reason,
     ) -> list[Item]:
         """The items whose file (paths[i]) can be read; under policy "skip" the others are left out and
-        recorded in `skipped[split]`, under "error" they stop the run (see check_images)."""
-        keep, self.skipped[split] = check_images(paths, policy, split, reason)
-        return [items[k] for k in keep]
+        recorded in `skipped[split]`, under "error" they stop the run (see check_images). A file several items
+        share (VQA-Med 2019: four questions per image) is checked and reported once."""
+        unique = list(dict.fromkeys(paths))
+        keep, self.skipped[split] = check_images(unique, policy, split, reason)
+        readable = {unique[k] for k in keep}
+        return [item for item, path in zip(items, paths, strict=True) if path in readable]
 
     def train_sampler(self) -> Sampler | None:
         """A sampler for the training split (e.g. class-balanced); None shuffles uniformly."""
