@@ -22,7 +22,7 @@ from baselines.checkpoints import load_checkpoint, read_record
 from baselines.cli import main
 from baselines.config import config_dir
 from baselines.pipeline import run
-from baselines.runfolder import LOCK_NAME, RunFolder, is_rank_zero
+from baselines.runfolder import LOCK_NAME, RunFolder, RunLock, is_rank_zero
 
 Compose = Callable[..., DictConfig]
 SPLL = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=2")
@@ -157,6 +157,17 @@ def test_other_ranks_share_rank_zeros_folder_and_lock(
         assert not is_rank_zero()
         RunFolder().on_job_start(config)  # not refused
         monkeypatch.delenv(name)
+
+
+def test_a_lock_is_gone_once_released_and_taken_back_from_an_earlier_run_of_this_process(tmp_path: Path) -> None:
+    first = RunLock(tmp_path)
+    assert first.acquire() is None
+    assert (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()} {os.uname().nodename}\n"
+    # a run that ended in an exit Hydra did not see (SIGTERM, Ctrl-C) never released it: the next run here takes it
+    second = RunLock(tmp_path)
+    assert second.acquire() is None and second.held and not first.held
+    second.release()
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 def test_a_stale_lock_left_by_a_dead_process_is_taken_over_with_a_warning(spll_data: list[str], tmp_path: Path) -> None:

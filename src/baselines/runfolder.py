@@ -43,6 +43,8 @@ LOCK_NAME = ".lock"
 # Files of a run (globs, relative to its output folder) besides those the config names (checkpoints, run file,
 # logger folders, Hydra's job log): `overwrite=true` deletes them with the old run, so nothing of it is mixed in.
 RUN_OUTPUTS: tuple[str, ...] = ("summary.json",)
+# The locks this process holds, by lock file: one left by a run that ended in an exit is taken back by the next.
+_HELD: dict[Path, RunLock] = {}
 # Environment variables that name a process's rank: anything but 0 is a helper of rank 0's run, in its folder.
 _RANK_VARIABLES = ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID")
 
@@ -85,6 +87,9 @@ class RunLock:
             RunFolderError: Naming the PID (and host) of the live process that holds it.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        earlier = _HELD.get(self.path.resolve())
+        if earlier is not None:  # a run of this process that ended by an exit Hydra did not see (SIGTERM, Ctrl-C)
+            earlier.release()
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -102,6 +107,7 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
         self._fd = fd
+        _HELD[self.path.resolve()] = self
         atexit.register(self.release)  # a run ended by SystemExit (SIGTERM, Ctrl-C) leaves no lock behind
         if not previous:
             return None
@@ -119,6 +125,7 @@ class RunLock:
             self.path.unlink()
         os.close(self._fd)
         self._fd = None
+        _HELD.pop(self.path.resolve(), None)
         atexit.unregister(self.release)
 
 
