@@ -15,7 +15,6 @@ import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, ListConfig
 
 from baselines.checkpoints import (
@@ -25,7 +24,6 @@ from baselines.checkpoints import (
     Preemption,
     describe_mismatch,
     last_checkpoint,
-    override_key,
     read_record,
     record_overrides,
 )
@@ -109,18 +107,6 @@ def _check_checkpoint_task(checkpoint: str, spec: TaskSpec) -> dict[str, Any] | 
     return record
 
 
-def _report_preemption(preemption: Preemption | None, overrides: Sequence[str], cfg: DictConfig) -> None:
-    saved = preemption.saved if preemption is not None else None
-    if saved is None:
-        log.error("SIGTERM: training stopped; no checkpoint folder, so nothing was saved to resume from")
-        return
-    again = [o for o in overrides if override_key(o) not in ("ckpt_path", "hydra.run.dir")]
-    if not any(override_key(o) == "paths.output_dir" for o in overrides):
-        again.append(f"hydra.run.dir={cfg.paths.output_dir}")
-    command = " ".join(["baselines", "train", *again, "ckpt_path=last"])
-    log.error("SIGTERM: training stopped and %s was saved. Resume with:\n  %s", saved, command)
-
-
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, Any]:
     """Runs what the config asks for (`train`, `predict`, `evaluate` flags) and returns a summary.
 
@@ -164,9 +150,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     model = instantiate(cfg.model)
     resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
     callbacks.append(CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}))
-    preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
-    if preemption is not None:
-        callbacks.append(preemption)
+    preemption = Preemption(saver.dirpath if saver is not None else None)
+    callbacks.append(preemption)
     loggers = _instantiate_group(cfg.get("logger"))
     for logger in loggers:  # hparams.yaml and TensorBoard's HParams tab get the resolved config
         logger.log_hyperparams(resolved)
@@ -178,9 +163,12 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if cfg.get("train"):
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint)
-        except SIGTERMException:
-            _report_preemption(preemption, overrides, cfg)
-            raise SystemExit(143) from None  # 128 + SIGTERM, as a process killed by the signal reports
+        except SystemExit:  # SIGTERM or Ctrl-C (Lightning exits on a KeyboardInterrupt)
+            if preemption.signal is None:
+                raise
+            raise SystemExit(preemption.report(overrides, cfg.paths.output_dir)) from None
+        if preemption.signal is not None:  # it came as the last batch ended: training is complete, prediction not
+            raise SystemExit(preemption.report(overrides, cfg.paths.output_dir))
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)
         monitor = _monitor_value(saver, trainer, cfg.get("monitor"))
