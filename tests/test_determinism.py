@@ -110,3 +110,23 @@ def test_seeded_augmentations_draw_independently() -> None:
         out = pipeline(image=image)["image"]
         seen |= {name for name, flip in FLIPS.items() if np.array_equal(out, flip(image))}
     assert seen == set(FLIPS)
+
+
+def test_same_seed_same_losses_with_the_real_augmentations(demo_cfg: Compose) -> None:
+    """The VQA demo with the augmentations of configs/data/vqa.yaml (the demos train without any)."""
+    augmented = (
+        *TINY["vqa"],
+        "data.augmentations=[{_target_:albumentations.RandomBrightnessContrast,p:0.5},"
+        "{_target_:albumentations.Affine,scale:[0.9,1.1],rotate:[-10,10],p:0.5}]",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=3",
+        "+trainer.limit_val_batches=1",
+        "predict=false",
+    )
+    instantiate(demo_cfg("vqa", *augmented).synthetic)
+    losses = [
+        run(demo_cfg("vqa", *augmented, f"seed={seed}", output=out))["metrics"]
+        for seed, out in ((3, "a"), (3, "b"), (4, "c"))
+    ]
+    assert losses[0] == losses[1]
+    assert losses[0]["train/loss"] != losses[2]["train/loss"]
