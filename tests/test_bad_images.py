@@ -221,7 +221,9 @@ def test_a_truncated_jpeg_is_a_bad_image_not_a_grey_one(tmp_path: Path) -> None:
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(data[: len(data) * 2 // 3])  # the header reads; the scan stops short
     padded = tmp_path / "padded.jpg"
-    padded.write_bytes(data + b"\x00" * 64)  # bytes after the end marker: harmless, still an image
+    padded.write_bytes(data + b"\x00" * 64)  # padding after the end marker
+    trailer = tmp_path / "trailer.jpg"
+    trailer.write_bytes(data + b"phone maker's data" * 10)  # data after it: harmless, still an image
 
     assert "truncated" in (unreadable_reason(cut) or "")
     with pytest.raises(ImageReadError, match=rf"{cut}: truncated or corrupt JPEG data"):
@@ -229,5 +231,6 @@ def test_a_truncated_jpeg_is_a_bad_image_not_a_grey_one(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match=rf"1 unreadable file\(s\) in the train split.*\n{cut}: truncated"):
         check_images([released, cut, padded], "error", "train")
     assert check_images([released, cut, padded], "skip", "train") == ([0, 2], [f"{cut}: {unreadable_reason(cut)}"])
-    assert unreadable_reason(padded) is None
-    assert (load_rgb(padded) == load_rgb(released)).all()
+    for complete in (padded, trailer):
+        assert unreadable_reason(complete) is None
+        assert (load_rgb(complete) == load_rgb(released)).all()

@@ -151,21 +151,23 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None, header: Imag
 
 
 _JPEG_END = b"\xff\xd9"  # the EOI marker; inside the entropy-coded data a 0xFF is always followed by 0x00 or RSTn
+_JPEG_TAIL = 4096
 
 
 def jpeg_truncation(path: Path) -> str | None:
     """Why a JPEG's data stops short, or None when it is complete.
 
     OpenCV's libjpeg decodes a truncated JPEG without an error: the missing rows come out grey and only
-    "Premature end of JPEG file" on stderr tells. A complete JPEG ends with its EOI marker, so a look at the last
-    two bytes passes nearly every file; one that does not end so (cut short, or with bytes appended after the
-    image, which is harmless) is decoded by Pillow at 1/8 scale (the whole stream is read, only the inverse DCT is
-    cheaper), and Pillow, with LOAD_TRUNCATED_IMAGES left False, raises on a truncated stream.
+    "Premature end of JPEG file" on stderr tells. A complete JPEG ends with its EOI marker (padding of zero
+    bytes or line ends aside), so a look at its last bytes passes nearly every file; one that does not end so
+    (cut short, or with data appended after the image, which is harmless) is decoded by Pillow at 1/8 scale (the
+    whole stream is read, only the inverse DCT is cheaper), and Pillow, with LOAD_TRUNCATED_IMAGES left False,
+    raises on a truncated stream.
     """
     with path.open("rb") as handle:
         handle.seek(0, 2)
-        handle.seek(max(handle.tell() - len(_JPEG_END), 0))
-        if handle.read() == _JPEG_END:
+        handle.seek(max(handle.tell() - _JPEG_TAIL, 0))
+        if handle.read().rstrip(b"\x00\r\n").endswith(_JPEG_END):
             return None
     try:
         with warnings.catch_warnings():
