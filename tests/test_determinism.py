@@ -71,12 +71,17 @@ class _Augmented(Dataset):
         return torch.from_numpy(self.pipeline(image=self.images[index])["image"])
 
 
-def _augmented_epochs(seed: int, workers: int, epochs: int = 2) -> list[torch.Tensor]:
+def _augmented_epochs(seed: int, workers: int, persistent: bool, epochs: int = 2) -> list[torch.Tensor]:
     """Every batch of `epochs` epochs of a fresh loader, seeded as `run` seeds (workers initialised as
     Lightning's trainer initialises them)."""
     pl.seed_everything(seed, workers=True)
     loader = DataLoader(
-        _Augmented(), batch_size=4, shuffle=True, num_workers=workers, worker_init_fn=pl_worker_init_function
+        _Augmented(),
+        batch_size=4,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=persistent,
+        worker_init_fn=pl_worker_init_function,
     )
     return [batch for _ in range(epochs) for batch in loader]
 
@@ -85,11 +90,11 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_same_seed_same_augmentations(workers: int) -> None:
-    first = _augmented_epochs(3, workers)
-    assert _same(first, _augmented_epochs(3, workers))
-    assert not _same(first, _augmented_epochs(4, workers))
+@pytest.mark.parametrize(("workers", "persistent"), [(0, False), (2, False), (2, True)])
+def test_same_seed_same_augmentations(workers: int, persistent: bool) -> None:
+    first = _augmented_epochs(3, workers, persistent)
+    assert _same(first, _augmented_epochs(3, workers, persistent))
+    assert not _same(first, _augmented_epochs(4, workers, persistent))
 
 
 FLIPS = {
