@@ -121,3 +121,16 @@ def test_train_lists_every_missing_and_unreadable_file_in_one_message(
         main(_train(root, tmp_path))
     printed = capsys.readouterr().err
     assert "Traceback" in printed and f"{broken[0]}: file not found" in printed
+
+
+@pytest.mark.parametrize("command", ["validate", "draw"])
+def test_validate_and_draw_refuse_a_folder_with_two_files_of_one_stem(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _same_stem(tmp_path / "test")
+    run_file = tmp_path / "run.txt"
+    run_file.write_text("X;c_soft_coral 0.9:10x10+1+1\n")
+    extra = ["--out", str(tmp_path / "pictures")] if command == "draw" else []
+    assert main([command, "--task", "coral_boxes", str(run_file), "--images", str(tmp_path / "test"), *extra]) == 2
+    assert f"{second}: image id 'X' also at {first}" in capsys.readouterr().err
+    assert not (tmp_path / "pictures").exists()
