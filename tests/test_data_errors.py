@@ -14,7 +14,7 @@ from baselines.cli import main
 from baselines.data.coral import read_coral_records
 from baselines.data.detection import unlabeled_records
 from baselines.data.images import find_images_by_stem, images_by_id
-from baselines.errors import FormatError
+from baselines.errors import DataError, FormatError
 from baselines.runfiles.writer import RunFileWriter
 from conftest import TINY_DRAWNUI
 
@@ -134,3 +134,13 @@ def test_validate_and_draw_refuse_a_folder_with_two_files_of_one_stem(
     assert main([command, "--task", "coral_boxes", str(run_file), "--images", str(tmp_path / "test"), *extra]) == 2
     assert f"{second}: image id 'X' also at {first}" in capsys.readouterr().err
     assert not (tmp_path / "pictures").exists()
+
+
+def test_a_predict_split_with_one_id_twice_is_refused_before_training(demo_cfg) -> None:  # type: ignore[no-untyped-def]
+    cfg = demo_cfg("coral_boxes", "synthetic.n_train=6", "synthetic.n_test=3")
+    instantiate(cfg.synthetic)
+    datamodule = instantiate(cfg.data)
+    dataset = datamodule.dataset("predict")
+    dataset.records.append(dataset.records[0])  # as a listing without the id check would have made it
+    with pytest.raises(DataError, match=rf"1 id\(s\) more than once in the predict split.*\n'{dataset.ids[0]}'"):
+        datamodule.prediction_set()
