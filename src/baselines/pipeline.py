@@ -29,7 +29,8 @@ from baselines.checkpoints import (
 )
 from baselines.config import resolved_for_record
 from baselines.data.base import BaseDataModule
-from baselines.data.images import set_max_image_pixels
+from baselines.data.images import ImageReadError, set_max_image_pixels
+from baselines.errors import DataError
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
@@ -81,10 +82,25 @@ def _monitor_value(saver: ModelCheckpoint | None, trainer: pl.Trainer, name: str
 
 def _check_inputs(datamodule: BaseDataModule, cfg: DictConfig) -> None:
     """Reads every split the run will use before a network is built (weights may come from a hub) or
-    trained: a wrong path or a bad annotation line fails in seconds, not after the download or the epochs."""
+    trained: a wrong path or a bad annotation line fails in seconds, not after the download or the epochs.
+    Every split is read even after one fails, so every missing or unreadable file is reported at once.
+
+    Raises:
+        DataError: The one split's error, or every failing split's message in one (an ImageReadError when each
+            was one).
+    """
     splits = [*(("train", "val") if cfg.get("train") else ()), *(("predict",) if cfg.get("predict") else ())]
+    errors: dict[str, DataError] = {}
     for split in splits:
-        datamodule.dataset(split)
+        try:
+            datamodule.dataset(split)
+        except DataError as exc:
+            errors.setdefault(str(exc), exc)  # the val split of a bad training file fails with the same message
+    if len(errors) == 1:
+        raise next(iter(errors.values()))
+    if errors:
+        unreadable = all(isinstance(exc, ImageReadError) for exc in errors.values())
+        raise (ImageReadError if unreadable else DataError)("\n".join(errors))
 
 
 def _checkpoint(cfg: DictConfig, saver: ModelCheckpoint | None) -> str | None:
