@@ -27,6 +27,7 @@ from baselines.checkpoints import (
     last_checkpoint,
     override_key,
     read_record,
+    read_tokenizer,
     record_overrides,
 )
 from baselines.config import resolved_for_record
@@ -35,6 +36,7 @@ from baselines.data.images import set_max_image_pixels
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
+from baselines.text.packed import pack_tokenizer, tokenizer_folder
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +163,15 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if cfg.get("predict"):
         spec.check_ids(datamodule.prediction_set())  # an id the run file cannot hold fails now, not after training
 
+    carried = read_tokenizer(checkpoint) if checkpoint else None
+    if carried is not None and "tokenizer" in cfg.model:  # the tokenizer the weights were trained with
+        cfg.model.tokenizer = tokenizer_folder(carried, cfg.model.tokenizer, cfg.paths.output_dir)
     model = instantiate(cfg.model)
     resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
-    callbacks.append(CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}))
+    packed = pack_tokenizer(cfg.model.get("tokenizer")) if cfg.get("train") else None
+    callbacks.append(
+        CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}, tokenizer=packed)
+    )
     preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
     if preemption is not None:
         callbacks.append(preemption)
