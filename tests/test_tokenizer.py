@@ -80,6 +80,13 @@ def test_tokenizer_command_learns_answers_only_when_asked(tmp_path: Path) -> Non
     assert "pneumothorax" in load_tokenizer(tmp_path / "tok").get_vocab()
 
 
+def test_tokenizer_command_keeps_words_seen_min_frequency_times(tmp_path: Path) -> None:
+    files = _files(tmp_path)
+    assert main(["tokenizer", "--from", str(files["qa"]), "--out", str(tmp_path / "tok"), "--min-frequency", "2"]) == 0
+    vocabulary = load_tokenizer(tmp_path / "tok").get_vocab()
+    assert "is" in vocabulary and "abnormal" not in vocabulary  # "is" is in both questions, "abnormal" in one
+
+
 def test_tokenizer_command_never_overwrites_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = _files(tmp_path)
     out = tmp_path / "tok"

@@ -29,9 +29,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="the tokenizer folder to write")
     parser.add_argument("--answers", action="store_true", help="also learn the answers of QA-pairs files")
-    parser.add_argument("--vocab-size", type=int, default=8000, help="most tokens, special tokens included")
-    parser.add_argument("--min-frequency", type=int, default=1, help="fewest occurrences of a word kept")
+    parser.add_argument("--vocab-size", type=_positive, default=8000, help="most tokens, special tokens included")
+    parser.add_argument("--min-frequency", type=_positive, default=1, help="fewest occurrences of a word kept")
     parser.add_argument("--force", action="store_true", help="replace DIR if it is an existing tokenizer folder")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _replaceable(force: bool) -> Callable[[Path], str | None]:

@@ -33,7 +33,6 @@ MAX_SOURCE_CHARS = 4096
 TOKENIZER_FILES = frozenset(
     {
         "added_tokens.json",
-        "chat_template.jinja",
         "config.json",
         "merges.txt",
         "special_tokens_map.json",
