@@ -236,6 +236,7 @@ HOSTILE: dict[str, tuple[object, str]] = {
     "not a mapping": ("tokenizer.json", "refused: a str, not a mapping"),
     "extra key": ({"format": 1, "source": "x", "files": _GOOD, "post": "x"}, "expected 'files', 'format', 'source'"),
     "format": ({"format": "1", "source": "x", "files": _GOOD}, "format '1'; this version reads 1"),
+    "format tensor": ({"format": torch.ones(2), "source": "x", "files": _GOOD}, "format 'tensor([1., 1.])';"),
     "source": ({"format": 1, "source": 7, "files": _GOOD}, "its source is not a string"),
     "oversized": ({"format": 1, "source": "x", "files": {"vocab.txt": "w\n" * 600}}, "over 1,024 bytes, the cap"),
 }

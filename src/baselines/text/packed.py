@@ -86,7 +86,7 @@ class PackedTokenizer:
         if set(data) != {"format", "source", "files"}:
             keys = ", ".join(sorted(repr(k)[:40] for k in data))
             raise PackedTokenizerError(f"keys {keys}; expected 'files', 'format', 'source'")
-        if data["format"] != FORMAT or isinstance(data["format"], bool):
+        if type(data["format"]) is not int or data["format"] != FORMAT:  # a bool or a tensor is not a format
             raise PackedTokenizerError(f"format {str(data['format'])[:40]!r}; this version reads {FORMAT}")
         source, files = data["source"], data["files"]
         if not isinstance(source, str) or len(source) > MAX_SOURCE_CHARS:
