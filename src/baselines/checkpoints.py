@@ -36,6 +36,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from baselines.runfiles.atomic import atomic_path
+from baselines.text.packed import TOKENIZER_KEY, PackedTokenizer, PackedTokenizerError, carried_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ KNOWN_TARGETS = frozenset(
         "baselines.runfolder.RunFolder",
         "hydra.utils.get_class",
         "lightning.pytorch.Trainer",
+        "lightning.pytorch.callbacks.EarlyStopping",
         "lightning.pytorch.callbacks.LearningRateMonitor",
         "lightning.pytorch.callbacks.ModelCheckpoint",
         "lightning.pytorch.loggers.CSVLogger",
@@ -131,17 +133,22 @@ class CheckpointError(ValueError):
 
 
 class CheckpointRecord(Callback):
-    """Writes the run's record into every checkpoint it saves.
+    """Writes the run's record, and the model's local tokenizer, into every checkpoint it saves.
 
     Args:
         record: `task`, `overrides` (the composing Hydra overrides), `config` (resolved, plain data).
+        tokenizer: The files of the local tokenizer folder the model was built with (baselines.text.packed),
+            carried so that predicting needs no folder besides the checkpoint.
     """
 
-    def __init__(self, record: Mapping[str, Any]) -> None:
+    def __init__(self, record: Mapping[str, Any], tokenizer: PackedTokenizer | None = None) -> None:
         self.record = dict(record)
+        self.tokenizer = tokenizer
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[RECORD_KEY] = self.record
+        if self.tokenizer is not None:
+            checkpoint[TOKENIZER_KEY] = self.tokenizer.to_data()
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -268,6 +275,20 @@ def read_record(path: str | Path) -> dict[str, Any] | None:
     """The record a checkpoint carries, or None for checkpoints saved without one."""
     record = load_checkpoint(path).get(RECORD_KEY)
     return dict(record) if isinstance(record, Mapping) else None
+
+
+def read_tokenizer(path: str | Path) -> PackedTokenizer | None:
+    """The tokenizer files a checkpoint carries, checked as data (baselines.text.packed); None if it carries none.
+
+    Raises:
+        CheckpointError: Naming the file and what is wrong with its tokenizer entry.
+    """
+    try:
+        return carried_tokenizer(load_checkpoint(path))
+    except PackedTokenizerError as exc:
+        raise CheckpointError(
+            f"{path}: its tokenizer entry is refused: {exc}. Nothing was run, read or written"
+        ) from None
 
 
 def override_key(override: str) -> str:
@@ -446,6 +467,7 @@ def with_checkpoint_overrides(argv: Sequence[str]) -> list[str]:
     if not checkpoint or checkpoint in ("null", "last") or "experiment" in values:
         return argv
     record = read_record(checkpoint)
+    read_tokenizer(checkpoint)  # a hostile tokenizer entry is refused now, before Hydra makes the run folder
     if record is None:
         raise CheckpointError(
             f"{checkpoint} records no config (saved by another program or an older version): "

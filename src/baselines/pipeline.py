@@ -25,6 +25,7 @@ from baselines.checkpoints import (
     describe_mismatch,
     last_checkpoint,
     read_record,
+    read_tokenizer,
     record_overrides,
 )
 from baselines.config import resolved_for_record
@@ -34,6 +35,7 @@ from baselines.errors import DataError
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
+from baselines.text.packed import pack_tokenizer, tokenizer_folder
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +165,15 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if cfg.get("predict"):
         spec.check_ids(datamodule.prediction_set())  # an id the run file cannot hold fails now, not after training
 
+    carried = read_tokenizer(checkpoint) if checkpoint else None
+    if carried is not None and "tokenizer" in cfg.model:  # the tokenizer the weights were trained with
+        cfg.model.tokenizer = tokenizer_folder(carried, cfg.model.tokenizer, cfg.paths.output_dir)
     model = instantiate(cfg.model)
     resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
-    callbacks.append(CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}))
+    packed = pack_tokenizer(cfg.model.get("tokenizer")) if cfg.get("train") else None
+    callbacks.append(
+        CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}, tokenizer=packed)
+    )
     preemption = Preemption(saver.dirpath if saver is not None else None)
     callbacks.append(preemption)
     loggers = _instantiate_group(cfg.get("logger"))
