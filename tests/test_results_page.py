@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
@@ -65,6 +67,29 @@ def test_a_tiny_training_leaves_curves_per_class_scores_and_pictures(
     # the curves come from the CSV logger: the training loss and the monitored metric
     series = read_metrics(folder / "csv" / "version_0" / "metrics.csv")
     assert "train/loss" in series and cfg.monitor in series
+
+
+def test_without_test_ground_truth_the_page_comes_from_the_validation_split(
+    demo_cfg: Callable[..., DictConfig], drawnui_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the real-data experiments have no test ground truth: the validation split is predicted and scored instead
+    cfg = demo_cfg("drawnui", *TINY_DRAWNUI, "trainer.max_epochs=1", "model.net.box_score_thresh=0.0",
+                   "evaluation.ground_truth=null", root=drawnui_root)  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="baselines"):
+        summary = run(cfg)
+    assert summary["scores"] == {}
+    folder = Path(cfg.paths.output_dir)
+    validation = instantiate(cfg.data).dataset("val")
+    assert sorted(Path(p).name for p in summary["results"]) == [
+        "per_class.csv", "results.png", *(f"val_pred_{k}.png" for k in range(min(4, len(validation))))
+    ]  # fmt: skip
+    assert "results page from the validation split (the predicted split has no ground truth)" in caplog.text
+    with open(folder / "per_class.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    counts = Counter(int(label) for record in validation.records for label in record.labels)
+    assert {row["class"]: int(row["ground_truth"]) for row in rows} == {
+        name: counts[k] for k, name in enumerate(DRAWNUI_CLASSES)
+    }
 
 
 def test_training_curves_share_a_panel_per_quantity(tmp_path: Path) -> None:
@@ -172,3 +197,19 @@ def test_region_table_values_are_cocoevals(tmp_path: Path) -> None:
     }
     assert np.mean([row["ap_50"] for row in rows if row["ap_50"] is not None]) == pytest.approx(scores["map_50"])
     assert [row["predicted"] for row in rows][:6] == [2, 1, 0, 0, 0, 1]
+
+
+def test_coral_polygon_rows_carry_the_scorers_pixel_iou() -> None:
+    from baselines.visual.tables import region_table
+
+    spec = get_task("coral_polygons")
+    square = (10.0, 10.0, 60.0, 10.0, 60.0, 60.0, 10.0, 60.0)
+    truth = {"a": [Region(0, 1, (10, 10, 60, 60), square)]}
+    run_ = {"a": [Region(0, 0.8, (10, 10, 60, 60), square), Region(2, 0.5, (10, 10, 60, 60), square)]}
+    reference = ImageSet({"a": (100, 100)}, truth)
+    scores = spec.score(run_, reference)
+    rows = {row["class"]: row for row in region_table(spec, run_, reference, scores)}
+    first, third = spec.classes[0], spec.classes[2]
+    assert rows[first]["ap_50"] == pytest.approx(scores["map_50"]) == pytest.approx(1.0)
+    assert rows[first]["pixel_iou"] == scores[f"pixel_iou/{first}"] and rows[third]["ap_50"] is None
+    assert list(rows[first]) == ["class", "ground_truth", "predicted", "ap_50", "pixel_iou"]

@@ -126,9 +126,8 @@ def test_coral_training_annotations_are_drawn_by_the_tasks_ground_truth_reader(
         _noise_png(tmp_path / "images" / f"{stem}.JPG", 240, 180)
     # the annotation file as a run file: refused by the run grammar, with the way to draw it
     assert _draw("--task", task, str(path), "--images", str(tmp_path / "images"), "--out", str(tmp_path / "x")) == 2
-    assert (
-        f"not a run file but {task} ground truth: draw it with --gt {path} and no run file" in capsys.readouterr().err
-    )
+    hint = f"not a valid run file, but it reads as {task} ground truth: to draw it, give --gt {path} alone"
+    assert hint in capsys.readouterr().err
     assert _draw("--task", task, "--gt", str(path), "--images", str(tmp_path / "images"),
                  "--out", str(tmp_path / "out")) == 0  # fmt: skip
     assert sorted(p.stem for p in (tmp_path / "out").iterdir()) == sorted(regions)

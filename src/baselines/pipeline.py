@@ -262,7 +262,16 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     from baselines.visual.results import write_results_page  # curves, per-class scores, val_pred pictures
 
     page = write_results_page(
-        spec, cfg.paths.output_dir, loggers, parsed, reference, scores, datamodule.prediction_set().files
+        spec,
+        cfg.paths.output_dir,
+        loggers,
+        parsed,
+        reference,
+        scores,
+        datamodule.prediction_set().files,
+        trainer=trainer,
+        module=model,
+        datamodule=datamodule,
     )
     summary["results"] = [str(path) for path in page]
     return summary

@@ -115,5 +115,5 @@ def _parse_run(spec: Any, run_file: str, reference: Any) -> Any:
             spec.load_reference(run_file, None)
         except Exception:
             raise error from None
-        hint = f"not a run file but {spec.name} ground truth: draw it with --gt {run_file} and no run file"
+        hint = f"not a valid run file, but it reads as {spec.name} ground truth: to draw it, give --gt {run_file} alone"
         raise FormatError([Problem(run_file, None, hint), *error.problems], error.truncated) from None

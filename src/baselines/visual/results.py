@@ -8,6 +8,11 @@
 - `val_pred_<k>.png`: the first few scored items with their ground truth and prediction (region tasks:
   side by side, one colour per class, a legend), drawn as `baselines draw` draws them.
 
+The scored items are the predicted split's when it has ground truth (`evaluation.ground_truth`); else,
+for task families whose drawer reads ground truth from a dataset (`views.Drawer.dataset_truth`: the
+region tasks), the validation split's, predicted once more by the trained model (the real-data
+experiments have no test ground truth: the validation split is what a participant can see).
+
 Writing the page never fails a run: a page that cannot be written is reported in the log.
 """
 
@@ -41,6 +46,9 @@ def write_results_page(
     files: Mapping[str, Path] | None = None,
     pictures: int = PICTURES,
     min_score: float = 0.3,
+    trainer: Any | None = None,
+    module: Any | None = None,
+    datamodule: Any | None = None,
 ) -> list[Path]:
     """Writes the results page of a run into its folder.
 
@@ -55,12 +63,27 @@ def write_results_page(
         pictures: How many items to draw.
         min_score: Predicted regions below this confidence are not drawn (each picture says how many), as
             in `baselines draw`.
+        trainer: The run's trainer, module (with the weights the run file was written with) and data
+            module: without ground truth for run, the validation split is predicted with them instead.
+        module: See trainer.
+        datamodule: See trainer.
 
     Returns:
         The files written.
     """
     folder = Path(folder)
     written: list[Path] = []
+    has_truth = reference is not None and reference.ground_truth is not None and scores is not None
+    if not has_truth and trainer is not None and module is not None and datamodule is not None:
+        try:
+            validation = validation_run(spec, trainer, module, datamodule)
+        except Exception as exc:
+            log.warning("results page: the validation split was not predicted (%s: %s)", type(exc).__name__, exc)
+            validation = None
+        if validation is not None:
+            run, reference, files = validation
+            scores = spec.score(run, reference)
+            log.info("results page from the validation split (the predicted split has no ground truth): %s", scores)
     steps = [
         ("results.png", lambda: _curves(spec, folder, loggers)),
         ("per_class.csv", lambda: _per_class(spec, folder, run, reference, scores)),
@@ -74,6 +97,52 @@ def write_results_page(
     if written:
         log.info("results page in %s: %s", folder, ", ".join(path.name for path in written))
     return written
+
+
+def validation_run(spec: TaskSpec, trainer: Any, module: Any, datamodule: Any) -> tuple[Any, Any, dict] | None:
+    """The validation split predicted by module, parsed as its run file would be, and a reference holding
+    the split's ground truth as the data module reads it for training; None for task families whose
+    drawer cannot read ground truth from a dataset.
+
+    Returns:
+        (parsed run, reference, item id -> file).
+    """
+    import dataclasses
+    import tempfile
+
+    import torch
+
+    from baselines.types import PredictionSet
+    from baselines.visual.views import drawer_for
+
+    try:
+        read_truth = drawer_for(spec).dataset_truth
+    except ValueError:
+        return None
+    dataset = datamodule.dataset("val") if read_truth is not None else None
+    files = dict(getattr(dataset, "files", None) or {})
+    if read_truth is None or not files:
+        return None
+    outputs: list[Any] = []
+    training, device = module.training, module.device
+    module.eval()
+    module.to(trainer.strategy.root_device)  # Lightning's teardown has moved it back to the CPU
+    try:
+        with torch.no_grad():
+            for index, batch in enumerate(datamodule.val_dataloader()):
+                batch = trainer.strategy.batch_to_device(batch, trainer.strategy.root_device)
+                outputs += module.predict_step(batch, index)
+    finally:
+        module.to(device)
+        module.train(training)
+    ids = tuple(str(output["id"]) for output in outputs)
+    with tempfile.TemporaryDirectory() as temporary:  # parsed as the run file of the split would be
+        path = Path(temporary) / spec.run_file_name
+        path.write_text(spec.format_run(outputs), encoding="utf-8")
+        parsed = spec.parse_run(path, None)
+    reference = spec.reference_for(PredictionSet(ids, {i: files[i] for i in ids if i in files}), None)
+    truth = read_truth(dataset)
+    return parsed, dataclasses.replace(reference, ground_truth={i: truth[i] for i in ids if i in truth}), files
 
 
 def metrics_file(loggers: Sequence[Any]) -> Path | None:
