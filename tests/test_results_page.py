@@ -37,7 +37,7 @@ def _png(path: Path) -> tuple[int, int]:
 def test_a_tiny_training_leaves_curves_per_class_scores_and_pictures(
     demo_cfg: Callable[..., DictConfig], drawnui_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cfg = demo_cfg("drawnui", *TINY_DRAWNUI, "trainer.max_epochs=2", "model.net.box_score_thresh=0.0",
+    cfg = demo_cfg("drawnui", *TINY_DRAWNUI, "trainer.max_epochs=1", "model.net.box_score_thresh=0.0",
                    "trainer.log_every_n_steps=1", root=drawnui_root)  # fmt: skip
     with caplog.at_level(logging.INFO, logger="baselines"):
         summary = run(cfg)

@@ -1,7 +1,7 @@
 """Drawing primitives on PIL images: regions, legends, text beside an image, tiles and grids.
 
-Colours: regions in one colour per class (`class_colours`, named in a `legend`); text tasks show
-predictions coral, ground truth green, a wrong or missed item in red, muted text grey.
+Colours: regions in one colour per class (`class_colours`, named in a `legend`); text beside a picture
+shows a match or ground truth green, a wrong item red, a missed one and muted text grey.
 Everything is drawn with Pillow (and its bundled font), so no display or font install is needed.
 """
 
@@ -23,7 +23,6 @@ from PIL import Image, ImageDraw, ImageFont
 from baselines.types import Region
 
 Colour = tuple[int, int, int]
-PREDICTION: Colour = (255, 111, 80)  # coral
 TRUTH: Colour = (30, 170, 90)  # green
 WRONG: Colour = (215, 40, 40)  # red
 MUTED: Colour = (120, 120, 120)

@@ -77,13 +77,12 @@ def write_results_page(
     if not has_truth and trainer is not None and module is not None and datamodule is not None:
         try:
             validation = validation_run(spec, trainer, module, datamodule)
-        except Exception as exc:
-            log.warning("results page: the validation split was not predicted (%s: %s)", type(exc).__name__, exc)
-            validation = None
-        if validation is not None:
-            run, reference, files = validation
-            scores = spec.score(run, reference)
-            log.info("results page from the validation split (the predicted split has no ground truth): %s", scores)
+            if validation is not None:
+                run, reference, files = validation
+                scores = spec.score(run, reference)
+                log.info("results page from the validation split (the predicted split has no ground truth): %s", scores)
+        except Exception as exc:  # as below: the run file is written, the page is a bonus
+            log.warning("results page: the validation split was not scored (%s: %s)", type(exc).__name__, exc)
     steps = [
         ("results.png", lambda: _curves(spec, folder, loggers)),
         ("per_class.csv", lambda: _per_class(spec, folder, run, reference, scores)),
