@@ -137,7 +137,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth), `metrics`
         (the trainer's last logged values), `monitor` (the best value of `cfg.monitor`, what a sweeper
         optimises; None without training or validation), with scores `plots` (the PNGs written next to
-        them, see baselines.visual.plots) and, when items were left out as unreadable, `skipped`.
+        them, see baselines.visual.plots), `results` (the run folder's results page: curves, per-class scores,
+        pictures; baselines.visual.results) and, when items were left out as unreadable, `skipped`.
     """
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
@@ -270,4 +271,19 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
 
             folder = writer.output_path.with_name(writer.output_path.name + ".plots")
             summary["plots"] = [str(path) for path in write_plots(spec, parsed, reference, folder)]
+    from baselines.visual.results import write_results_page  # curves, per-class scores, val_pred pictures
+
+    page = write_results_page(
+        spec,
+        cfg.paths.output_dir,
+        loggers,
+        parsed,
+        reference,
+        scores,
+        datamodule.prediction_set().files,
+        trainer=trainer,
+        module=model,
+        datamodule=datamodule,
+    )
+    summary["results"] = [str(path) for path in page]
     return summary
