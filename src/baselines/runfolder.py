@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".lock"
 # Files of a run (globs, relative to its output folder) besides those the config names (checkpoints, run file,
 # logger folders, Hydra's job log): `overwrite=true` deletes them with the old run, so nothing of it is mixed in.
-RUN_OUTPUTS: tuple[str, ...] = ("summary.json",)
+RUN_OUTPUTS: tuple[str, ...] = ("summary.json", "results.png", "per_class.csv", "val_pred_*.png")
 # The locks this process holds, by lock file: one left by a run that ended in an exit is taken back by the next.
 _HELD: dict[Path, RunLock] = {}
 # Environment variables that name a process's rank: anything but 0 is a helper of rank 0's run, in its folder.
