@@ -222,3 +222,15 @@ def test_ctrl_c_twice_stops_at_once_and_points_at_the_last_saved_checkpoint(
     assert "ckpt_path=last" in said.split("Resume with:\n", 1)[1].splitlines()[0]
     assert load_checkpoint(last)["global_step"] == 1  # epoch 0's, saved by the checkpoint callback
     assert not (out / "runs" / "spll.csv").exists() and not (out / LOCK_NAME).exists()
+
+
+def test_last_ckpt_is_the_last_epoch_even_when_it_did_not_improve(demo_cfg: Compose, tmp_path: Path) -> None:
+    # lr=0: val/mae never improves after epoch 0, so only epoch 0 is a best checkpoint; last.ckpt (what
+    # ckpt_path=last resumes from) must still be epoch 2's, and the best one epoch 0's
+    tiny = (*SPLL[:2], "trainer.max_epochs=3", "model.optimizer.lr=0")
+    instantiate(demo_cfg("spll", *tiny).synthetic)
+    summary = run(demo_cfg("spll", *tiny))
+    folder = tmp_path / "out" / "checkpoints"
+    assert load_checkpoint(folder / "last.ckpt")["epoch"] == 2
+    assert Path(summary["checkpoint"]).name == "epoch_000.ckpt"
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
