@@ -213,3 +213,14 @@ def test_coral_polygon_rows_carry_the_scorers_pixel_iou() -> None:
     assert rows[first]["ap_50"] == pytest.approx(scores["map_50"]) == pytest.approx(1.0)
     assert rows[first]["pixel_iou"] == scores[f"pixel_iou/{first}"] and rows[third]["ap_50"] is None
     assert list(rows[first]) == ["class", "ground_truth", "predicted", "ap_50", "pixel_iou"]
+
+
+def test_a_training_without_predictions_still_leaves_its_curves(
+    demo_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    tiny = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=2", "predict=false")
+    instantiate(demo_cfg("spll", *tiny).synthetic)
+    summary = run(demo_cfg("spll", *tiny))
+    assert summary["run_file"] is None
+    assert summary["results"] == [str(tmp_path / "out" / "results.png")]
+    _png(tmp_path / "out" / "results.png")

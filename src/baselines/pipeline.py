@@ -36,6 +36,7 @@ from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
 from baselines.text.packed import pack_tokenizer, tokenizer_folder
+from baselines.visual.results import write_results_page
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         "monitor": monitor,
     }
     if not cfg.get("predict"):
+        if cfg.get("train") and trainer.is_global_zero:  # no predictions: the results page is the curves
+            summary["results"] = [str(path) for path in write_results_page(spec, cfg.paths.output_dir, loggers)]
         return summary
     assert writer is not None
     writer.prepare(
@@ -271,9 +274,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
 
             folder = writer.output_path.with_name(writer.output_path.name + ".plots")
             summary["plots"] = [str(path) for path in write_plots(spec, parsed, reference, folder)]
-    from baselines.visual.results import write_results_page  # curves, per-class scores, val_pred pictures
-
-    page = write_results_page(
+    page = write_results_page(  # curves, per-class scores, val_pred pictures
         spec,
         cfg.paths.output_dir,
         loggers,
