@@ -331,3 +331,11 @@ def test_intervals_and_p_values_are_todays(case: str) -> None:
 if __name__ == "__main__":  # records PINNED: run once, on the code whose numbers are to be kept
     PINNED.parent.mkdir(parents=True, exist_ok=True)
     PINNED.write_text(json.dumps({case: _comparison(case) for case in sorted(_pinned_cases())}, indent=1) + "\n")
+
+
+@pytest.mark.parametrize("task", ["drawnui", "coral_boxes", "coral_polygons", "concepts", "vqa", "vqg", "lmrt", "spll"])
+def test_the_pinned_cases_are_scored_from_arrays(task: str) -> None:
+    """These tasks score resamples from per-item arrays (`resampling`), so the pinned numbers test that path."""
+    spec = get_task(task)
+    run, reference = _cases()[task]
+    assert spec.resampling(run, reference, spec.scored_items(reference)) is not None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,6 +193,11 @@ class RegionSpec(TaskSpec):
         thresholds = [self.iou_threshold, *(max(t, 1e-9) for t in self.extra_iou_thresholds)]
         return region_matches(run, truth, reference.sizes, self.kind, thresholds, self.max_detections)
 
+    def resampling(self, run: dict[str, list[Region]], reference: ImageSet, items: Sequence[str]) -> RegionResampling:
+        """COCOeval matches each image once; a resample pools the drawn images' matches (`scores_of`)."""
+        truth = reference.ground_truth or {}
+        return RegionResampling(self.scores_of, self.matches(run, {item: truth[item] for item in items}, reference))
+
     def scores_of(self, matches: RegionMatches, order: np.ndarray | None = None) -> dict[str, float]:
         """The scores of the images order (indices into the matches' images, repeats counted; default all)."""
         primary, *extra = detection_scores(matches, order)
@@ -201,6 +207,20 @@ class RegionSpec(TaskSpec):
             scores[f"map_{_tag(threshold)}"] = at["map"]
             scores[f"recall_{_tag(threshold)}"] = at["recall"]
         return scores
+
+
+@dataclass(frozen=True)
+class RegionResampling:
+    """A region run's scores on resamples of its images, from COCOeval's matches of each image
+    (`RegionMatches`): COCO's AP over a resample is that of the drawn images' matches in draw order."""
+
+    score: Callable[[RegionMatches, np.ndarray], dict[str, float]]
+    matches: RegionMatches
+
+    def scores(self, draws: np.ndarray) -> dict[str, np.ndarray]:
+        rows = [self.score(self.matches, order) for order in draws]
+        metrics = dict.fromkeys(metric for row in rows for metric in row)  # some resamples lack a class's score
+        return {metric: np.asarray([row.get(metric, np.nan) for row in rows], np.float64) for metric in metrics}
 
 
 def _tag(threshold: float) -> str:
