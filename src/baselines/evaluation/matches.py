@@ -20,6 +20,7 @@ so the numbers are COCOeval's to the last bit (tests/test_detection_metrics.py c
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,49 @@ class RegionMatches:
     @property
     def images(self) -> int:
         return int(self.annotations.size)
+
+    @functools.cached_property
+    def ranking(self) -> Ranking:
+        """Every class's detections in COCOeval's order for all images (`Ranking`), computed once."""
+        ranked, image, rank, classes = [], [], [], []
+        start = base = 0
+        for k, scores in enumerate(self.scores):
+            order = np.argsort(-scores, kind="mergesort")
+            ranked.append(order + start)
+            image.append(np.repeat(np.arange(self.images), np.diff(self.offsets[k]))[order])
+            ties = np.cumsum(scores[order][1:] != scores[order][:-1]) if scores.size else np.zeros(0, np.int64)
+            rank.append(base + np.concatenate([[0], ties]).astype(np.int64)[: scores.size])
+            classes.append(np.full(scores.size, k))
+            start += scores.size
+            base += int(ties[-1]) + 1 if scores.size > 1 else 1
+        matched = np.concatenate(self.matched, axis=1) if self.matched else np.zeros((self.thresholds.size, 0), bool)
+        ignored = np.concatenate(self.ignored, axis=1) if self.ignored else np.zeros((self.thresholds.size, 0), bool)
+
+        def joined(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+        return Ranking(joined(ranked), joined(image), joined(rank), joined(classes), matched, ignored)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """All classes' detections ordered by class, then descending score (stable: image, then position in
+    the image): how `accumulate` orders a resample's detections without sorting scores anew.
+
+    Attributes:
+        detection: Index of each into the classes' arrays concatenated (class 0's, then class 1's, ...).
+        image: Its image.
+        rank: Class-major rank of its score: equal within a class for equal scores, increasing after.
+        label: Its class position.
+        matched, ignored: (T, D) the classes' `matched` and `ignored` concatenated.
+    """
+
+    detection: np.ndarray
+    image: np.ndarray
+    rank: np.ndarray
+    label: np.ndarray
+    matched: np.ndarray
+    ignored: np.ndarray
 
 
 def match_regions(
@@ -199,7 +243,10 @@ def _no_detections(truth: COCO) -> COCO:
 
 def recall_points() -> np.ndarray:
     """COCO's 101 recall thresholds, as `Params` makes them."""
-    return Params(iouType="bbox").recThrs.copy()
+    return _RECALL_POINTS.copy()
+
+
+_RECALL_POINTS = Params(iouType="bbox").recThrs
 
 
 def accumulate(matches: RegionMatches, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -209,24 +256,36 @@ def accumulate(matches: RegionMatches, order: np.ndarray | None = None) -> tuple
         precision (T, R, K) at the recall points and recall (T, K), -1 for a class without ground truth
         among those images, as COCOeval's `eval["precision"][:, :, :, 0, 0]` and `eval["recall"][:, :, 0, 0]`.
     """
-    points = recall_points()
+    points = _RECALL_POINTS
     thresholds, classes = matches.thresholds.size, matches.labels.size
     precision = -np.ones((thresholds, points.size, classes))
     recall = -np.ones((thresholds, classes))
     if order is None:
         order = np.arange(matches.images)
+    counts = np.bincount(order, minlength=matches.images)
+    by_image = np.argsort(order, kind="stable")  # draw positions, grouped by image
+    first = np.cumsum(counts) - counts
+    # The drawn detections in COCOeval's order: per class, its stable sort by descending score of the drawn
+    # images' detections concatenated in draw order, i.e. by (score, draw position, position in the image).
+    ranking = matches.ranking
+    copies = counts[ranking.image]
+    drawn = np.repeat(ranking.detection, copies)
+    copy = np.arange(drawn.size) - np.repeat(np.cumsum(copies) - copies, copies)
+    position = by_image[np.repeat(first[ranking.image], copies) + copy]
+    picked = drawn[np.argsort(np.repeat(ranking.rank, copies) * order.size + position, kind="stable")]
+    ends = np.cumsum(np.bincount(ranking.label, weights=copies, minlength=classes).astype(np.int64))
+    valid = ~ranking.ignored[:, picked]
+    tp_all = np.cumsum(ranking.matched[:, picked] & valid, axis=1)
+    fp_all = np.cumsum(~ranking.matched[:, picked] & valid, axis=1)
+    positives_all = matches.truths[:, order].sum(axis=1)
     for k in range(classes):
-        positives = int(matches.truths[k, order].sum())
+        positives = int(positives_all[k])
         if positives == 0:
             continue
-        starts, ends = matches.offsets[k, order], matches.offsets[k, order + 1]
-        picked = _ranges(starts, ends)
-        scores = matches.scores[k][picked]
-        ranked = np.argsort(-scores, kind="mergesort")
-        matched = matches.matched[k][:, picked][:, ranked]
-        ignored = matches.ignored[k][:, picked][:, ranked]
-        tp_sum = np.cumsum(matched & ~ignored, axis=1).astype(float)
-        fp_sum = np.cumsum(~matched & ~ignored, axis=1).astype(float)
+        begin, end = (int(ends[k - 1]) if k else 0), int(ends[k])
+        # a class's running counts: the running counts of all classes less those before it (exact integers)
+        tp_sum = (tp_all[:, begin:end] - (tp_all[:, begin - 1 : begin] if begin else 0)).astype(float)
+        fp_sum = (fp_all[:, begin:end] - (fp_all[:, begin - 1 : begin] if begin else 0)).astype(float)
         for t in range(thresholds):
             tp, fp = tp_sum[t], fp_sum[t]
             detections = tp.size
@@ -241,16 +300,6 @@ def accumulate(matches: RegionMatches, order: np.ndarray | None = None) -> tuple
             q[inside] = pr[at[inside]]
             precision[t, :, k] = q
     return precision, recall
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The concatenation of range(s, e) for each (s, e), as one index array."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    shifts = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    return shifts + np.arange(total)
 
 
 def mean_precision(precision: np.ndarray) -> float:

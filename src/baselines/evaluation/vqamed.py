@@ -171,9 +171,15 @@ def _tokenizer_and_stemmer() -> tuple:
 
 def bleu_words(text: str) -> list[str]:
     """Lowercase, drop punctuation, tokenise, drop stopwords, stem: the evaluator's preprocessing."""
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _words(text: str) -> tuple[str, ...]:
+    # cached: answers repeat (yes, no, an organ), and tokenising and stemming were 80% of a BLEU
     tokenizer, stemmer = _tokenizer_and_stemmer()
     words = tokenizer.tokenize(text.lower().translate(_NO_PUNCTUATION))
-    return [stemmer.stem(w) for w in words if w.lower() not in ENGLISH_STOPWORDS]
+    return tuple(stemmer.stem(w) for w in words if w.lower() not in ENGLISH_STOPWORDS)
 
 
 def _legacy_sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
@@ -194,6 +200,12 @@ def _legacy_sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
 
 def sentence_score(hypothesis: str, reference: str, semantics: BleuSemantics = "legacy") -> float:
     """BLEU of one answer (or question) against one reference, after the official preprocessing."""
+    return _sentence_score(hypothesis, reference, semantics)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sentence_score(hypothesis: str, reference: str, semantics: BleuSemantics) -> float:
+    # cached: a pure function of its arguments, and pairs repeat (yes against no)
     candidate, truth = bleu_words(hypothesis), bleu_words(reference)
     if not candidate and not truth:
         return 1.0
