@@ -122,10 +122,12 @@ def _tied_run(seed: int) -> tuple[dict[str, list[Region]], dict[str, list[Region
         labels = rng.integers(0, 3, len(places))
         boxes = [(x, y, x + 20.0, y + 20.0) for x, y in places]
         truth[f"i{i}"] = [Region(int(c), 1.0, box) for c, box in zip(labels, boxes, strict=True)]
+        found = [(c, x + float(rng.integers(-6, 7)), y) for c, (x, y) in zip(labels, places, strict=True)]
+        noise = [(int(rng.integers(0, 3)), *rng.integers(0, 60, 2).astype(float)) for _ in range(rng.integers(0, 3))]
         run[f"i{i}"] = [
-            Region(int(rng.integers(0, 3)), float(rng.choice([0.3, 0.6, 0.9])), (x + d, y, x + d + 20.0, y + 20.0))
-            for x, y in rng.integers(0, 60, (int(rng.integers(0, 6)), 2))
-            for d in (float(rng.integers(-5, 6)),)
+            Region(int(c), float(rng.choice([0.3, 0.6, 0.9])), (x, y, x + 20.0, y + 20.0))
+            for c, x, y in found + noise
+            if rng.random() < 0.8
         ]
     return run, truth
 
