@@ -11,10 +11,12 @@ flat arrays per class (`RegionMatches`), a few bytes per detection.
 The second step is re-implemented here over those arrays (`accumulate`), because `baselines compare`
 pools the same per-image outcomes over a thousand bootstrap resamples of the images: COCO's AP over a
 resample is the AP of the drawn images' outcomes concatenated in draw order, an image drawn twice
-contributing its detections twice. It is pycocotools 2.0's `accumulate` step for step (the stable
-merge sort of the pooled scores, whose order decides precision among tied scores; the running maximum
-of precision from the right; the first point at or above each recall threshold, 0 past the last),
-so the numbers are COCOeval's to the last bit (tests/test_detection_metrics.py compares the two).
+contributing its detections twice. It is pycocotools 2.0's `accumulate` step for step: the order of its
+stable merge sort of the pooled scores (which decides precision among tied scores: by score, then draw
+position, then position in the image; taken here from one ranking computed once, `RegionMatches.ranking`),
+the running maximum of precision from the right, the first point at or above each recall threshold and 0
+past the last, so the numbers are COCOeval's to the last bit (tests/test_detection_metrics.py compares
+the two on resamples with repeats and tied confidences).
 """
 
 from __future__ import annotations
