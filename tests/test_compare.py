@@ -238,3 +238,104 @@ def test_cli_prints_a_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "accuracy (primary)" in table and "+0.5000" in table and "95% interval" in table
     (tmp_path / "bad.txt").write_text("q0|yes\n")
     assert main(["compare", "--task", "vqa", str(tmp_path / "bad.txt"), "--gt", str(tmp_path / "gt.txt")]) == 2
+
+
+# --- today's intervals and p-values, pinned -----------------------------------------------------------------
+# Recorded with the per-resample rescoring of `compare_runs` (main at 800d11b, before the vectorised
+# bootstrap): every way of computing a resample's scores must give these numbers, float for float.
+PINNED = Path(__file__).parent / "fixtures" / "bootstrap" / "pinned.json"
+
+
+def _second_run(task: str, run: Any) -> Any:
+    """Another run of the same test set, so every case has a difference and a p-value."""
+    if task in ("drawnui", "coral_boxes", "coral_polygons"):
+        return {image: regions[:-1] for image, regions in run.items()}
+    if task == "concepts":
+        return {image: [*concepts[:1], "C0000003"] for image, concepts in run.items()}
+    if task == "caption":
+        return {image: text.split()[0] for image, text in run.items()}
+    if task == "vqa":
+        return {**run, "q1": "no", "q2": "no"}
+    if task == "vqg":
+        return {"q1": ["what is seen?"], "q2": ["what is it?", "what organ is shown?"]}
+    if task == "lmrt":
+        return {topic: [(image, 1 - score) for image, score in rows] for topic, rows in run.items()}
+    if task == "spll":
+        return {participant: -value for participant, value in run.items()}
+    return {ct: 1 - value for ct, value in run.items()}  # tbct
+
+
+def _larger_cases() -> dict[str, tuple[str, list[Any], Any]]:
+    """Cases with more items than `_cases`: 24 drawnUI images whose confidences tie across images and
+    classes (the order of equal scores decides COCO's precision), 60 VQA questions, 50 LMRT topics."""
+    rng = np.random.default_rng(11)
+    truth: dict[str, list[Region]] = {}
+    runs: list[dict[str, list[Region]]] = [{}, {}]
+    for i in range(24):
+        image = f"img{i:02d}.jpg"
+        truth[image] = [
+            _box(int(rng.integers(0, 3)), 1, *rng.integers(0, 80, 2)) for _ in range(int(rng.integers(0, 4)))
+        ]
+        for r, run in enumerate(runs):
+            shift = (r + 1) * int(rng.integers(-6, 7))
+            regions = [Region(t.label, 0.5, (t.box[0] + shift, *t.box[1:])) for t in truth[image] if rng.random() < 0.8]
+            for _ in range(int(rng.integers(0, 3))):
+                regions.append(
+                    _box(int(rng.integers(0, 3)), float(rng.choice([0.5, 0.25, 0.9])), *rng.integers(0, 80, 2))
+                )
+            if regions or rng.random() < 0.5:
+                run[image] = regions
+    sizes = dict.fromkeys(truth, (100, 100))
+    words = ["yes", "no", "pneumonia", "a fracture of the left arm", "mri"]
+    answers = {f"q{i}": [words[int(rng.integers(0, 5))]] for i in range(60)}
+    vqa_runs = [{q: words[int(rng.integers(0, 5))] if rng.random() < 0.5 else a[0] for q, a in answers.items()}
+                for _ in range(2)]  # fmt: skip
+    judgements = {f"t{t}": {f"x{t}_{i}": f"c{i % 3}" for i in range(int(rng.integers(1, 8)))} for t in range(50)}
+    rankings = [
+        {topic: [(f"x{t}_{i}", float(rng.random())) for i in range(12)] for t, topic in enumerate(judgements)}
+        for _ in range(2)
+    ]
+    return {
+        "drawnui_24": ("drawnui", runs, ImageSet(sizes, truth)),
+        "vqa_60": ("vqa", vqa_runs, VQAReference(list(answers), answers)),
+        "lmrt_50": ("lmrt", rankings, LifelogReference(set(judgements), None, judgements, None)),
+    }
+
+
+def _pinned_cases() -> dict[str, tuple[str, list[Any], Any]]:
+    cases = {task: (task, [run, _second_run(task, run)], reference) for task, (run, reference) in _cases().items()}
+    return {**cases, **_larger_cases()}
+
+
+def _comparison(case: str) -> dict[str, Any]:
+    task, runs, reference = _pinned_cases()[case]
+    result = compare_runs(get_task(task), runs, reference, resamples=60, seed=7)
+    return json.loads(json.dumps(result, allow_nan=True))  # as the CLI prints it; NaN == NaN below as strings
+
+
+def _nan_as_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _nan_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nan_as_text(item) for item in value]
+    return "nan" if isinstance(value, float) and np.isnan(value) else value
+
+
+@pytest.mark.parametrize("case", sorted(_pinned_cases()))
+def test_intervals_and_p_values_are_todays(case: str) -> None:
+    """Intervals and p-values equal, to the last bit, those of the per-resample rescoring they replace."""
+    pinned = json.loads(PINNED.read_text())[case]
+    assert _nan_as_text(_comparison(case)) == _nan_as_text(pinned)
+
+
+if __name__ == "__main__":  # records PINNED: run once, on the code whose numbers are to be kept
+    PINNED.parent.mkdir(parents=True, exist_ok=True)
+    PINNED.write_text(json.dumps({case: _comparison(case) for case in sorted(_pinned_cases())}, indent=1) + "\n")
+
+
+@pytest.mark.parametrize("task", ["drawnui", "coral_boxes", "coral_polygons", "concepts", "vqa", "vqg", "lmrt", "spll"])
+def test_the_pinned_cases_are_scored_from_arrays(task: str) -> None:
+    """These tasks score resamples from per-item arrays (`resampling`), so the pinned numbers test that path."""
+    spec = get_task(task)
+    run, reference = _cases()[task]
+    assert spec.resampling(run, reference, spec.scored_items(reference)) is not None

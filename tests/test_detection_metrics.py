@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from baselines.evaluation.coco import (
+    average_precision_result,
+    coco_average_precision,
+    region_matches,
+    region_records,
+)
 from baselines.evaluation.detection import mean_average_precision, precision_recall
+from baselines.evaluation.matches import match_regions
 from baselines.types import Region
 
 
@@ -102,3 +110,56 @@ def test_at_most_100_detections_per_image_and_class_are_scored() -> None:
     assert mean_average_precision(preds, truth, per_class=True, max_detections=101)["map_class_0"] == pytest.approx(
         1 / 101
     )
+
+
+def _tied_run(seed: int) -> tuple[dict[str, list[Region]], dict[str, list[Region]]]:
+    """12 images, 3 classes, confidences from {0.3, 0.6, 0.9}: many ties across images."""
+    rng = np.random.default_rng(seed)
+    truth: dict[str, list[Region]] = {}
+    run: dict[str, list[Region]] = {}
+    for i in range(12):
+        places = rng.integers(0, 60, (int(rng.integers(0, 5)), 2))
+        labels = rng.integers(0, 3, len(places))
+        boxes = [(x, y, x + 20.0, y + 20.0) for x, y in places]
+        truth[f"i{i}"] = [Region(int(c), 1.0, box) for c, box in zip(labels, boxes, strict=True)]
+        found = [(c, x + float(rng.integers(-6, 7)), y) for c, (x, y) in zip(labels, places, strict=True)]
+        noise = [(int(rng.integers(0, 3)), *rng.integers(0, 60, 2).astype(float)) for _ in range(rng.integers(0, 3))]
+        run[f"i{i}"] = [
+            Region(int(c), float(rng.choice([0.3, 0.6, 0.9])), (x, y, x + 20.0, y + 20.0))
+            for c, x, y in found + noise
+            if rng.random() < 0.8
+        ]
+    return run, truth
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ap_of_a_resample_from_the_matches_is_cocoevals_on_the_resampled_run(seed: int) -> None:
+    """COCO's AP over a resample of images (repeats included) = the drawn images' matches concatenated in
+    draw order, equal to the bit to COCOeval scoring the resampled run itself."""
+    run, truth = _tied_run(seed)
+    ids = list(truth)
+    matches = region_matches(run, truth, {}, "box", [0.5, 0.75])
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        order = rng.integers(0, len(ids), len(ids))
+        names = [f"{ids[i]}#{position}" for position, i in enumerate(order)]
+        drawn_truth = {name: truth[ids[i]] for name, i in zip(names, order, strict=True)}
+        drawn_run = {name: run[ids[i]] for name, i in zip(names, order, strict=True)}
+        (images, annotations, results), *rest = region_records(drawn_run, drawn_truth, {}, "box", chunk=10**6)
+        assert not rest
+        for t, threshold in enumerate((0.5, 0.75)):
+            official = coco_average_precision(images, annotations, results, "bbox", threshold)
+            ours = average_precision_result(matches, order, t)
+            assert ours["map"] == official["map"] and ours["recall"] == official["recall"]
+            assert ours["per_class"] == official["per_class"]
+
+
+def test_chunks_score_as_one_cocoeval() -> None:
+    run, truth = _tied_run(7)
+    whole = average_precision_result(region_matches(run, truth, {}, "box", [0.5]))
+    images, annotations, results = next(region_records(run, truth, {}, "box", chunk=10**6))
+    assert whole["map"] == coco_average_precision(images, annotations, results, "bbox", 0.5)["map"]
+    chunked = match_regions(region_records(run, truth, {}, "box", chunk=5), len(truth), "bbox", [0.5], 100)
+    parts = average_precision_result(chunked)
+    assert (parts["map"], parts["recall"], parts["per_class"]) == (whole["map"], whole["recall"], whole["per_class"])
+    assert whole["map"] > 0 and len(whole["per_class"]) == 3

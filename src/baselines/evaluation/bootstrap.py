@@ -1,9 +1,11 @@
 """Bootstrap confidence intervals of a task's scores, and paired-bootstrap comparisons of runs.
 
-The test items (images, questions, topics, CTs) are resampled with replacement; each resample is
-scored by the task's own `score` through `TaskSpec.restrict`, so pooled metrics (mAP, AUC, corpus
-BLEU) are recomputed over the resample rather than averaged per item. Every run is scored on the
-same resamples (paired), which is what makes the p-values of differences meaningful.
+The test items (images, questions, topics, CTs) are resampled with replacement, and every resample
+is scored as the task's own `score` scores the items drawn, so pooled metrics (mAP, AUC, corpus BLEU)
+are recomputed over the resample rather than averaged per item. A task with a `resampling` scores
+all resamples from per-item arrays computed once (`evaluation.resampling`); the others score each
+resample through `restrict`, with the same numbers. Every run is scored on the same resamples (paired),
+which is what makes the p-values of differences meaningful.
 
 - Interval: the percentile bootstrap interval, the (1 - confidence) / 2 and (1 + confidence) / 2
   quantiles of the resampled scores (Efron & Tibshirani 1993, ch. 13).
@@ -18,12 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from baselines.tasks.base import TaskSpec
+from baselines.evaluation.resampling import Resampling
 
 nan = float("nan")
 
@@ -33,8 +34,22 @@ P_VALUE_DEFINITION = (
 )
 
 
+class Scored(Protocol):
+    """What a bootstrap needs of a task (`baselines.tasks.base.TaskSpec` has it)."""
+
+    name: str
+
+    def scored_items(self, reference: Any) -> list[str]: ...
+
+    def score(self, run: Any, reference: Any) -> dict[str, float]: ...
+
+    def restrict(self, run: Any, reference: Any, ids: Sequence[str]) -> tuple[Any, Any]: ...
+
+    def resampling(self, run: Any, reference: Any, items: Sequence[str]) -> Resampling | None: ...
+
+
 def compare_runs(
-    spec: TaskSpec,
+    spec: Scored,
     runs: Sequence[Any],
     reference: Any,
     resamples: int = 1000,
@@ -73,12 +88,11 @@ def compare_runs(
     full = [spec.score(*spec.restrict(run, reference, items)) for run in runs]
     metrics = [key for key in full[0] if all(key in scores for scores in full)]
     rng = np.random.default_rng(seed)
+    # one call per resample, as before: a single call for all would draw other numbers from the same seed
+    picks = np.stack([rng.integers(0, len(items), len(items)) for _ in range(resamples)])
     draws = np.full((resamples, len(runs), len(metrics)), np.nan)
-    for b in range(resamples):
-        ids = [items[i] for i in rng.integers(0, len(items), len(items))]
-        for r, run in enumerate(runs):
-            scores = spec.score(*spec.restrict(run, reference, ids))
-            draws[b, r] = [_number(scores.get(metric)) for metric in metrics]
+    for r, run in enumerate(runs):
+        draws[:, r] = _resampled_scores(spec, run, reference, items, picks, metrics)
     tail = (1 - confidence) / 2 * 100
     report: list[dict[str, Any]] = []
     for r in range(len(runs)):
@@ -114,6 +128,22 @@ def compare_runs(
         "metrics": metrics,
         "runs": report,
     }
+
+
+def _resampled_scores(
+    spec: Scored, run: Any, reference: Any, items: list[str], picks: np.ndarray, metrics: list[str]
+) -> np.ndarray:
+    """(resamples, metrics): the run's scores on each row of picks (item indices in draw order)."""
+    resampling = spec.resampling(run, reference, items)
+    if resampling is not None:
+        arrays = resampling.scores(picks)
+        missing = np.full(len(picks), np.nan)  # a metric no resample has (a class never drawn)
+        return np.stack([np.asarray(arrays.get(metric, missing), np.float64) for metric in metrics], axis=1)
+    out = np.full((len(picks), len(metrics)), np.nan)
+    for b, row in enumerate(picks):
+        scores = spec.score(*spec.restrict(run, reference, [items[i] for i in row]))
+        out[b] = [_number(scores.get(metric)) for metric in metrics]
+    return out
 
 
 def _number(value: Any) -> float:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -26,9 +26,18 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from baselines.data.polygons import Sizes, canvas_size, drawable, polygon_rle, xywh
+from baselines.evaluation.matches import (
+    CHUNK_IMAGES,
+    IouType,
+    Records,
+    RegionMatches,
+    accumulate,
+    match_regions,
+    mean_precision,
+    mean_recall,
+    recall_points,
+)
 from baselines.types import Region, RegionKind
-
-IouType = Literal["bbox", "segm"]
 
 MAX_DETECTIONS = 100
 """COCOeval's default `maxDets` (the last of [1, 10, 100]): detections kept per image and class, the
@@ -105,26 +114,55 @@ def region_average_precision(
     iou_threshold: float,
     max_detections: int = MAX_DETECTIONS,
 ) -> dict[str, Any]:
-    """COCOeval on a region run: the records behind every region task's mAP and its PR curves.
+    """COCOeval on a region run: the scores behind every region task's mAP and its PR curves.
 
-    The images are those of truth, numbered from 1 in its order, as COCOeval's image list: an image
-    with no region in truth (`RegionSpec` adds every reference image without a ground-truth line) has
-    no ground truth, so its detections are false positives; a truth image without a prediction has no
-    detections; predictions for images outside truth are ignored (the validator rejects them earlier,
-    as COCOeval's `loadRes` does). Geometry is taken as read: a box of zero width or height is a
-    region of no area that matches nothing, a negative coordinate stays. Boxes are compared as
-    `bbox`; polygons as RLE masks on one canvas per image for truth and run alike (`canvas_size`: RLEs
-    compared must have one size). A polygon of 3 or more vertices is drawn as pycocotools draws it, one
-    without area (`has_area`) as an empty mask (a ground truth nothing matches, a false positive);
-    one of 1 or 2 vertices is left out on both sides (`drawable`: pycocotools cannot draw it).
+    The images are those of truth, in its order, as COCOeval's image list: an image with no region in
+    truth (`RegionSpec` adds every reference image without a ground-truth line) has no ground truth, so
+    its detections are false positives; a truth image without a prediction has no detections;
+    predictions for images outside truth are ignored (the validator rejects them earlier, as COCOeval's
+    `loadRes` does). How regions become COCO records: `region_records`.
 
     Returns:
         `coco_average_precision`'s result.
     """
+    return average_precision_result(region_matches(run, truth, sizes, kind, [iou_threshold], max_detections))
+
+
+def region_matches(
+    run: Mapping[str, Sequence[Region]],
+    truth: Mapping[str, Sequence[Region]],
+    sizes: Sizes,
+    kind: RegionKind,
+    thresholds: Sequence[float],
+    max_detections: int = MAX_DETECTIONS,
+) -> RegionMatches:
+    """COCOeval's matches of a region run at some IoU thresholds, over the images of truth in its order
+    (`region_average_precision`), computed `CHUNK_IMAGES` images at a time."""
+    iou_type: IouType = "bbox" if kind == "box" else "segm"
+    return match_regions(region_records(run, truth, sizes, kind), len(truth), iou_type, thresholds, max_detections)
+
+
+def region_records(
+    run: Mapping[str, Sequence[Region]],
+    truth: Mapping[str, Sequence[Region]],
+    sizes: Sizes,
+    kind: RegionKind,
+    chunk: int = CHUNK_IMAGES,
+) -> Iterator[Records]:
+    """The COCO records of truth's images, `chunk` images at a time (numbered from 1 within each chunk).
+
+    Geometry is taken as read: a box of zero width or height is a region of no area that matches
+    nothing, a negative coordinate stays. Boxes are compared as `bbox`; polygons as RLE masks on one
+    canvas per image for truth and run alike (`canvas_size`: RLEs compared must have one size). A
+    polygon of 3 or more vertices is drawn as pycocotools draws it, one without area (`has_area`) as an
+    empty mask (a ground truth nothing matches, a false positive); one of 1 or 2 vertices is left out on
+    both sides (`drawable`: pycocotools cannot draw it).
+    """
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
-    for number, (image_id, regions) in enumerate(truth.items(), start=1):
+    for image_id, regions in truth.items():
+        number = len(images) + 1
         predictions = run.get(image_id, ())
         if kind == "box":
             images.append({"id": number})
@@ -143,33 +181,63 @@ def region_average_precision(
             results.extend(
                 {"image_id": number, "category_id": r.label + 1, "bbox": xywh(r), "score": r.score} for r in predictions
             )
-            continue
-        width, height = canvas_size(image_id, sizes, [*regions, *predictions])
-        images.append({"id": number, "width": width, "height": height})
-        for region in _drawable(regions):
-            rle = polygon_rle(region, height, width)
-            annotations.append(
+        else:
+            width, height = canvas_size(image_id, sizes, [*regions, *predictions])
+            images.append({"id": number, "width": width, "height": height})
+            for region in _drawable(regions):
+                rle = polygon_rle(region, height, width)
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": number,
+                        "category_id": region.label + 1,
+                        "segmentation": rle,
+                        "area": float(mask_utils.area(rle)),
+                        "bbox": list(mask_utils.toBbox(rle)),
+                        "iscrowd": 0,
+                    }
+                )
+            results.extend(
                 {
-                    "id": len(annotations) + 1,
                     "image_id": number,
                     "category_id": region.label + 1,
-                    "segmentation": rle,
-                    "area": float(mask_utils.area(rle)),
-                    "bbox": list(mask_utils.toBbox(rle)),
-                    "iscrowd": 0,
+                    "segmentation": polygon_rle(region, height, width),
+                    "score": region.score,
                 }
+                for region in _drawable(predictions)
             )
-        results.extend(
-            {
-                "image_id": number,
-                "category_id": region.label + 1,
-                "segmentation": polygon_rle(region, height, width),
-                "score": region.score,
-            }
-            for region in _drawable(predictions)
-        )
-    iou_type: IouType = "bbox" if kind == "box" else "segm"
-    return coco_average_precision(images, annotations, results, iou_type, iou_threshold, max_detections)
+        if len(images) == chunk:
+            yield images, annotations, results
+            images, annotations, results = [], [], []
+    if images:
+        yield images, annotations, results
+
+
+def average_precision_result(
+    matches: RegionMatches, order: np.ndarray | None = None, threshold: int = 0
+) -> dict[str, Any]:
+    """`coco_average_precision`'s result from matches, over the images order (default all) at one of
+    their thresholds."""
+    annotations = matches.annotations if order is None else matches.annotations[order]
+    results = matches.results if order is None else matches.results[order]
+    if not annotations.any() or not results.any():
+        labels = matches.annotated if order is None else _annotated(matches, order)
+        return {"map": 0.0, "recall": 0.0, "per_class": dict.fromkeys(labels, 0.0), "curves": {}, "recall_points": []}
+    precision, recall = accumulate(matches, order)
+    precision, recall = precision[threshold], recall[threshold]
+    labels = [int(label) for label in matches.labels]
+    with_truth = [k for k in range(len(labels)) if np.all(precision[:, k] > -1)]
+    return {
+        "map": mean_precision(precision),
+        "recall": mean_recall(recall),
+        "per_class": {labels[k]: float(precision[:, k].mean()) for k in with_truth},
+        "curves": {label: precision[:, k].copy() for k, label in enumerate(labels)},
+        "recall_points": recall_points(),
+    }
+
+
+def _annotated(matches: RegionMatches, order: np.ndarray) -> list[int]:
+    return [int(label) for k, label in enumerate(matches.labels) if matches.truths[k, order].any()]
 
 
 def region_iou(

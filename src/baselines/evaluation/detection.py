@@ -1,5 +1,5 @@
-"""Detection scores: mAP at an IoU threshold (pycocotools COCOeval), and overall precision and recall
-at that threshold (greedy matching by confidence)."""
+"""Detection scores: mAP at an IoU threshold, and overall precision and recall at that threshold, all
+from one pycocotools matching (`evaluation.matches`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision, region_iou
+from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision, region_matches
+from baselines.evaluation.matches import RegionMatches, accumulate, mean_precision
 from baselines.types import Region
 
 
@@ -43,29 +44,37 @@ def precision_recall(
     predictions: Mapping[str, Sequence[Region]],
     ground_truth: Mapping[str, Sequence[Region]],
     iou_threshold: float = 0.5,
+    max_detections: int = MAX_DETECTIONS,
 ) -> dict[str, float]:
     """Overall precision and recall at an IoU threshold, pooled over all images and classes.
 
-    Within each image and class, predictions are taken by descending confidence and each matches
-    the unmatched ground-truth region of highest IoU if that IoU >= the threshold. The images are those
+    A prediction is a true positive when COCOeval matches it (`detection_scores`). The images are those
     of ground_truth, as for `mean_average_precision` (predictions on an image without regions count).
     """
-    true_positives = n_pred = n_true = 0
-    for image_id, truth in ground_truth.items():
-        preds = predictions.get(image_id, ())
-        n_pred += len(preds)
-        n_true += len(truth)
-        for label in {r.label for r in preds} & {r.label for r in truth}:
-            p = sorted((r for r in preds if r.label == label), key=lambda r: -r.score)
-            t = [r for r in truth if r.label == label]
-            taken = np.zeros(len(t), dtype=bool)
-            for row in region_iou(p, t, "box"):
-                row = np.where(taken, -1.0, row)
-                best = int(row.argmax())
-                if row[best] >= iou_threshold:
-                    taken[best] = True
-                    true_positives += 1
-    return {
-        "precision": true_positives / n_pred if n_pred else 0.0,
-        "recall": true_positives / n_true if n_true else 0.0,
-    }
+    matches = region_matches(predictions, ground_truth, {}, "box", [iou_threshold], max_detections)
+    scores = detection_scores(matches)[0]
+    return {"precision": scores["precision"], "recall": scores["recall"]}
+
+
+def detection_scores(matches: RegionMatches, order: np.ndarray | None = None) -> list[dict[str, float]]:
+    """Per threshold of matches: `map` (COCO's), and `precision` and `recall` pooled over all images and
+    classes, over the images order (indices, repeats counted; default all).
+
+    Precision and recall count COCOeval's own matches: within each image and class, detections by
+    descending confidence (the `max_detections` most confident; any beyond are unmatched), each taking
+    the unmatched ground-truth region of highest IoU at or above the threshold (of equal IoUs, the last).
+    Precision divides by every prediction, recall by every ground-truth region; 0 without any.
+    """
+    annotations = matches.annotations if order is None else matches.annotations[order]
+    results = matches.results if order is None else matches.results[order]
+    hits = (matches.hits if order is None else matches.hits[:, order]).sum(axis=1)
+    truths, predictions = int(annotations.sum()), int(results.sum())
+    precision = accumulate(matches, order)[0] if truths and predictions else None
+    return [
+        {
+            "map": mean_precision(precision[t]) if precision is not None else 0.0,
+            "precision": int(hits[t]) / predictions if predictions else 0.0,
+            "recall": int(hits[t]) / truths if truths else 0.0,
+        }
+        for t in range(matches.thresholds.size)
+    ]

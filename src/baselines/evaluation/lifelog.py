@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 
+import numpy as np
+
+from baselines.evaluation.resampling import ItemSums
+
 
 def rank(rows: Sequence[tuple[str, float]]) -> list[str]:
     """Image ids by descending confidence; ties keep file order."""
@@ -54,13 +58,45 @@ def lmrt_scores(
         `p@10`, `cr@10`, `f1@10` (for cutoff 10).
     """
     totals = {"p": 0.0, "cr": 0.0, "f1": 0.0}
-    for topic, clusters in judgements.items():
-        count = cluster_counts.get(topic) if cluster_counts is not None else None
-        scores = topic_scores(rank(run.get(topic, ())), clusters, cutoff, count)
+    for scores in per_topic_scores(run, judgements, cutoff, cluster_counts):
         for key in totals:
             totals[key] += scores[key]
     n = max(len(judgements), 1)
     return {f"{key}@{cutoff}": value / n for key, value in totals.items()}
+
+
+def per_topic_scores(
+    run: Mapping[str, Sequence[tuple[str, float]]],
+    judgements: Mapping[str, Mapping[str, Hashable]],
+    cutoff: int = 10,
+    cluster_counts: Mapping[str, int] | None = None,
+) -> list[dict[str, float]]:
+    """`topic_scores` of each judged topic, in the judgements' order (a topic missing from the run: 0)."""
+    return [
+        topic_scores(
+            rank(run.get(topic, ())),
+            clusters,
+            cutoff,
+            cluster_counts.get(topic) if cluster_counts is not None else None,
+        )
+        for topic, clusters in judgements.items()
+    ]
+
+
+def lmrt_resampling(
+    run: Mapping[str, Sequence[tuple[str, float]]],
+    judgements: Mapping[str, Mapping[str, Hashable]],
+    cutoff: int = 10,
+    cluster_counts: Mapping[str, int] | None = None,
+) -> ItemSums:
+    """Resamples of `lmrt_scores`: per-topic P, CR and F1 summed in draw order, over the topics drawn."""
+    topics = per_topic_scores(run, judgements, cutoff, cluster_counts)
+    values = {key: np.asarray([scores[key] for scores in topics], np.float64) for key in ("p", "cr", "f1")}
+
+    def finish(sums: dict[str, np.ndarray], items: int) -> dict[str, np.ndarray]:
+        return {f"{key}@{cutoff}": total / max(items, 1) for key, total in sums.items()}
+
+    return ItemSums(values, finish)
 
 
 def spll_scores(predictions: Mapping[str, float], truth: Mapping[str, float]) -> dict[str, float]:
@@ -71,6 +107,27 @@ def spll_scores(predictions: Mapping[str, float], truth: Mapping[str, float]) ->
     ids = list(truth)
     if not ids:
         return {"sign_accuracy": 0.0, "mae": 0.0}
-    signs = sum(i in predictions and (predictions[i] > 0) == (truth[i] > 0) for i in ids)
-    errors = sum(abs(predictions.get(i, 0.0) - truth[i]) for i in ids)
+    signs = sum(_signs(predictions, truth))
+    errors = sum(_errors(predictions, truth))
     return {"sign_accuracy": signs / len(ids), "mae": errors / len(ids)}
+
+
+def _signs(predictions: Mapping[str, float], truth: Mapping[str, float]) -> list[int]:
+    return [int(i in predictions and (predictions[i] > 0) == (truth[i] > 0)) for i in truth]
+
+
+def _errors(predictions: Mapping[str, float], truth: Mapping[str, float]) -> list[float]:
+    return [abs(predictions.get(i, 0.0) - truth[i]) for i in truth]
+
+
+def spll_resampling(predictions: Mapping[str, float], truth: Mapping[str, float]) -> ItemSums:
+    """Resamples of `spll_scores`: per-participant right signs and absolute differences, summed."""
+    values = {
+        "sign_accuracy": np.asarray(_signs(predictions, truth), np.int64),
+        "mae": np.asarray(_errors(predictions, truth), np.float64),
+    }
+
+    def finish(sums: dict[str, np.ndarray], items: int) -> dict[str, np.ndarray]:
+        return {name: total / items for name, total in sums.items()}
+
+    return ItemSums(values, finish)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
+from baselines.evaluation.resampling import ItemSums
+
 
 def image_f1(truth: set[str], predicted: set[str]) -> float:
     """Binary F1 over the union of both concept sets (sklearn's f1_score on that union, by hand)."""
@@ -24,13 +28,34 @@ def concept_f1(predictions: Mapping[str, Sequence[str]], ground_truth: Mapping[s
     empty concept (from `C1;;C2`) or one with spaces counts as a false positive. Without any ground-truth
     concept the score is 0.0 (the official evaluator divides by zero).
     """
-    scores = []
+    scores = [score for score in image_f1s(predictions, ground_truth) if score is not None]
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def image_f1s(
+    predictions: Mapping[str, Sequence[str]], ground_truth: Mapping[str, Sequence[str]]
+) -> list[float | None]:
+    """Per ground-truth image, in its order: its F1, None when its ground truth is empty (not scored)."""
+    scores: list[float | None] = []
     for image_id, truth in ground_truth.items():
         expected = {c.upper() for c in truth if c}
-        if not expected:
-            continue
-        scores.append(image_f1(expected, {c.upper() for c in predictions.get(image_id, ())}))
-    return sum(scores) / len(scores) if scores else 0.0
+        scores.append(image_f1(expected, {c.upper() for c in predictions.get(image_id, ())}) if expected else None)
+    return scores
+
+
+def concept_resampling(predictions: Mapping[str, Sequence[str]], ground_truth: Mapping[str, Sequence[str]]) -> ItemSums:
+    """Resamples of `concept_f1` (`f1`): per-image F1 and whether the image is scored, summed."""
+    scores = image_f1s(predictions, ground_truth)
+    values = {
+        "f1": np.asarray([0.0 if score is None else score for score in scores]),  # adding 0.0 changes no sum
+        "scored": np.asarray([score is not None for score in scores], np.int64),
+    }
+
+    def finish(sums: dict[str, np.ndarray], items: int) -> dict[str, np.ndarray]:
+        scored = sums["scored"]
+        return {"f1": np.where(scored > 0, sums["f1"] / np.maximum(scored, 1), 0.0)}
+
+    return ItemSums(values, finish)
 
 
 def caption_scores(predictions: Mapping[str, str], ground_truth: Mapping[str, str]) -> dict[str, float]:

@@ -219,3 +219,62 @@ def _counted(
     else:
         _counts.move_to_end(key)
     return counts
+
+
+@dataclass(frozen=True)
+class ImagePixels:
+    """Each image's pixel counts per label (rows: the images of ground_truth in order; columns: labels),
+    what `pixel_iou` and `independent_pixel_iou` sum over images. An image without ground-truth regions
+    is not drawn and counts 0, as in those two.
+
+    Attributes:
+        intersection, union: `label_map_counts`, per label.
+        independent_intersection, independent_union: `class_mask_counts`, per label.
+    """
+
+    intersection: np.ndarray
+    union: np.ndarray
+    independent_intersection: np.ndarray
+    independent_union: np.ndarray
+
+
+def image_pixels(
+    predictions: Mapping[str, Sequence[Region]],
+    ground_truth: Mapping[str, Sequence[Region]],
+    sizes: Sizes,
+    draw_order: Sequence[int],
+    num_classes: int,
+) -> ImagePixels:
+    """Every image's counts, drawn once (`_counted`): a bootstrap resample only adds rows up (`pixel_scores`)."""
+    columns = max(num_classes, max(draw_order, default=-1) + 1)
+    arrays = [np.zeros((len(ground_truth), columns), np.int64) for _ in range(4)]
+    for row, (image_id, truth) in enumerate(ground_truth.items()):
+        if not truth:
+            continue
+        preds = predictions.get(image_id, ())
+        width, height = canvas_size(image_id, sizes, [*truth, *preds])
+        mapped = _counted(label_map_counts, truth, preds, height, width, tuple(draw_order))
+        independent = _counted(class_mask_counts, truth, preds, height, width)
+        for array, counts in zip(arrays, (mapped.intersection, mapped.union, independent.intersection,
+                                          independent.union), strict=True):  # fmt: skip
+            for label, value in counts.items():
+                array[row, label] = value
+    return ImagePixels(*arrays)
+
+
+def pixel_scores(
+    pixels: ImagePixels, draw_order: Sequence[int], num_classes: int, order: np.ndarray | None = None
+) -> tuple[PixelIoU, dict[int, float]]:
+    """`pixel_iou` and `independent_pixel_iou` over the images order (row indices, repeats counted;
+    default all): the same sums of integers, so the same numbers."""
+
+    def summed(array: np.ndarray) -> list[int]:
+        return [int(v) for v in (array if order is None else array[order]).sum(axis=0)]
+
+    intersection, union = summed(pixels.intersection), summed(pixels.union)
+    per_class = {label: intersection[label] / union[label] for label in draw_order if union[label]}
+    total_union = sum(union[label] for label in draw_order)
+    pooled = sum(intersection[label] for label in draw_order) / total_union if total_union else 0.0
+    both = summed(pixels.independent_intersection), summed(pixels.independent_union)
+    independent = {label: both[0][label] / both[1][label] for label in range(num_classes) if both[1][label]}
+    return PixelIoU(per_class, pooled), independent

@@ -27,6 +27,10 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Literal
 
+import numpy as np
+
+from baselines.evaluation.resampling import ItemSums, rounded
+
 BleuSemantics = Literal["legacy", "nltk"]
 ROUNDING = 4
 
@@ -136,11 +140,16 @@ def accuracy(predictions: Mapping[str, str], references: Mapping[str, Answers]) 
     """
     if not references:
         return 0.0
-    hits = 0
+    return round(sum(answer_hits(predictions, references)) / len(references), ROUNDING)
+
+
+def answer_hits(predictions: Mapping[str, str], references: Mapping[str, Answers]) -> list[int]:
+    """Per reference image, in its order: 1 when the normalised answer is one of the accepted ones."""
+    hits = []
     for image_id, truth in references.items():
         answer = normalize_answer(predictions.get(image_id, ""))
-        hits += any(normalize_answer(alternative) == answer for alternative in alternatives(truth))
-    return round(hits / len(references), ROUNDING)
+        hits.append(int(any(normalize_answer(alternative) == answer for alternative in alternatives(truth))))
+    return hits
 
 
 # --- BLEU ------------------------------------------------------------------------------------------
@@ -162,9 +171,15 @@ def _tokenizer_and_stemmer() -> tuple:
 
 def bleu_words(text: str) -> list[str]:
     """Lowercase, drop punctuation, tokenise, drop stopwords, stem: the evaluator's preprocessing."""
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _words(text: str) -> tuple[str, ...]:
+    # cached: answers repeat (yes, no, an organ), and tokenising and stemming were 80% of a BLEU
     tokenizer, stemmer = _tokenizer_and_stemmer()
     words = tokenizer.tokenize(text.lower().translate(_NO_PUNCTUATION))
-    return [stemmer.stem(w) for w in words if w.lower() not in ENGLISH_STOPWORDS]
+    return tuple(stemmer.stem(w) for w in words if w.lower() not in ENGLISH_STOPWORDS)
 
 
 def _legacy_sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
@@ -185,6 +200,12 @@ def _legacy_sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
 
 def sentence_score(hypothesis: str, reference: str, semantics: BleuSemantics = "legacy") -> float:
     """BLEU of one answer (or question) against one reference, after the official preprocessing."""
+    return _sentence_score(hypothesis, reference, semantics)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sentence_score(hypothesis: str, reference: str, semantics: BleuSemantics) -> float:
+    # cached: a pure function of its arguments, and pairs repeat (yes against no)
     candidate, truth = bleu_words(hypothesis), bleu_words(reference)
     if not candidate and not truth:
         return 1.0
@@ -203,13 +224,18 @@ def bleu(
     predictions: Mapping[str, str], references: Mapping[str, Answers], semantics: BleuSemantics = "legacy"
 ) -> float:
     """Mean BLEU over the reference images (alternatives: the best one), rounded to 4 decimals."""
-    if not references:
-        return 0.0
-    total = 0.0
+    return _rounded_mean(answer_bleus(predictions, references, semantics))
+
+
+def answer_bleus(
+    predictions: Mapping[str, str], references: Mapping[str, Answers], semantics: BleuSemantics = "legacy"
+) -> list[float]:
+    """Per reference image, in its order: the BLEU of its answer against the best alternative."""
+    scores = []
     for image_id, truth in references.items():
         hypothesis = predictions.get(image_id, "")
-        total += max(sentence_score(hypothesis, alternative, semantics) for alternative in alternatives(truth))
-    return round(total / len(references), ROUNDING)
+        scores.append(max(sentence_score(hypothesis, alternative, semantics) for alternative in alternatives(truth)))
+    return scores
 
 
 def question_bleu(
@@ -219,10 +245,33 @@ def question_bleu(
     image scores the maximum BLEU over all (generated, reference) question pairs, 0 without a generated
     question; the mean over the reference images, rounded to 4 decimals.
     """
-    if not references:
+    return _rounded_mean(question_bleus(generated, references, semantics))
+
+
+def question_bleus(
+    generated: Mapping[str, Sequence[str]], references: Mapping[str, Sequence[str]], semantics: BleuSemantics = "legacy"
+) -> list[float]:
+    """Per reference image, in its order: the best BLEU over its (generated, reference) question pairs."""
+    return [
+        max((sentence_score(q, t, semantics) for q in generated.get(image_id, ()) for t in truths), default=0.0)
+        for image_id, truths in references.items()
+    ]
+
+
+def _rounded_mean(values: Sequence[float]) -> float:
+    if not values:
         return 0.0
     total = 0.0
-    for image_id, truths in references.items():
-        pairs = [(q, t) for q in generated.get(image_id, ()) for t in truths]
-        total += max((sentence_score(q, t, semantics) for q, t in pairs), default=0.0)
-    return round(total / len(references), ROUNDING)
+    for value in values:  # one after the other, as the official loop adds (resampling.ItemSums too)
+        total += value
+    return round(total / len(values), ROUNDING)
+
+
+def mean_resampling(values: Mapping[str, Sequence[float]]) -> ItemSums:
+    """Resamples of metrics that are per-item values (`answer_hits`, `answer_bleus`, `question_bleus`)
+    averaged and rounded as `accuracy`, `bleu` and `question_bleu` do."""
+
+    def finish(sums: dict[str, np.ndarray], items: int) -> dict[str, np.ndarray]:
+        return {name: rounded(total / items, ROUNDING) for name, total in sums.items()}
+
+    return ItemSums({name: np.asarray(v) for name, v in values.items()}, finish)

@@ -13,10 +13,13 @@ import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from baselines.errors import FormatError, Problem
 from baselines.types import PredictionSet
+
+if TYPE_CHECKING:
+    from baselines.evaluation.resampling import Resampling
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -146,6 +149,13 @@ class TaskSpec(ABC):
                 changes[field.name] = {name: value[item] for name, item in zip(names, ids, strict=True)}
         kept_run = {name: run[item] for name, item in zip(names, ids, strict=True) if item in run}
         return kept_run, dataclasses.replace(reference, **changes)
+
+    def resampling(self, run: Any, reference: Any, items: Sequence[str]) -> Resampling | None:
+        """The run's scores on many bootstrap resamples of items at once (`baselines.evaluation.resampling`):
+        what `score` needs of each item computed once, each resample scored from arrays. It must give
+        every metric of `score(*restrict(run, reference, draw))`, to the last bit. None (the default):
+        `baselines compare` restricts and rescores each resample."""
+        return None
 
 
 def resampled_names(ids: Sequence[str]) -> list[str]:

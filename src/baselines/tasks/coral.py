@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, read_coral_annotations
 from baselines.data.polygons import flat
 from baselines.errors import FormatError, Problem
-from baselines.evaluation.segmentation import independent_pixel_iou, pixel_iou, polygon_map
+from baselines.evaluation.coco import average_precision_result, region_matches
+from baselines.evaluation.matches import RegionMatches
+from baselines.evaluation.segmentation import ImagePixels, image_pixels, pixel_scores
 from baselines.runfiles.grouped import CORAL_PIXEL, STRICT, Tolerance
-from baselines.tasks.regions import RegionSpec
+from baselines.tasks.regions import RegionResampling, RegionSpec
 from baselines.types import ImageSet, Region
 
 PIXEL_DRAW_ORDER: tuple[str, ...] = tuple(sorted(CORAL_CLASSES))
@@ -69,16 +73,33 @@ class CoralPolygonSpec(CoralSpec):
     def score_subset(
         self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
     ) -> dict[str, float]:
-        masks = polygon_map(run, truth, reference.sizes, self.iou_threshold, self.max_detections)
+        return self.polygon_scores(*self.per_image(run, truth, reference))
+
+    def per_image(
+        self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
+    ) -> tuple[RegionMatches, ImagePixels]:
+        """What the scores sum or pool over the images of truth: COCOeval's mask matches, pixel counts."""
+        matches = region_matches(run, truth, reference.sizes, "polygon", [self.iou_threshold], self.max_detections)
+        return matches, image_pixels(run, truth, reference.sizes, self.draw_order, len(self.classes))
+
+    def polygon_scores(
+        self, matches: RegionMatches, pixels: ImagePixels, order: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """The scores over the images order (indices, repeats counted; default all)."""
+        masks = average_precision_result(matches, order)
         scores = {"map_50": masks["map"], "recall_50": masks["recall"]}
-        pixels = pixel_iou(run, truth, reference.sizes, self.draw_order)
-        scores["pixel_iou"] = pixels.pooled
-        for label, value in pixels.per_class.items():
+        organisers, independent = pixel_scores(pixels, self.draw_order, len(self.classes), order)
+        scores["pixel_iou"] = organisers.pooled
+        for label, value in organisers.per_class.items():
             scores[f"pixel_iou/{self.classes[label]}"] = value
         # Not the organisers' metric: one mask per substrate (no overwriting), unweighted mean over substrates.
-        independent = independent_pixel_iou(run, truth, reference.sizes, len(self.classes))
         scores["pixel_iou_independent"] = sum(independent.values()) / len(independent) if independent else 0.0
         return scores
+
+    def resampling(self, run: dict[str, list[Region]], reference: ImageSet, items: Sequence[str]) -> RegionResampling:
+        truth = reference.ground_truth or {}
+        matches, pixels = self.per_image(run, {item: truth[item] for item in items}, reference)
+        return RegionResampling(lambda _, order: self.polygon_scores(matches, pixels, order), matches)
 
 
 TASKS = [CoralSpec("coral_boxes", "box", extra_iou_thresholds=(0.0,)), CoralPolygonSpec()]

@@ -28,7 +28,8 @@ from baselines.data.formats.lifelog import (
 from baselines.data.formats.tabular import read_table
 from baselines.data.images import find_images_by_name
 from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.lifelog import lmrt_scores, spll_scores
+from baselines.evaluation.lifelog import lmrt_resampling, lmrt_scores, spll_resampling, spll_scores
+from baselines.evaluation.resampling import ItemSums
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 
@@ -195,6 +196,12 @@ class LMRTSpec(TaskSpec):
             raise ValueError("lmrt: scoring needs relevance judgements")
         return lmrt_scores(run, reference.ground_truth, cluster_counts=reference.cluster_counts)
 
+    def resampling(
+        self, run: dict[str, list[tuple[str, float]]], reference: LifelogReference, items: Sequence[str]
+    ) -> ItemSums:
+        judgements = {item: reference.ground_truth[item] for item in items}  # type: ignore[index]
+        return lmrt_resampling(run, judgements, cluster_counts=reference.cluster_counts)
+
 
 @dataclass
 class ParticipantReference:
@@ -268,6 +275,9 @@ class SPLLSpec(TaskSpec):
         if reference.ground_truth is None:
             raise ValueError("spll: scoring needs the targets")
         return spll_scores(run, reference.ground_truth)
+
+    def resampling(self, run: dict[str, float], reference: ParticipantReference, items: Sequence[str]) -> ItemSums:
+        return spll_resampling(run, {item: reference.ground_truth[item] for item in items})  # type: ignore[index]
 
 
 TASKS = [LMRTSpec(), SPLLSpec()]

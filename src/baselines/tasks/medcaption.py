@@ -20,7 +20,8 @@ from typing import Any
 from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file, run_concepts, split_concepts
 from baselines.data.images import find_images_by_stem as find_images
 from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.medcaption import caption_scores, concept_f1
+from baselines.evaluation.medcaption import caption_scores, concept_f1, concept_resampling
+from baselines.evaluation.resampling import ItemSums
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 
@@ -215,6 +216,10 @@ class ConceptSpec(_TabSpec):
 
     def score_against(self, run: dict[str, list[str]], truth: dict[str, Any]) -> dict[str, float]:
         return {"f1": concept_f1(run, truth)}
+
+    def resampling(self, run: dict[str, list[str]], reference: CaptionReference, items: Sequence[str]) -> ItemSums:
+        truth = {item: reference.ground_truth[item] for item in items}  # type: ignore[index]
+        return concept_resampling(run, truth)
 
 
 class CaptionSpec(_TabSpec):

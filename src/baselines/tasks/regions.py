@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,8 +12,9 @@ import numpy as np
 
 from baselines.data.images import image_size, images_by_id
 from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.coco import MAX_DETECTIONS
-from baselines.evaluation.detection import mean_average_precision, precision_recall
+from baselines.evaluation.coco import MAX_DETECTIONS, region_matches
+from baselines.evaluation.detection import detection_scores
+from baselines.evaluation.matches import RegionMatches
 from baselines.runfiles.grouped import GROUND_TRUTH, STRICT, Tolerance, format_grouped_lines, parse_grouped_file
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import ImageSet, PredictionSet, Region, RegionKind
@@ -181,18 +183,44 @@ class RegionSpec(TaskSpec):
         self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
     ) -> dict[str, float]:
         """Scores over the images of truth (all of them, or one subset)."""
+        return self.scores_of(self.matches(run, truth, reference))
+
+    def matches(
+        self, run: Mapping[str, Sequence[Region]], truth: Mapping[str, Sequence[Region]], reference: ImageSet
+    ) -> RegionMatches:
+        """COCOeval's matches over the images of truth, at the task's thresholds (`scores_of`)."""
+        # IoU 0 means any overlap: matching needs IoU > 0
+        thresholds = [self.iou_threshold, *(max(t, 1e-9) for t in self.extra_iou_thresholds)]
+        return region_matches(run, truth, reference.sizes, self.kind, thresholds, self.max_detections)
+
+    def resampling(self, run: dict[str, list[Region]], reference: ImageSet, items: Sequence[str]) -> RegionResampling:
+        """COCOeval matches each image once; a resample pools the drawn images' matches (`scores_of`)."""
+        truth = reference.ground_truth or {}
+        return RegionResampling(self.scores_of, self.matches(run, {item: truth[item] for item in items}, reference))
+
+    def scores_of(self, matches: RegionMatches, order: np.ndarray | None = None) -> dict[str, float]:
+        """The scores of the images order (indices into the matches' images, repeats counted; default all)."""
+        primary, *extra = detection_scores(matches, order)
         tag = _tag(self.iou_threshold)
-        limit = self.max_detections
-        scores = {f"map_{tag}": mean_average_precision(run, truth, self.iou_threshold, max_detections=limit)["map"]}
-        pr = precision_recall(run, truth, self.iou_threshold)
-        scores[f"precision_{tag}"] = pr["precision"]
-        scores[f"recall_{tag}"] = pr["recall"]
-        for threshold in self.extra_iou_thresholds:
-            tag = _tag(threshold)
-            effective = max(threshold, 1e-9)  # IoU 0 means any overlap: matching needs IoU > 0
-            scores[f"map_{tag}"] = mean_average_precision(run, truth, effective, max_detections=limit)["map"]
-            scores[f"recall_{tag}"] = precision_recall(run, truth, effective)["recall"]
+        scores = {f"{key}_{tag}": primary[key] for key in ("map", "precision", "recall")}
+        for threshold, at in zip(self.extra_iou_thresholds, extra, strict=True):
+            scores[f"map_{_tag(threshold)}"] = at["map"]
+            scores[f"recall_{_tag(threshold)}"] = at["recall"]
         return scores
+
+
+@dataclass(frozen=True)
+class RegionResampling:
+    """A region run's scores on resamples of its images, from COCOeval's matches of each image
+    (`RegionMatches`): COCO's AP over a resample is that of the drawn images' matches in draw order."""
+
+    score: Callable[[RegionMatches, np.ndarray], dict[str, float]]
+    matches: RegionMatches
+
+    def scores(self, draws: np.ndarray) -> dict[str, np.ndarray]:
+        rows = [self.score(self.matches, order) for order in draws]
+        metrics = dict.fromkeys(metric for row in rows for metric in row)  # some resamples lack a class's score
+        return {metric: np.asarray([row.get(metric, np.nan) for row in rows], np.float64) for metric in metrics}
 
 
 def _tag(threshold: float) -> str:

@@ -21,7 +21,17 @@ from typing import Any
 from baselines.data.formats.vqamed import ReferenceLayout, read_answers, read_reference_questions, read_test_ids
 from baselines.data.images import find_images_by_stem
 from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.vqamed import BleuSemantics, accuracy, bleu, question_bleu
+from baselines.evaluation.resampling import ItemSums
+from baselines.evaluation.vqamed import (
+    BleuSemantics,
+    accuracy,
+    answer_bleus,
+    answer_hits,
+    bleu,
+    mean_resampling,
+    question_bleu,
+    question_bleus,
+)
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 
@@ -118,6 +128,11 @@ class VQASpec(TaskSpec):
             "bleu": bleu(run, reference.ground_truth, self.bleu_semantics),
         }
 
+    def resampling(self, run: dict[str, str], reference: VQAReference, items: Sequence[str]) -> ItemSums:
+        truth = {item: reference.ground_truth[item] for item in items}  # type: ignore[index]
+        hits, bleus = answer_hits(run, truth), answer_bleus(run, truth, self.bleu_semantics)
+        return mean_resampling({"accuracy": hits, "bleu": bleus})
+
 
 class VQGSpec(TaskSpec):
     """Args:
@@ -188,6 +203,10 @@ class VQGSpec(TaskSpec):
         if reference.ground_truth is None:
             raise ValueError("vqg: scoring needs reference questions")
         return {"bleu": question_bleu(run, reference.ground_truth, self.bleu_semantics)}
+
+    def resampling(self, run: dict[str, list[str]], reference: VQAReference, items: Sequence[str]) -> ItemSums:
+        truth = {item: reference.ground_truth[item] for item in items}  # type: ignore[index]
+        return mean_resampling({"bleu": question_bleus(run, truth, self.bleu_semantics)})
 
 
 TASKS = [VQASpec(), VQGSpec()]
