@@ -136,3 +136,15 @@ def test_another_tasks_ground_truth_is_refused_before_training(tmp_path: Path) -
     vqg = ["experiment=vqg", f"paths.root_dir={tmp_path}", "train=false", f"evaluation.ground_truth={truth}"]
     with pytest.raises(preflight.ConfigError, match="read as vqa ground truth"):
         preflight.check("train", vqg)
+
+
+def test_cfg_is_printed_by_hydra_without_the_pipeline() -> None:
+    result = _cli("train", "--cfg", "job", "experiment=spll")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("task: spll\n")
+    assert "torch imported: False lightning imported: False" in result.stdout
+
+
+def test_help_shows_the_config_its_overrides_compose(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "experiment=vqa", "--help"]) == 0
+    assert "\ntask: vqa\n" in capsys.readouterr().out

@@ -48,6 +48,11 @@ def _hydra_command(command: str, argv: Sequence[str]) -> int:
         from baselines.checkpoints import with_checkpoint_overrides
 
         argv = with_checkpoint_overrides(argv)  # raises before Hydra starts, so the error is reported below
+    if {"--help", "-h"} & set(argv) and sum(arg.startswith("-") for arg in argv) == 1:
+        from baselines.preflight import help_text
+
+        print(help_text(command, [arg for arg in argv if not arg.startswith("-")]))
+        return 0
     if _shows_only(argv):
         return _show(command, argv)
     if not any(arg.startswith("-") for arg in argv):  # a multirun (-m) or another config dir is Hydra's to compose
@@ -62,7 +67,7 @@ def _hydra_command(command: str, argv: Sequence[str]) -> int:
 
 
 def _show(command: str, argv: Sequence[str]) -> int:
-    """`--help`, `--cfg`, `--info`: Hydra prints them from the same config tree, through a task function that
+    """`--cfg`, `--info`, `--hydra-help`: Hydra prints them from the same config tree, through a task function that
     never runs, so the pipeline (torch, Lightning) is not imported."""
     import hydra
 

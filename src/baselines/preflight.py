@@ -23,6 +23,7 @@ import difflib
 import glob
 import os
 import re
+import string
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -87,19 +88,22 @@ class ConfigError(ValueError):
     """A command line that cannot run, found before anything heavy is imported."""
 
 
+def _compose(config_name: str, overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    try:
+        return compose_config(config_name, overrides, return_hydra_config)
+    except MissingConfigException as exc:
+        raise ConfigError(_missing_option(exc)) from None
+    except HydraException as exc:
+        raise ConfigError(_composition_error(config_name, overrides, exc)) from None
+
+
 def check(config_name: str, overrides: Sequence[str]) -> None:
     """Composes `config_name` with overrides as `hydra.main` will and refuses what cannot run.
 
     Raises:
         ConfigError: Saying what is wrong and what to write instead.
     """
-    overrides = list(overrides)
-    try:
-        cfg = compose_config(config_name, overrides)
-    except MissingConfigException as exc:
-        raise ConfigError(_missing_option(exc)) from None
-    except HydraException as exc:
-        raise ConfigError(_composition_error(config_name, overrides, exc)) from None
+    cfg = _compose(config_name, list(overrides))
     if OmegaConf.is_missing(cfg, "task"):
         raise ConfigError(f"no task: give experiment=<name> ({', '.join(_options('experiment'))})")
     problems = [*_missing_data(cfg), *_gpu_problems(cfg), *_ground_truth_problems(cfg)]
@@ -107,6 +111,31 @@ def check(config_name: str, overrides: Sequence[str]) -> None:
         raise ConfigError(problems[0])
     if problems:
         raise ConfigError(f"{len(problems)} problems; nothing was run:\n  " + "\n  ".join(problems))
+
+
+def help_text(config_name: str, overrides: Sequence[str]) -> str:
+    """`baselines train|predict --help`: `hydra.help.template` filled as Hydra fills it, with `$APP_CONFIG_GROUPS`
+    (from the config tree's folders) and `$CONFIG` (composed with overrides, unresolved).
+
+    Hydra's own `--help` also lists every group of its own config tree, deep-copying its config repository once
+    per group: three quarters of a two-second help. Other template fields are left as written.
+
+    Raises:
+        ConfigError: For overrides that do not compose.
+    """
+    cfg = _compose(config_name, list(overrides), return_hydra_config=True)
+    template = str(cfg.hydra.help.template)  # resolves the header and footer, named after config_name
+    job = OmegaConf.masked_copy(cfg, [str(key) for key in cfg if key != "hydra"])
+    return string.Template(template).safe_substitute(
+        APP_CONFIG_GROUPS="\n".join(f"{group}: {', '.join(_options(group))}" for group in _groups()),
+        CONFIG=OmegaConf.to_yaml(job),
+    )
+
+
+def _groups() -> list[str]:
+    from baselines.config import config_dir
+
+    return sorted(path.name for path in config_dir().iterdir() if path.is_dir() and path.name != "hydra")
 
 
 def _options(group: str) -> list[str]:
