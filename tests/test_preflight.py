@@ -148,3 +148,8 @@ def test_cfg_is_printed_by_hydra_without_the_pipeline() -> None:
 def test_help_shows_the_config_its_overrides_compose(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "experiment=vqa", "--help"]) == 0
     assert "\ntask: vqa\n" in capsys.readouterr().out
+
+
+def test_a_sweep_is_left_to_hydras_sweeper() -> None:
+    # under hparams_search the config sets a multirun: `seed=1,2` sweeps without -m, and each job composes alone
+    preflight.check("train", ["experiment=spll", "hparams_search=spll", "seed=1,2"])

@@ -103,6 +103,14 @@ def check(config_name: str, overrides: Sequence[str]) -> None:
     Raises:
         ConfigError: Saying what is wrong and what to write instead.
     """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as exc:
+        raise ConfigError(str(exc)) from None
+    if any(override.is_sweep_override() for override in parsed):
+        return  # `seed=1,2` under hparams_search (a multirun set in the config): each job is Hydra's to compose
     cfg = _compose(config_name, list(overrides))
     if OmegaConf.is_missing(cfg, "task"):
         raise ConfigError(f"no task: give experiment=<name> ({', '.join(_options('experiment'))})")
