@@ -315,7 +315,8 @@ def _gpu_problems(cfg: DictConfig) -> Iterator[str]:
     if isinstance(accelerator, str) and accelerator.lower() in _GPU_ACCELERATORS and not gpu_present():
         yield (
             f"trainer.accelerator={accelerator}, but this machine has no GPU (no /dev/nvidia* device): "
-            "train on the CPU with trainer=cpu"
+            "run on the CPU with trainer=cpu (or trainer.accelerator=cpu to keep the rest of this trainer preset, "
+            "e.g. trainer=ddp on CPU processes)"
         )
 
 
