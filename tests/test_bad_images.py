@@ -129,8 +129,10 @@ def test_images_missing_from_a_label_file_are_an_error_or_skipped_and_reported(d
     instantiate(cfg.synthetic)
     first = next(iter(read_concepts(cfg.data.train_concepts)))
     next(Path(cfg.data.train_images).rglob(f"{first}.*")).unlink()
-    with pytest.raises(FileNotFoundError, match=r"1 images not under .*on_bad_image=skip"):
-        instantiate(cfg.data).dataset("train")
+    datamodule = instantiate(cfg.data)
+    with pytest.raises(ImageReadError, match=rf"on_bad_image=skip.*\n.*{first}.jpg: file not found"):
+        for split in ("train", "val"):  # wherever the held-out split put it
+            datamodule.dataset(split)
     skipping = instantiate(cfg.data, on_bad_image="skip")
     kept = [*skipping.dataset("train").ids, *skipping.dataset("val").ids]
     assert first not in kept and len(kept) == 11
@@ -143,8 +145,10 @@ def test_cts_missing_from_the_label_file_are_an_error_or_skipped_and_reported(de
     instantiate(cfg.synthetic)
     gone = sorted(Path(cfg.data.train_cts).glob("*.nii.gz"))[0]
     gone.unlink()
-    with pytest.raises(FileNotFoundError, match=r"1 CTs not in .*on_bad_image=skip"):
-        instantiate(cfg.data).dataset("train")
+    datamodule = instantiate(cfg.data)
+    with pytest.raises(ImageReadError, match=rf"on_bad_image=skip.*\n{gone}: file not found"):
+        for split in ("train", "val"):  # wherever the held-out split put it
+            datamodule.dataset(split)
     skipping = instantiate(cfg.data, on_bad_image="skip")
     kept = [ct.name for split in ("train", "val") for ct in skipping.dataset(split).cts]
     assert gone.name not in kept and len(kept) == 7
@@ -206,3 +210,27 @@ def test_a_run_with_skipped_items_finishes_cleanly_and_lists_them(demo_cfg, task
     assert summary["scores"]
     lines = Path(summary["run_file"]).read_text().splitlines()
     assert not any(line.startswith(broken.name) or line.startswith(broken.stem + ";") for line in lines)
+
+
+def test_a_truncated_jpeg_is_a_bad_image_not_a_grey_one(tmp_path: Path) -> None:
+    """OpenCV decodes a cut JPEG without an error (grey rows, a libjpeg warning on stderr): it must be refused."""
+    from baselines.data.images import check_images, unreadable_reason
+
+    released = Path(__file__).parent / "fixtures" / "real_images" / "radiology" / "synpic18201.jpg"
+    data = released.read_bytes()
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) * 2 // 3])  # the header reads; the scan stops short
+    padded = tmp_path / "padded.jpg"
+    padded.write_bytes(data + b"\x00" * 64)  # padding after the end marker
+    trailer = tmp_path / "trailer.jpg"
+    trailer.write_bytes(data + b"phone maker's data" * 10)  # data after it: harmless, still an image
+
+    assert "truncated" in (unreadable_reason(cut) or "")
+    with pytest.raises(ImageReadError, match=rf"{cut}: truncated or corrupt JPEG data"):
+        load_rgb(cut)
+    with pytest.raises(ImageReadError, match=rf"1 unreadable file\(s\) in the train split.*\n{cut}: truncated"):
+        check_images([released, cut, padded], "error", "train")
+    assert check_images([released, cut, padded], "skip", "train") == ([0, 2], [f"{cut}: {unreadable_reason(cut)}"])
+    for complete in (padded, trailer):
+        assert unreadable_reason(complete) is None
+        assert (load_rgb(complete) == load_rgb(released)).all()

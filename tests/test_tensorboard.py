@@ -12,6 +12,7 @@ import pytest
 import yaml
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from baselines.callbacks import OverlayImages
@@ -20,11 +21,13 @@ from conftest import TINY_DRAWNUI
 
 
 def test_tensorboard_gets_hparams_overlays_and_test_scores(
-    demo_cfg: Callable[..., DictConfig], drawnui_root: Path
+    demo_cfg: Callable[..., DictConfig], drawnui_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cfg = demo_cfg("drawnui", *TINY_DRAWNUI, "trainer.max_epochs=1", "logger=tensorboard",
-                   "model.net.box_score_thresh=0.0", root=drawnui_root)  # fmt: skip
-    summary = run(cfg)
+                   "model.net.box_score_thresh=0.0", "callbacks.overlay_images.longest=100",
+                   root=drawnui_root)  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="baselines"):
+        summary = run(cfg)
     [version] = (Path(cfg.paths.output_dir) / "tensorboard").iterdir()
     hparams = yaml.safe_load((version / "hparams.yaml").read_text())
     assert hparams["task"] == "drawnui" and hparams["model"]["net"]["backbone"] == "resnet10t"
@@ -32,6 +35,15 @@ def test_tensorboard_gets_hparams_overlays_and_test_scores(
     events.Reload()
     images = events.Tags()["images"]
     assert images and all(tag.startswith("val_overlays/") for tag in images) and len(images) <= 4
+    for tag in images:  # ground truth and prediction side by side, each scaled to at most 100 pixels
+        [picture] = events.Images(tag)
+        [source] = (drawnui_root / "data").rglob(tag.removeprefix("val_overlays/"))
+        scaled = round(Image.open(source).width * 100 / max(Image.open(source).size))
+        assert picture.width == 2 * scaled + 8
+    # the results page without the CSV logger: no curves, and the log says why
+    assert not (Path(cfg.paths.output_dir) / "results.png").exists()
+    assert "no results.png, this run has no CSV logger (add logger=csv for loss curves)" in caplog.text
+    assert (Path(cfg.paths.output_dir) / "per_class.csv").is_file()
     [test_map] = events.Scalars("test/map_50")
     assert test_map.value == pytest.approx(summary["scores"]["map_50"])
     assert [Path(p).name for p in summary["plots"]] == ["pr_curves.png", "confusion_matrix.png"]

@@ -10,9 +10,12 @@ import pytest
 from PIL import Image
 
 from baselines.cli import main
+from baselines.data.formats.drawnui import DRAWNUI_CLASSES
 from baselines.paths import child_path
-from baselines.visual.render import PREDICTION, TRUTH
+from baselines.visual.render import class_colours
 from baselines.visual.views import output_name
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _noise_png(path: Path, width: int = 400, height: int = 300) -> np.ndarray:
@@ -26,36 +29,67 @@ def _draw(*args: str) -> int:
     return main(["draw", *args])
 
 
-def test_a_box_changes_the_picture_on_and_inside_the_box_only(tmp_path: Path) -> None:
+TOP = 50
+"""Rows above a drawn region picture's panels: the item's id and the panel's title (25 pixels each)."""
+
+
+def _panel(path: Path, k: int, width: int = 400, height: int = 300) -> np.ndarray:
+    """The k-th panel of a region picture (0: ground truth when drawn, else the prediction), 8 pixels apart."""
+    drawn = np.asarray(Image.open(path).convert("RGB"))
+    return drawn[TOP : TOP + height, k * (width + 8) : k * (width + 8) + width]
+
+
+def test_a_box_changes_the_picture_on_and_inside_the_box_only(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     source = _noise_png(tmp_path / "images" / "page.png")
     # box 200x120 at (100, 80): columns 100..299, rows 80..199; a second one below min-score is not drawn
     (tmp_path / "run.txt").write_text("page.png;button 0.9:200x120+100+80;label 0.1:50x30+10+10\n")
     assert _draw("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"),
                  "--out", str(tmp_path / "out")) == 0  # fmt: skip
-    drawn = np.asarray(Image.open(tmp_path / "out" / "page.png").convert("RGB"))
-    assert drawn.shape == source.shape
+    assert "1 of 2 predicted regions are below --min-score 0.3 and not drawn" in capsys.readouterr().out
+    drawn = _panel(tmp_path / "out" / "page.png", 0)
     changed = np.any(drawn != source, axis=2)
     inside = np.zeros_like(changed)
     inside[80:200, 100:300] = True
     assert changed.any() and not (changed & ~inside).any()  # nowhere outside the box
     edges = np.concatenate([changed[80, 100:300], changed[199, 100:300], changed[80:200, 100], changed[80:200, 299]])
     assert edges.all()  # the whole outline is drawn
-    assert (drawn[199, 150] == PREDICTION).all()
+    assert (drawn[199, 150] == class_colours(len(DRAWNUI_CLASSES))[DRAWNUI_CLASSES.index("button")]).all()
     assert not changed[150:190, 200:290].any()  # the middle of the box stays visible (tag at the top-left)
 
 
-def test_ground_truth_is_drawn_in_another_colour(tmp_path: Path) -> None:
+def test_draw_reports_how_many_predictions_its_threshold_hid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _noise_png(tmp_path / "images" / "page.png")
+    _noise_png(tmp_path / "images" / "other.png")
+    (tmp_path / "run.txt").write_text("page.png;button 0.2:20x20+1+1,0.25:20x20+40+40\nother.png;label 0.1:9x9+1+1\n")
+    common = ("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"))
+    assert _draw(*common, "--out", str(tmp_path / "a")) == 0
+    assert "3 of 3 predicted regions are below --min-score 0.3 and not drawn (--min-score 0 draws them all)" in (
+        capsys.readouterr().out
+    )
+    assert _draw(*common, "--out", str(tmp_path / "b"), "--min-score", "0.22") == 0
+    assert "2 of 3 predicted regions are below --min-score 0.22 and not drawn" in capsys.readouterr().out
+    assert _draw(*common, "--out", str(tmp_path / "c"), "--min-score", "0") == 0
+    assert "0 of 3 predicted regions are below --min-score 0 and not drawn\n" in capsys.readouterr().out
+
+
+def test_ground_truth_and_prediction_are_drawn_side_by_side(tmp_path: Path) -> None:
     source = _noise_png(tmp_path / "images" / "page.png")
     (tmp_path / "run.txt").write_text("page.png;button 0.9:200x120+100+80\n")
-    (tmp_path / "gt.txt").write_text("page.png;button 1:100x100+20+150\n")
+    (tmp_path / "gt.txt").write_text("page.png;image 1:100x100+20+150\n")
     assert _draw("--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"),
                  "--out", str(tmp_path / "out"), "--gt", str(tmp_path / "gt.txt")) == 0  # fmt: skip
-    drawn = np.asarray(Image.open(tmp_path / "out" / "page.png").convert("RGB"))
-    assert (drawn[200, 20] == TRUTH).all() and (drawn[199, 200] == PREDICTION).all()
-    changed = np.any(drawn != source, axis=2)
-    inside = np.zeros_like(changed)
-    inside[80:200, 100:300] = inside[150:250, 20:120] = True
-    assert not (changed & ~inside).any()
+    colours = class_colours(len(DRAWNUI_CLASSES))
+    truth, predicted = _panel(tmp_path / "out" / "page.png", 0), _panel(tmp_path / "out" / "page.png", 1)
+    assert (truth[200, 20] == colours[DRAWNUI_CLASSES.index("image")]).all()
+    assert (predicted[199, 200] == colours[DRAWNUI_CLASSES.index("button")]).all()
+    inside = np.zeros(source.shape[:2], bool)
+    inside[150:250, 20:120] = True
+    assert not (np.any(truth != source, axis=2) & ~inside).any()
+    inside[:] = False
+    inside[80:200, 100:300] = True
+    assert not (np.any(predicted != source, axis=2) & ~inside).any()
 
 
 def test_polygons_are_filled_inside_their_box(tmp_path: Path) -> None:
@@ -63,12 +97,48 @@ def test_polygons_are_filled_inside_their_box(tmp_path: Path) -> None:
     (tmp_path / "run.txt").write_text("reef;c_sponge 0.8:100+100+300+100+300+250+100+250\n")
     assert _draw("--task", "coral_polygons", str(tmp_path / "run.txt"), "--images", str(tmp_path / "images"),
                  "--out", str(tmp_path / "out")) == 0  # fmt: skip
-    drawn = np.asarray(Image.open(tmp_path / "out" / "reef.png").convert("RGB"))
+    drawn = _panel(tmp_path / "out" / "reef.png", 0)
     changed = np.any(drawn != source, axis=2)
     assert changed[200, 250]  # filled, not only outlined
     inside = np.zeros_like(changed)
     inside[100:251, 100:301] = True
     assert not (changed & ~inside).any()
+
+
+@pytest.mark.parametrize(
+    ("task", "annotations"),
+    [
+        ("coral_boxes", "coral/annotations_boxes.txt"),
+        ("coral_polygons", "coral/annotations_polygons.txt"),
+        ("coral_boxes", "real/coral/coral2020_annotations_train_boxes_line11_negative_coord_crlf.txt"),
+        ("coral_boxes", "real/coral/coral2020_annotations_train_boxes_lines1-3_crlf.txt"),
+        ("coral_polygons", "real/coral/coral2020_annotations_train_polygons_line1_crlf.txt"),
+    ],
+)
+def test_coral_training_annotations_are_drawn_by_the_tasks_ground_truth_reader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], task: str, annotations: str
+) -> None:
+    from baselines.data.formats.coral import read_coral_annotations
+
+    path = FIXTURES / annotations
+    regions, _ = read_coral_annotations(path, "box" if task == "coral_boxes" else "polygon")
+    for stem in regions:
+        _noise_png(tmp_path / "images" / f"{stem}.JPG", 240, 180)
+    # the annotation file as a run file: refused by the run grammar, with the way to draw it
+    assert _draw("--task", task, str(path), "--images", str(tmp_path / "images"), "--out", str(tmp_path / "x")) == 2
+    hint = f"not a valid run file, but it reads as {task} ground truth: to draw it, give --gt {path} alone"
+    assert hint in capsys.readouterr().err
+    assert _draw("--task", task, "--gt", str(path), "--images", str(tmp_path / "images"),
+                 "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    assert sorted(p.stem for p in (tmp_path / "out").iterdir()) == sorted(regions)
+    assert f"{len(regions)} pictures in" in capsys.readouterr().out
+
+
+def test_draw_without_a_run_file_needs_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _draw("--task", "coral_boxes", "--images", str(tmp_path), "--out", str(tmp_path / "o")) == 2
+    assert "draw --task coral_boxes: give --gt <ground truth> to draw" in capsys.readouterr().err
+    assert _draw("--task", "vqa", "--gt", str(tmp_path / "x"), "--images", str(tmp_path), "--out", str(tmp_path)) == 2
+    assert "draw --task vqa: give a run file to draw" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -125,7 +195,7 @@ def test_existing_pictures_are_kept_unless_overwrite(tmp_path: Path) -> None:
     )
     (tmp_path / "page.png").write_bytes(b"mine")
     assert _draw(*args) == 2 and (tmp_path / "page.png").read_bytes() == b"mine"
-    assert _draw(*args, "--overwrite") == 0 and Image.open(tmp_path / "page.png").size == (400, 300)
+    assert _draw(*args, "--overwrite") == 0 and Image.open(tmp_path / "page.png").width == 400
 
 
 def test_spll_has_nothing_to_draw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,7 +78,8 @@ class CpuBudget(Callback):
 
 class OverlayImages(Callback):
     """Pictures of the model's predictions on the first few validation items, in TensorBoard after each
-    validation epoch (tag `val_overlays/<id>`), drawn as `baselines draw` draws a run file.
+    validation epoch (tag `val_overlays/<id>`), drawn as `baselines draw` draws a run file: region tasks
+    show ground truth and prediction side by side, one colour per class, scaled to `longest` pixels.
 
     Cheap by design: nothing happens without a TensorBoard logger, and then it predicts `num_images`
     items once per `every_n_epochs`. Tasks whose validation items have no image or volume of their own
@@ -89,14 +90,19 @@ class OverlayImages(Callback):
         task: The registered task (its formatter, validator and drawer are used).
         num_images: Validation items drawn each time.
         every_n_epochs: Draw after every n-th validation epoch.
-        min_score: Predicted regions below this confidence are not drawn.
+        min_score: Predicted regions below this confidence are not drawn (each picture says how many).
+        longest: Region tasks: the longer side of each image in pixels (a 4032x3024 coral photo is
+            scaled down to it).
     """
 
-    def __init__(self, task: str, num_images: int = 4, every_n_epochs: int = 1, min_score: float = 0.3) -> None:
+    def __init__(
+        self, task: str, num_images: int = 4, every_n_epochs: int = 1, min_score: float = 0.3, longest: int = 1024
+    ) -> None:
         self.task = task
         self.num_images = num_images
         self.every_n_epochs = max(1, every_n_epochs)
         self.min_score = min_score
+        self.longest = longest
         self.disabled = False
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -127,9 +133,10 @@ class OverlayImages(Callback):
             )
 
     def pictures(self, trainer: pl.Trainer, pl_module: pl.LightningModule, dataset: Any, collate: Any) -> list:
-        """(id, PIL image) of the first validation items' predictions; empty for items without files."""
+        """(id, PIL image) of the first validation items' predictions, with their ground truth where the task's
+        drawer reads it from the dataset; empty for items without files."""
         from baselines.tasks import get_task
-        from baselines.visual.views import Sources, render
+        from baselines.visual.views import Sources, drawer_for, render
 
         files = getattr(dataset, "files", None)
         if not files:
@@ -148,4 +155,7 @@ class OverlayImages(Callback):
             path = Path(folder) / spec.run_file_name
             path.write_text(spec.format_run(outputs), encoding="utf-8")
             parsed = spec.parse_run(path, None)
-        return list(render(spec, parsed, None, Sources(files=files, min_score=self.min_score)))
+        read_truth = drawer_for(spec).dataset_truth
+        truth = read_truth(dataset) if read_truth is not None else None
+        sources = Sources(files=files, min_score=self.min_score, longest=self.longest)
+        return list(render(spec, parsed, truth, sources))

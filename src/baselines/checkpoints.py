@@ -20,8 +20,12 @@ import logging
 import os
 import pickle
 import re
+import shlex
+import signal
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import lightning.pytorch as pl
@@ -32,6 +36,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from baselines.runfiles.atomic import atomic_path
+from baselines.text.packed import TOKENIZER_KEY, PackedTokenizer, PackedTokenizerError, carried_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +86,10 @@ KNOWN_TARGETS = frozenset(
         "baselines.models.vqa.bert_encoder",
         "baselines.models.weights.create_timm",
         "baselines.runfiles.writer.RunFileWriter",
+        "baselines.runfolder.RunFolder",
         "hydra.utils.get_class",
         "lightning.pytorch.Trainer",
+        "lightning.pytorch.callbacks.EarlyStopping",
         "lightning.pytorch.callbacks.LearningRateMonitor",
         "lightning.pytorch.callbacks.ModelCheckpoint",
         "lightning.pytorch.loggers.CSVLogger",
@@ -126,17 +133,22 @@ class CheckpointError(ValueError):
 
 
 class CheckpointRecord(Callback):
-    """Writes the run's record into every checkpoint it saves.
+    """Writes the run's record, and the model's local tokenizer, into every checkpoint it saves.
 
     Args:
         record: `task`, `overrides` (the composing Hydra overrides), `config` (resolved, plain data).
+        tokenizer: The files of the local tokenizer folder the model was built with (baselines.text.packed),
+            carried so that predicting needs no folder besides the checkpoint.
     """
 
-    def __init__(self, record: Mapping[str, Any]) -> None:
+    def __init__(self, record: Mapping[str, Any], tokenizer: PackedTokenizer | None = None) -> None:
         self.record = dict(record)
+        self.tokenizer = tokenizer
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[RECORD_KEY] = self.record
+        if self.tokenizer is not None:
+            checkpoint[TOKENIZER_KEY] = self.tokenizer.to_data()
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -151,26 +163,87 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class Preemption(Callback):
-    """SIGTERM (a cluster's preemption, `kill`, a job's time limit) saves a resumable last.ckpt.
+    """SIGTERM (a cluster's preemption, `kill`, a job's time limit) or Ctrl-C saves a resumable last.ckpt.
 
-    Lightning stops the loops on SIGTERM (SLURM's requeue signal is handled by Lightning itself); this
-    saves the state reached into the run's checkpoint folder, so `ckpt_path=last` resumes from it.
-    The pipeline then exits with status 143 and prints the command that resumes.
+    Lightning stops the loops on SIGTERM at the end of a batch (on every DDP rank; SLURM's requeue signal is
+    handled by Lightning itself); this saves the state reached into the run's checkpoint folder, so
+    `ckpt_path=last` resumes from it. Ctrl-C during training takes the same way: the first is handed to
+    Lightning's SIGTERM handler (a KeyboardInterrupt would stop anywhere, mid optimizer step, where the state is
+    not worth saving); a second one stops at once, saving nothing. The pipeline then exits with 143 (SIGTERM) or
+    130 (Ctrl-C) and prints the command that resumes (`report`).
 
     Args:
-        dirpath: The checkpoint folder (the model checkpoint callback's).
+        dirpath: The checkpoint folder (the model checkpoint callback's); None: nothing is saved.
     """
 
-    def __init__(self, dirpath: str | Path) -> None:
-        self.dirpath = Path(dirpath)
+    def __init__(self, dirpath: str | Path | None) -> None:
+        self.dirpath = Path(dirpath) if dirpath else None
         self.saved: Path | None = None
+        self.signal: str | None = None  # what stopped training: "SIGTERM" or "Ctrl-C"
+        self._sigint: Any = None  # the SIGINT handler replaced while training
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal, as a process killed by it reports."""
+        return 128 + (signal.SIGINT if self.signal == "Ctrl-C" else signal.SIGTERM)
+
+    def on_sanity_check_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._catch_ctrl_c()  # Lightning's SIGTERM handler is in place from here on
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._catch_ctrl_c()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._restore_ctrl_c()
+
+    def _catch_ctrl_c(self) -> None:
+        if self._sigint is None and threading.current_thread() is threading.main_thread():
+            self._sigint = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._on_ctrl_c)
+
+    def _restore_ctrl_c(self) -> None:
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+            self._sigint = None
+
+    def _on_ctrl_c(self, signum: int, frame: FrameType | None) -> None:
+        sigterm = signal.getsignal(signal.SIGTERM)
+        if self.signal is not None or not callable(sigterm):
+            raise KeyboardInterrupt  # the second Ctrl-C: Lightning stops here and now
+        self.signal = "Ctrl-C"
+        log.warning("Ctrl-C: stopping at the end of this batch to save last.ckpt (Ctrl-C again: stop now, unsaved)")
+        sigterm(signal.SIGTERM, frame)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            self.signal = "Ctrl-C"  # Lightning ignores SIGINT from now on, while it shuts down
+            self._sigint = None
+            return
+        self._restore_ctrl_c()
         if isinstance(exception, SIGTERMException):
-            self.saved = self.dirpath / "last.ckpt"
-            trainer.save_checkpoint(self.saved)
-            epoch, step = trainer.current_epoch, trainer.global_step
-            log.warning("SIGTERM: saved %s at epoch %d, step %d", self.saved, epoch, step)
+            self.signal = self.signal or "SIGTERM"
+            if self.dirpath is not None:
+                self.saved = self.dirpath / "last.ckpt"
+                trainer.save_checkpoint(self.saved)
+                epoch, step = trainer.current_epoch, trainer.global_step
+                log.warning("%s: saved %s at epoch %d, step %d", self.signal, self.saved, epoch, step)
+
+    def report(self, overrides: Sequence[str], output_dir: str | Path) -> int:
+        """Logs how training stopped and the command that resumes it, and returns the exit code."""
+        last = self.dirpath / "last.ckpt" if self.dirpath is not None else None
+        if self.saved is not None:
+            what = f"training stopped and {self.saved} was saved"
+        elif last is not None and last.is_file():
+            what = f"training stopped without a save at that point; the last checkpoint saved is {last}"
+        else:
+            log.error("%s: training stopped; nothing was saved to resume from (run the command again)", self.signal)
+            return self.exit_code
+        again = [o for o in overrides if override_key(o) not in ("ckpt_path", "hydra.run.dir")]
+        if not any(override_key(o) == "paths.output_dir" for o in overrides):
+            again.append(f"hydra.run.dir={output_dir}")
+        command = shlex.join(["baselines", "train", *again, "ckpt_path=last"])  # to paste into a shell
+        log.error("%s: %s. Resume with:\n  %s", self.signal, what, command)
+        return self.exit_code
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -202,6 +275,20 @@ def read_record(path: str | Path) -> dict[str, Any] | None:
     """The record a checkpoint carries, or None for checkpoints saved without one."""
     record = load_checkpoint(path).get(RECORD_KEY)
     return dict(record) if isinstance(record, Mapping) else None
+
+
+def read_tokenizer(path: str | Path) -> PackedTokenizer | None:
+    """The tokenizer files a checkpoint carries, checked as data (baselines.text.packed); None if it carries none.
+
+    Raises:
+        CheckpointError: Naming the file and what is wrong with its tokenizer entry.
+    """
+    try:
+        return carried_tokenizer(load_checkpoint(path))
+    except PackedTokenizerError as exc:
+        raise CheckpointError(
+            f"{path}: its tokenizer entry is refused: {exc}. Nothing was run, read or written"
+        ) from None
 
 
 def override_key(override: str) -> str:
@@ -380,6 +467,7 @@ def with_checkpoint_overrides(argv: Sequence[str]) -> list[str]:
     if not checkpoint or checkpoint in ("null", "last") or "experiment" in values:
         return argv
     record = read_record(checkpoint)
+    read_tokenizer(checkpoint)  # a hostile tokenizer entry is refused now, before Hydra makes the run folder
     if record is None:
         raise CheckpointError(
             f"{checkpoint} records no config (saved by another program or an older version): "

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import os
 import re
+import sys
+import traceback
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -66,7 +69,45 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class FormatError(ValueError):
+LISTED_FILES = 20
+"""How many files a DataError lists before only counting the rest."""
+
+
+class DataError(Exception):
+    """Input data a run cannot use: missing or unreadable files, two images with one id, a malformed annotation
+    file. Every problem found is in the message (a list capped at LISTED_FILES, with the total), so it is fixed
+    in one pass; `baselines train` and `baselines predict` print the message alone and exit 2 (a traceback only
+    with HYDRA_FULL_ERROR=1)."""
+
+
+class MissingDataError(FileNotFoundError, DataError):
+    """A file or folder a run reads is not there."""
+
+
+@contextmanager
+def exits_on_data_error() -> Iterator[None]:
+    """Around the body of `baselines train|predict`: a DataError is printed alone and the process exits 2, as
+    `baselines validate` does; with HYDRA_FULL_ERROR=1 its traceback is printed too (before Hydra or the CLI
+    could print it without one)."""
+    try:
+        yield
+    except DataError as exc:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            traceback.print_exc()
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def listing(items: Sequence[str], limit: int = LISTED_FILES) -> str:
+    """The first `limit` items, one a line, and how many more there are."""
+    lines = list(items[:limit])
+    if len(items) > limit:
+        lines.append(f"... and {len(items) - limit} more ({len(items)} in all)")
+    return "\n".join(lines)
+
+
+class FormatError(ValueError, DataError):
     """Raised when an annotation or run file does not follow its official format.
 
     It carries every problem found (up to a cap), so a user fixes a file in one pass.

@@ -15,7 +15,6 @@ import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, ListConfig
 
 from baselines.checkpoints import (
@@ -25,17 +24,19 @@ from baselines.checkpoints import (
     Preemption,
     describe_mismatch,
     last_checkpoint,
-    override_key,
     read_record,
+    read_tokenizer,
     record_overrides,
 )
 from baselines.config import resolved_for_record
 from baselines.data.base import BaseDataModule
-from baselines.data.images import set_max_image_pixels
+from baselines.data.images import ImageReadError, set_max_image_pixels
+from baselines.errors import DataError
 from baselines.noise import drop_litlogger_tip, restoring_for_prediction
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
+from baselines.text.packed import pack_tokenizer, tokenizer_folder
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,25 @@ def _monitor_value(saver: ModelCheckpoint | None, trainer: pl.Trainer, name: str
 
 def _check_inputs(datamodule: BaseDataModule, cfg: DictConfig) -> None:
     """Reads every split the run will use before a network is built (weights may come from a hub) or
-    trained: a wrong path or a bad annotation line fails in seconds, not after the download or the epochs."""
+    trained: a wrong path or a bad annotation line fails in seconds, not after the download or the epochs.
+    Every split is read even after one fails, so every missing or unreadable file is reported at once.
+
+    Raises:
+        DataError: The one split's error, or every failing split's message in one (an ImageReadError when each
+            was one).
+    """
     splits = [*(("train", "val") if cfg.get("train") else ()), *(("predict",) if cfg.get("predict") else ())]
+    errors: dict[str, DataError] = {}
     for split in splits:
-        datamodule.dataset(split)
+        try:
+            datamodule.dataset(split)
+        except DataError as exc:
+            errors.setdefault(str(exc), exc)  # the val split of a bad training file fails with the same message
+    if len(errors) == 1:
+        raise next(iter(errors.values()))
+    if errors:
+        unreadable = all(isinstance(exc, ImageReadError) for exc in errors.values())
+        raise (ImageReadError if unreadable else DataError)("\n".join(errors))
 
 
 def _checkpoint(cfg: DictConfig, saver: ModelCheckpoint | None) -> str | None:
@@ -110,18 +126,6 @@ def _check_checkpoint_task(checkpoint: str, spec: TaskSpec) -> dict[str, Any] | 
     return record
 
 
-def _report_preemption(preemption: Preemption | None, overrides: Sequence[str], cfg: DictConfig) -> None:
-    saved = preemption.saved if preemption is not None else None
-    if saved is None:
-        log.error("SIGTERM: training stopped; no checkpoint folder, so nothing was saved to resume from")
-        return
-    again = [o for o in overrides if override_key(o) not in ("ckpt_path", "hydra.run.dir")]
-    if not any(override_key(o) == "paths.output_dir" for o in overrides):
-        again.append(f"hydra.run.dir={cfg.paths.output_dir}")
-    command = " ".join(["baselines", "train", *again, "ckpt_path=last"])
-    log.error("SIGTERM: training stopped and %s was saved. Resume with:\n  %s", saved, command)
-
-
 def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, Any]:
     """Runs what the config asks for (`train`, `predict`, `evaluate` flags) and returns a summary.
 
@@ -134,7 +138,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         `task`, `run_file`, `checkpoint`, `scores` (empty when there is no ground truth), `metrics`
         (the trainer's last logged values), `monitor` (the best value of `cfg.monitor`, what a sweeper
         optimises; None without training or validation), with scores `plots` (the PNGs written next to
-        them, see baselines.visual.plots) and, when items were left out as unreadable, `skipped`.
+        them, see baselines.visual.plots), `results` (the run folder's results page: curves, per-class scores,
+        pictures; baselines.visual.results) and, when items were left out as unreadable, `skipped`.
     """
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
@@ -162,12 +167,17 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if cfg.get("predict"):
         spec.check_ids(datamodule.prediction_set())  # an id the run file cannot hold fails now, not after training
 
+    carried = read_tokenizer(checkpoint) if checkpoint else None
+    if carried is not None and "tokenizer" in cfg.model:  # the tokenizer the weights were trained with
+        cfg.model.tokenizer = tokenizer_folder(carried, cfg.model.tokenizer, cfg.paths.output_dir)
     model = instantiate(cfg.model)
     resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
-    callbacks.append(CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}))
-    preemption = Preemption(saver.dirpath) if saver is not None and saver.dirpath else None
-    if preemption is not None:
-        callbacks.append(preemption)
+    packed = pack_tokenizer(cfg.model.get("tokenizer")) if cfg.get("train") else None
+    callbacks.append(
+        CheckpointRecord({"task": spec.name, **record_overrides(overrides), "config": resolved}, tokenizer=packed)
+    )
+    preemption = Preemption(saver.dirpath if saver is not None else None)
+    callbacks.append(preemption)
     loggers = _instantiate_group(cfg.get("logger"))
     for logger in loggers:  # hparams.yaml and TensorBoard's HParams tab get the resolved config
         logger.log_hyperparams(resolved)
@@ -180,9 +190,12 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     if cfg.get("train"):
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint)
-        except SIGTERMException:
-            _report_preemption(preemption, overrides, cfg)
-            raise SystemExit(143) from None  # 128 + SIGTERM, as a process killed by the signal reports
+        except SystemExit:  # SIGTERM or Ctrl-C (Lightning exits on a KeyboardInterrupt)
+            if preemption.signal is None:
+                raise
+            raise SystemExit(preemption.report(overrides, cfg.paths.output_dir)) from None
+        if preemption.signal is not None:  # it came as the last batch ended: training is complete, prediction not
+            raise SystemExit(preemption.report(overrides, cfg.paths.output_dir))
         best = saver.best_model_path if saver is not None else ""
         checkpoint = best or None  # None: predict with the weights in memory (fast_dev_run, no saver)
         monitor = _monitor_value(saver, trainer, cfg.get("monitor"))
@@ -261,4 +274,19 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
 
             folder = writer.output_path.with_name(writer.output_path.name + ".plots")
             summary["plots"] = [str(path) for path in write_plots(spec, parsed, reference, folder)]
+    from baselines.visual.results import write_results_page  # curves, per-class scores, val_pred pictures
+
+    page = write_results_page(
+        spec,
+        cfg.paths.output_dir,
+        loggers,
+        parsed,
+        reference,
+        scores,
+        datamodule.prediction_set().files,
+        trainer=trainer,
+        module=model,
+        datamodule=datamodule,
+    )
+    summary["results"] = [str(path) for path in page]
     return summary

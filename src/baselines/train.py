@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from baselines.checkpoints import CheckpointError, with_checkpoint_overrides
 from baselines.config import config_dir
+from baselines.errors import exits_on_data_error
 from baselines.pipeline import run
 from baselines.runfiles.atomic import atomic_write_text
 from baselines.tracking import finish_runs
@@ -37,7 +38,8 @@ def _report(cfg: DictConfig) -> float | None:
     from lightning.fabric.utilities.rank_zero import rank_zero_only
 
     try:
-        summary = run(cfg)
+        with exits_on_data_error():  # missing or unreadable files: one clean message, exit 2
+            summary = run(cfg)
     finally:
         finish_runs()
     monitor = summary.get("monitor")

@@ -8,6 +8,7 @@ gathered from several ranks can be de-duplicated).
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -17,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from baselines.data.images import BadImagePolicy, check_images, unreadable_reason
+from baselines.errors import DataError, listing
 from baselines.types import PredictionSet
 
 Split = Literal["train", "val", "predict"]
@@ -84,10 +86,20 @@ class BaseDataModule(pl.LightningDataModule):
 
         Predict datasets expose `ids` (in dataset order) and `files` (id -> path, empty where items
         have no file of their own).
+
+        Raises:
+            DataError: If two items have one id (a run file holds one line per id): found before training,
+                not when the run file is written.
         """
         dataset = self.dataset("predict")
         ids: list[str] = dataset.ids  # type: ignore[attr-defined]
         files: dict[str, Path] = dataset.files  # type: ignore[attr-defined]
+        repeated = [i for i, n in Counter(ids).items() if n > 1]
+        if repeated:
+            raise DataError(
+                f"{len(repeated)} id(s) more than once in the predict split, which a run file cannot hold:\n"
+                + listing([f"{i!r}" + (f" (one of them {files[i]})" if i in files else "") for i in repeated])
+            )
         return PredictionSet(tuple(ids), dict(files), self.prediction_candidates())
 
     def prediction_candidates(self) -> frozenset[str] | None:

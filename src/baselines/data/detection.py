@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, IdFrom, id_of, list_images, load_rgb, read_header
+from baselines.data.images import BadImagePolicy, IdFrom, images_by_id, load_rgb, read_header
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 from baselines.runfiles.grouped import parse_grouped_file
 
@@ -50,17 +50,17 @@ def read_grouped_records(
     """Reads a ground-truth file in the grouped-region grammar (drawnUI: `image.jpg;class 1:WxH+X+Y,...`)
     for the images in image_dir, whose ids are file names.
 
+    An annotated image without a file is left to the data module's readable check, which reports it as
+    missing with every other missing or unreadable file (or skips it, under on_bad_image=skip).
+
     Raises:
         FormatError: For any malformed line, with its number.
-        FileNotFoundError: If an annotated image is not in image_dir.
     """
     image_dir = Path(image_dir)
     truth = parse_grouped_file(annotations, classes, "box")
     records = []
     for image_id, regions in truth.items():
         path = image_dir / image_id
-        if not path.is_file():
-            raise FileNotFoundError(f"{annotations}: image {image_id!r} is not in {image_dir}")
         boxes = np.array([r.box for r in regions], dtype=np.float32).reshape(-1, 4)
         labels = np.array([r.label for r in regions], dtype=np.int64)
         records.append(DetectionRecord(image_id, path, boxes, labels))
@@ -73,9 +73,13 @@ def unlabeled_records(image_dir: str | Path, id_from: IdFrom = "name") -> list[D
     Args:
         image_dir: The folder.
         id_from: Whether the official id is the file name (drawnUI) or its stem (coral).
+
+    Raises:
+        FormatError: If two files have one id (`X.JPG` and `X.png` where ids are stems), naming both.
     """
     empty = np.zeros((0, 4), np.float32)
-    return [DetectionRecord(id_of(p, id_from), p, empty, np.zeros(0, np.int64)) for p in list_images(image_dir)]
+    found = images_by_id(image_dir, id_from)
+    return [DetectionRecord(image_id, path, empty, np.zeros(0, np.int64)) for image_id, path in found.items()]
 
 
 def balanced_image_weights(records: Sequence[DetectionRecord], num_classes: int) -> torch.Tensor:

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
+from baselines.errors import LISTED_FILES, DataError, FormatError, MissingDataError, Problem, listing
+
 log = logging.getLogger(__name__)
 BadImagePolicy = Literal["error", "skip"]
 IdFrom = Literal["name", "stem"]
@@ -28,8 +30,8 @@ _TIFF_WIDTH, _TIFF_HEIGHT = 256, 257
 _JPEG_FORMATS = ("JPEG", "MPO")  # MPO: a phone's multi-picture JPEG, first picture
 
 
-class ImageReadError(OSError):
-    """An image file that is missing or cannot be decoded."""
+class ImageReadError(OSError, DataError):
+    """An image file that is missing or cannot be decoded (or, from `check_images`, every such file)."""
 
 
 _REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
@@ -140,10 +142,42 @@ def load_rgb(path: str | Path, longest_at_least: int | None = None, header: Imag
     if longest_at_least:
         longest = max(header.width, header.height)
         flag = next((f for factor, f in _REDUCED_FLAGS if longest // factor >= longest_at_least), flag)
+    if (cut := jpeg_truncation(path)) is not None:
+        raise ImageReadError(f"{path}: {cut}")
     decoded = cv2.imread(str(path), flag | cv2.IMREAD_IGNORE_ORIENTATION)
     if decoded is None:
         raise ImageReadError(f"{path}: cannot decode image (corrupt or unsupported format)")
     return np.ascontiguousarray(_ORIENT[header.orientation](cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)))
+
+
+_JPEG_END = b"\xff\xd9"  # the EOI marker; inside the entropy-coded data a 0xFF is always followed by 0x00 or RSTn
+_JPEG_TAIL = 4096
+
+
+def jpeg_truncation(path: Path) -> str | None:
+    """Why a JPEG's data stops short, or None when it is complete.
+
+    OpenCV's libjpeg decodes a truncated JPEG without an error: the missing rows come out grey and only
+    "Premature end of JPEG file" on stderr tells. A complete JPEG ends with its EOI marker (padding of zero
+    bytes or line ends aside), so a look at its last bytes passes nearly every file; one that does not end so
+    (cut short, or with data appended after the image, which is harmless) is decoded by Pillow at 1/8 scale (the
+    whole stream is read, only the inverse DCT is cheaper), and Pillow, with LOAD_TRUNCATED_IMAGES left False,
+    raises on a truncated stream.
+    """
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        handle.seek(max(handle.tell() - _JPEG_TAIL, 0))
+        if handle.read().rstrip(b"\x00\r\n").endswith(_JPEG_END):
+            return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
+                image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return f"truncated or corrupt JPEG data ({exc}): decoded, its missing part would be grey"
+    return None
 
 
 # EXIF orientation -> what shows a stored HxWxC array upright (the transpositions of PIL.ImageOps.exif_transpose;
@@ -220,27 +254,40 @@ def id_of(path: Path, id_from: IdFrom) -> str:
     return path.name if id_from == "name" else path.stem
 
 
+def ids_of(paths: Iterable[Path], id_from: IdFrom) -> dict[str, Path]:
+    """Image id -> path for the image files, refusing two files with one id (`X.JPG` and `X.png` when ids are
+    stems; the same name in two subfolders): a run file holds one line per id, so one of them would be dropped.
+
+    Raises:
+        FormatError: Naming both files of every id that more than one file has.
+    """
+    found: dict[str, Path] = {}
+    problems = []
+    for path in paths:
+        image_id = id_of(path, id_from)
+        if image_id in found:
+            problems.append(
+                Problem(str(path), None, f"image id {image_id!r} also at {found[image_id]}: rename or remove one")
+            )
+        else:
+            found[image_id] = path
+    if problems:
+        raise FormatError(problems[:LISTED_FILES], max(len(problems) - LISTED_FILES, 0))
+    return found
+
+
 def find_images(root: str | Path, id_from: IdFrom) -> dict[str, Path]:
     """Image id -> path for every image under root, in any subfolder (modality or day folders), with any
     image extension in any case; the id is the file name or its stem, as the task names its images.
 
     Raises:
         FileNotFoundError: If root does not exist.
-        FormatError: If two files share an id.
+        FormatError: If two files share an id (see ids_of).
     """
-    from baselines.errors import FormatError, Problem
-
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: image folder not found")
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            image_id = id_of(path, id_from)
-            if image_id in found:
-                raise FormatError([Problem(str(path), None, f"image id {image_id!r} also at {found[image_id]}")])
-            found[image_id] = path
-    return found
+        raise MissingDataError(f"{root}: image folder not found")
+    return ids_of((p for p in sorted(root.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES), id_from)
 
 
 def find_images_by_stem(root: str | Path) -> dict[str, Path]:
@@ -267,13 +314,18 @@ def list_images(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: image folder not found")
+        raise MissingDataError(f"{folder}: image folder not found")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def images_by_id(folder: str | Path, id_from: IdFrom) -> dict[str, Path]:
-    """Image id -> file for the images directly in folder (see list_images and id_of)."""
-    return {id_of(path, id_from): path for path in list_images(folder)}
+    """Image id -> file for the images directly in folder, in name order (see list_images and ids_of).
+
+    Raises:
+        FileNotFoundError: If folder does not exist.
+        FormatError: If two files share an id.
+    """
+    return ids_of(list_images(folder), id_from)
 
 
 def unreadable_reason(path: str | Path) -> str | None:
@@ -285,14 +337,16 @@ def unreadable_reason(path: str | Path) -> str | None:
         return str(exc).removeprefix(f"{path}: ")
     if too_big is not None:
         return too_big
+    jpeg = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image.verify()  # walks the whole stream: catches truncated files that header reads miss
+                jpeg = image.format in _JPEG_FORMATS
+                image.verify()  # walks a PNG's whole stream: catches truncated files that header reads miss
     except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as exc:
         return f"cannot decode ({exc})"
-    return None
+    return jpeg_truncation(path) if jpeg else None  # Pillow's verify does not read a JPEG's data
 
 
 def _not_a_file(path: Path) -> str | None:
@@ -341,11 +395,9 @@ def check_images(
     """
     problems = [(i, f"{p}: {why}") for i, p in enumerate(paths) if (why := reason(p))]
     if problems and policy == "error":
-        listed = "\n".join(message for _, message in problems[:20])
-        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise ImageReadError(
             f"{len(problems)} unreadable file(s) in the {what} split (set data.on_bad_image=skip to skip "
-            f"and report them):\n{listed}{more}"
+            f"and report them):\n{listing([message for _, message in problems])}"
         )
     bad = {i for i, _ in problems}
     skipped = [message for _, message in problems]

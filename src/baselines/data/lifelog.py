@@ -29,6 +29,7 @@ from baselines.data.base import BaseDataModule, Split, collate_dicts
 from baselines.data.formats.lifelog import LifelogImage, images_from_names, read_metadata, read_topics
 from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_name, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
+from baselines.errors import MissingDataError, listing
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +152,10 @@ class LifelogDataModule(BaseDataModule):
                 images = read_metadata(self.metadata)
             missing = [i.image_id for i in images if i.image_id not in paths]
             if missing and self.on_bad_image == "error":
-                raise FileNotFoundError(
-                    f"{self.metadata}: {len(missing)} images not under {self.images_root}: {missing[:3]} "
-                    "(an image_id is the image's file name, extension included; set data.on_bad_image=skip "
-                    "to skip and report them)"
+                raise MissingDataError(
+                    f"{self.metadata}: {len(missing)} images not under {self.images_root} (an image_id is the "
+                    "image's file name, extension included; set data.on_bad_image=skip to skip and report them):\n"
+                    + listing(missing)
                 )
             self._collection = LifelogImages(images, paths, self.image_size, self.on_bad_image)
         return self._collection

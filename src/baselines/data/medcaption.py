@@ -136,14 +136,8 @@ class MedicalCaptionDataModule(BaseDataModule):
         labels = read_concepts(concepts) if concepts else None
         texts = read_tab_file(captions, "caption") if captions else None
         ids = sorted(set(labels or texts or {}))
-        missing = [i for i in ids if i not in paths]
-        if missing and self.on_bad_image == "error":
-            source = concepts or captions
-            raise FileNotFoundError(
-                f"{source}: {len(missing)} images not under {images}, e.g. {missing[:3]} "
-                "(set data.on_bad_image=skip to skip and report them)"
-            )
-        paths = image_paths(paths, ids, images)  # a missing one is skipped and reported by _usable
+        # a missing image is reported by _usable with every unreadable one (or skipped, under on_bad_image=skip)
+        paths = image_paths(paths, ids, images)
         targets = None
         if labels is not None:
             index = {c: i for i, c in enumerate(self.vocabulary)}

@@ -6,12 +6,39 @@ augmentations on top of it come from the config as a list of albumentations tran
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
+from typing import Any
 
 import albumentations as A
 import cv2
 import numpy as np
 import torch
+
+
+class SeededCompose(A.Compose):
+    """An albumentations Compose whose random state follows torch's, so a run's seed fixes its augmentations.
+
+    Albumentations 2 draws from generators of its own, seeded from the operating system unless a seed is given,
+    so `seed_everything` does not reach them and two runs with one seed augment differently. Before each call
+    this one checks `torch.initial_seed()`: in the main process (num_workers=0) the run's seed; in a loader
+    worker a seed torch derives from the run's generator, the worker's number and the epoch (and which Lightning's
+    worker init makes distinct per rank). When it changes (a new worker, each epoch unless the workers persist),
+    the pipeline's generators are seeded from it.
+
+    One numpy and one Python generator are shared by all the transforms (`set_random_state`), as without a
+    seed; `Compose(seed=...)` instead gives each transform its own generator with the same seed, which draw in
+    lock-step: HorizontalFlip and VerticalFlip, both p=0.5, would then always flip together.
+    """
+
+    _seeded_from: int | None = None
+
+    def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
+        seed = torch.initial_seed()
+        if seed != self._seeded_from:
+            self.set_random_state(np.random.default_rng(seed), random.Random(seed))
+            self._seeded_from = seed
+        return super().__call__(*args, force_apply=force_apply, **data)
 
 
 def letterbox_scale(width: int, height: int, size: int) -> float:
@@ -52,7 +79,7 @@ def detection_pipeline(
         if with_boxes
         else None
     )
-    return A.Compose(steps, bbox_params=bbox_params)
+    return SeededCompose(steps, bbox_params=bbox_params)
 
 
 def to_chw_uint8(image: np.ndarray) -> torch.Tensor:

@@ -299,12 +299,8 @@ class TuberculosisDataModule(BaseDataModule):
         labels = read_labels(self.train_labels, self.labels)
         available = {p.name: p for p in list_volumes(self.train_cts)}
         missing = sorted(set(labels) - set(available))
-        if missing and self.on_bad_image == "error":
-            raise FileNotFoundError(
-                f"{self.train_labels}: {len(missing)} CTs not in {self.train_cts}, e.g. {missing[:3]} "
-                "(set data.on_bad_image=skip to skip and report them)"
-            )
-        available.update({name: self.train_cts / name for name in missing})  # skipped and reported by _usable
+        # reported by _usable with every unreadable CT (or skipped, under on_bad_image=skip)
+        available.update({name: self.train_cts / name for name in missing})
         names = sorted(labels)
         order = np.random.default_rng(self.split_seed).permutation(len(names))
         held = set(order[: max(1, round(len(names) * self.val_fraction))].tolist())

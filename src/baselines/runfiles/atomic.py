@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -74,3 +75,55 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
         handle.flush()
         os.fsync(handle.fileno())
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path, replace: Callable[[Path], str | None] | None = None) -> Iterator[Path]:
+    """Yields an empty temporary folder beside path; on success it becomes path in one rename.
+
+    A reader sees no folder or the whole new one. An existing path is replaced only when `replace` says yes
+    (returns None for it), in two renames (the old folder moved aside, the new one moved in, the old one removed):
+    between them path is briefly missing, never partial. On failure the temporary folder is removed and path is
+    untouched.
+
+    Args:
+        path: The folder to create (its parent is created if missing).
+        replace: For an existing path: None if it may be replaced, else why not. Without it an existing path is
+            never replaced.
+
+    Raises:
+        FileExistsError: Naming path and why, if it exists and may not be replaced.
+        OSError: Naming path, if it cannot be written.
+    """
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        why = replace(path) if replace is not None and path.is_dir() and not path.is_symlink() else "it exists"
+        if why is not None:
+            raise FileExistsError(f"{path}: not replaced: {why}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        os.chmod(temporary, 0o777 & ~_umask())
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        yield temporary
+        for item in temporary.iterdir():
+            if item.is_file():
+                with item.open("rb") as handle:
+                    os.fsync(handle.fileno())
+        if path.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, aside / path.name)
+            os.replace(temporary, path)
+            shutil.rmtree(aside)
+        else:
+            os.rename(temporary, path)
+    except OSError as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if str(path) in str(exc):
+            raise
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise

@@ -41,6 +41,25 @@ def gather_predictions(predictions: Sequence[Any]) -> list[dict[str, Any]]:
     return [unique[i] for i in sorted(unique)]
 
 
+def check_unique_ids(predictions: Sequence[Mapping[str, Any]]) -> None:
+    """Refuses two predictions with one id: a run file holds one line (or group) per id, so a formatter that
+    keys by id would keep one of them without a word.
+
+    Raises:
+        ValueError: Naming each repeated id and the dataset positions of its predictions.
+    """
+    positions: dict[str, list[int]] = {}
+    for p in predictions:
+        positions.setdefault(str(p["id"]), []).append(int(p["index"]))
+    repeated = {i: at for i, at in positions.items() if len(at) > 1}
+    if repeated:
+        shown = "; ".join(f"{i!r} at dataset positions {at}" for i, at in list(repeated.items())[:10])
+        raise ValueError(
+            f"{len(repeated)} id(s) predicted more than once, which the run file cannot hold: {shown} "
+            "(two input files with one id?)"
+        )
+
+
 def _flatten(item: Any) -> list[dict[str, Any]]:
     if isinstance(item, Mapping):
         return [dict(item)]
@@ -140,6 +159,7 @@ class RunFileWriter(BasePredictionWriter):
         ordered = gather_predictions(predictions)
         if not trainer.is_global_zero:
             return
+        check_unique_ids(ordered)
         text = self.format_run(ordered)
         atomic_write_text(self.staging_path, text)
         self._staged = (text, ordered, _sidecar_info(pl_module) if self.sidecar else None)

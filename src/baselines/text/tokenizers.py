@@ -71,8 +71,9 @@ def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerBase:
         # a hub name is `name` or `org/name`: anything else was a folder, and hub advice would mislead
         raise OSError(
             f"tokenizer folder {str(name_or_path)!r} not found (moved, or not copied with the checkpoint that "
-            "names it?): a checkpoint does not carry its tokenizer; give its folder with model.tokenizer=<folder> "
-            "(a tokenizer saved with save_pretrained)"
+            "names it? checkpoints made by this version carry their tokenizer folder, older ones do not): give its "
+            "folder with model.tokenizer=<folder> (a tokenizer saved with save_pretrained, or made with "
+            "`baselines tokenizer`)"
         )
     try:
         return AutoTokenizer.from_pretrained(str(name_or_path))

@@ -21,7 +21,7 @@ from baselines.evaluation.diagnostics import PRCurve
 from baselines.tasks.base import TaskSpec
 
 
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -30,7 +30,7 @@ def _figure(width: float, height: float) -> Any:
     return figure
 
 
-def _save(figure: Any, path: Path) -> Path:
+def save_figure(figure: Any, path: Path) -> Path:
     import io
 
     from baselines.runfiles.atomic import atomic_write_bytes
@@ -42,7 +42,7 @@ def _save(figure: Any, path: Path) -> Path:
 
 def plot_pr_curves(curves: Mapping[str, PRCurve], path: str | Path, title: str) -> Path:
     """One precision-recall line per class (legend: class and AP), mean AP in the title."""
-    figure = _figure(9, 6)
+    figure = new_figure(9, 6)
     axes = figure.add_subplot()
     colours = _colours(len(curves))
     for (name, curve), colour in zip(curves.items(), colours, strict=True):
@@ -52,7 +52,7 @@ def plot_pr_curves(curves: Mapping[str, PRCurve], path: str | Path, title: str) 
     axes.grid(alpha=0.3)
     if curves:
         axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small", title="class AP")
-    return _save(figure, Path(path))
+    return save_figure(figure, Path(path))
 
 
 def plot_confusion(
@@ -70,7 +70,7 @@ def plot_confusion(
     rows = [*labels, none[0]]
     columns = [*labels, none[1]]
     side = max(5.0, 0.42 * len(rows) + 2.5)
-    figure = _figure(side + 1.5, side)
+    figure = new_figure(side + 1.5, side)
     axes = figure.add_subplot()
     image = axes.imshow(np.log1p(matrix), cmap="Blues")
     axes.set_xticks(range(len(columns)), columns, rotation=60, ha="right", fontsize="small")
@@ -82,14 +82,13 @@ def plot_confusion(
             colour = "white" if np.log1p(count) > threshold else "black"
             axes.text(j, i, str(count), ha="center", va="center", fontsize="x-small", color=colour)
     figure.colorbar(image, ax=axes, label="log(1 + count)", shrink=0.7)
-    return _save(figure, Path(path))
+    return save_figure(figure, Path(path))
 
 
-def _colours(n: int) -> list[Any]:
-    from matplotlib import colormaps
+def _colours(n: int) -> list[tuple[float, float, float]]:
+    from baselines.visual.render import class_colours
 
-    cmap = colormaps["tab20"] if n > 10 else colormaps["tab10"]
-    return [cmap(k % cmap.N) for k in range(n)]
+    return [(r / 255, g / 255, b / 255) for r, g, b in class_colours(n)]  # distinct beyond 20 (drawnUI has 21)
 
 
 def write_plots(spec: TaskSpec, run: Any, reference: Any, folder: str | Path) -> list[Path]:

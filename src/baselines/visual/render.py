@@ -1,11 +1,14 @@
-"""Drawing primitives on PIL images: regions, text beside an image, tiles and grids.
+"""Drawing primitives on PIL images: regions, legends, text beside an image, tiles and grids.
 
-Colours: predictions coral, ground truth green, a wrong or missed item in red, muted text grey.
+Colours: regions in one colour per class (`class_colours`, named in a `legend`); text beside a picture
+shows a match or ground truth green, a wrong item red, a missed one and muted text grey.
 Everything is drawn with Pillow (and its bundled font), so no display or font install is needed.
 """
 
 from __future__ import annotations
 
+import colorsys
+import dataclasses
 import io
 import textwrap
 from collections.abc import Sequence
@@ -20,7 +23,6 @@ from PIL import Image, ImageDraw, ImageFont
 from baselines.types import Region
 
 Colour = tuple[int, int, int]
-PREDICTION: Colour = (255, 111, 80)  # coral
 TRUTH: Colour = (30, 170, 90)  # green
 WRONG: Colour = (215, 40, 40)  # red
 MUTED: Colour = (120, 120, 120)
@@ -39,15 +41,50 @@ def _text_size(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFon
     return left, top, right - left, bottom - top
 
 
+def class_colours(n: int) -> list[Colour]:
+    """n distinct colours, colour k for class label k, the same on every picture and plot of a task.
+
+    matplotlib's qualitative maps (tab10 up to 10 classes, else tab20, tab20b and tab20c: 60 colours),
+    then evenly spaced hues for the classes beyond.
+    """
+    from matplotlib import colormaps
+
+    names = ("tab10",) if n <= 10 else ("tab20", "tab20b", "tab20c")
+    palette: list[Colour] = []
+    for name in names:
+        for k in range(colormaps[name].N):
+            r, g, b, _ = colormaps[name](k)
+            colour = (round(r * 255), round(g * 255), round(b * 255))
+            if colour not in palette:
+                palette.append(colour)
+    extra = max(0, n - len(palette))
+    for k in range(extra):
+        r, g, b = colorsys.hsv_to_rgb(k / extra, 0.75, 0.55 + 0.4 * (k % 2))
+        palette.append((round(r * 255), round(g * 255), round(b * 255)))
+    return palette[:n]
+
+
+def ink_on(colour: Colour) -> Colour:
+    """Black or white, whichever reads better on colour (light tab20 shades take black text)."""
+    r, g, b = colour
+    return INK if 0.299 * r + 0.587 * g + 0.114 * b > 150 else PAPER
+
+
+def class_colour(label: int, colours: Sequence[Colour]) -> Colour:
+    """The colour of label; a label outside the class list (never in a validated run) is grey."""
+    return colours[label] if 0 <= label < len(colours) else MUTED
+
+
 def draw_regions(
     image: Image.Image,
     regions: Sequence[Region],
     classes: Sequence[str],
-    colour: Colour,
+    colours: Sequence[Colour],
     show_scores: bool = True,
     corner: Literal["top", "bottom"] = "top",
 ) -> Image.Image:
-    """Boxes (outlines) or polygons (filled, translucent) with a `class score` tag in a corner.
+    """Boxes (outlines) or polygons (filled, translucent) in their class's colour, with a `class score`
+    tag in a corner.
 
     Every change stays inside the region's box when the tag fits there (it is placed outside, above
     or below, only for boxes too small to hold it). Box coordinates are pixel edges: (x0, y0, x1, y1)
@@ -57,9 +94,9 @@ def draw_regions(
         image: The picture (not modified).
         regions: What to draw.
         classes: Names of the labels.
-        colour: Outline, fill and tag colour.
+        colours: One colour per label (`class_colours`).
         show_scores: Whether tags show the confidence (predictions) or the class only (ground truth).
-        corner: Where the tag goes: top-left (predictions) or bottom-left (ground truth), so both show.
+        corner: Where the tag goes: top-left or bottom-left.
     """
     picture = image.convert("RGB")
     width = max(2, round(min(picture.size) / 300))
@@ -68,19 +105,86 @@ def draw_regions(
         overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
         layer = ImageDraw.Draw(overlay)
         for region in polygons:
+            colour = class_colour(region.label, colours)
             points = list(zip(region.polygon[0::2], region.polygon[1::2], strict=True))
-            layer.polygon(points, fill=(*colour, 90), outline=(*colour, 255), width=width)
+            if len(points) < 2:  # a one-vertex polygon (coral ground truth has them): a dot
+                x, y = points[0]
+                layer.ellipse((x - width, y - width, x + width, y + width), fill=(*colour, 255))
+            else:
+                layer.polygon(points, fill=(*colour, 90), outline=(*colour, 255), width=width)
         picture = Image.alpha_composite(picture.convert("RGBA"), overlay).convert("RGB")
     draw = ImageDraw.Draw(picture)
     for region in regions:
         if not region.polygon:
             x0, y0, x1, y1 = _pixels(region.box)
-            draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=width)
+            draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=class_colour(region.label, colours), width=width)
     face = font(max(11, round(min(picture.size) / 40)))
     for region in regions:
         name = classes[region.label] if 0 <= region.label < len(classes) else str(region.label)
-        _tag(draw, f"{name} {region.score:.2f}" if show_scores else name, _pixels(region.box), colour, face, corner)
+        text = f"{name} {region.score:.2f}" if show_scores else name
+        _tag(draw, text, _pixels(region.box), class_colour(region.label, colours), face, corner)
     return picture
+
+
+def scale_regions(regions: Sequence[Region], factor: float) -> list[Region]:
+    """regions with every coordinate multiplied by factor (for a picture resized by factor)."""
+    return [
+        dataclasses.replace(
+            r,
+            box=(r.box[0] * factor, r.box[1] * factor, r.box[2] * factor, r.box[3] * factor),
+            polygon=tuple(v * factor for v in r.polygon),
+        )
+        for r in regions
+    ]
+
+
+def legend(entries: Sequence[tuple[str, Colour]], width: int, size: int = 15) -> Image.Image:
+    """A strip of colour swatches with their names, wrapped into rows of at most width pixels."""
+    face = font(size)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    swatch, gap, step = size, 8, size + 8
+    cells = [(name, colour, swatch + 4 + round(probe.textlength(name, font=face))) for name, colour in entries]
+    rows: list[list[tuple[str, Colour, int]]] = [[]]
+    used = gap
+    for cell in cells:
+        if rows[-1] and used + cell[2] + gap > width:
+            rows.append([])
+            used = gap
+        rows[-1].append(cell)
+        used += cell[2] + 2 * gap
+    canvas = Image.new("RGB", (max(1, width), gap + step * len(rows)), PAPER)
+    draw = ImageDraw.Draw(canvas)
+    for row_index, row in enumerate(rows):
+        x, y = gap, gap // 2 + step * row_index
+        for name, colour, cell_width in row:
+            draw.rectangle((x, y + 2, x + swatch - 1, y + 2 + swatch - 1), fill=colour)
+            draw.text((x + swatch + 4, y), name, fill=INK, font=face)
+            x += cell_width + 2 * gap
+    return canvas
+
+
+def titled(image: Image.Image, text: str, colour: Colour = INK, size: int = 15) -> Image.Image:
+    """image under one line of text (cut to fit its width)."""
+    face = font(size)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    while len(text) > 4 and probe.textlength(text, font=face) > image.width - 8:
+        text = text[:-2]
+        text = text.rstrip("…") + "…"
+    canvas = Image.new("RGB", (image.width, image.height + size + 10), PAPER)
+    ImageDraw.Draw(canvas).text((4, 4), text, fill=colour, font=face)
+    canvas.paste(image.convert("RGB"), (0, size + 10))
+    return canvas
+
+
+def side_by_side(pictures: Sequence[Image.Image], gap: int = 8) -> Image.Image:
+    """Pictures in one row, top-aligned."""
+    height = max(p.height for p in pictures)
+    canvas = Image.new("RGB", (sum(p.width for p in pictures) + gap * (len(pictures) - 1), height), PAPER)
+    x = 0
+    for picture in pictures:
+        canvas.paste(picture, (x, 0))
+        x += picture.width + gap
+    return canvas
 
 
 def _pixels(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
@@ -107,7 +211,7 @@ def _tag(
         x0 = max(0, min(x0, width - w - 2 * pad))
         y = max(0, min(y, height - h - 2 * pad))
     draw.rectangle((x0, y, x0 + w + 2 * pad - 1, y + h + 2 * pad - 1), fill=colour)
-    draw.text((x0 + pad - left, y + pad - top), text, fill=PAPER, font=face)
+    draw.text((x0 + pad - left, y + pad - top), text, fill=ink_on(colour), font=face)
 
 
 def fit(image: Image.Image, longest: int) -> Image.Image:

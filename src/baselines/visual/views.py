@@ -4,8 +4,9 @@ One mechanism serves every task: a `Drawer` is registered for a family of task s
 files the items are drawn from and how one item is drawn from its parsed prediction and, when
 given, its ground truth (`reference.ground_truth[item]`):
 
-- region tasks (drawnUI, coral boxes and polygons): the image with predicted regions (coral) and
-  ground-truth regions (green);
+- region tasks (drawnUI, coral boxes and polygons): the image with its ground-truth regions and,
+  beside it, the same image with the predicted regions, one colour per class and a legend under both
+  (`region_picture`);
 - medical caption (concepts, caption) and VQA-Med (answers, generated questions): the image with
   predicted and reference text beside it (matches green, wrong red, missed grey);
 - LMRT: a contact sheet of each topic's top-k images, relevant ones framed green, others red;
@@ -26,21 +27,28 @@ import numpy as np
 from PIL import Image
 
 from baselines.data.images import find_images_by_name, find_images_by_stem, images_by_id, load_rgb
+from baselines.data.polygons import flat
 from baselines.tasks.base import TaskSpec
+from baselines.types import Region
 from baselines.visual.render import (
     INK,
     MUTED,
-    PREDICTION,
     TRUTH,
     WRONG,
     Line,
     beside,
+    class_colour,
+    class_colours,
     draw_regions,
     fit,
     gray,
     grid,
+    legend,
+    scale_regions,
+    side_by_side,
     stack,
     tile,
+    titled,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +67,8 @@ class Sources:
         masks: TB: the lung-mask folder (masks named as their CTs); without it each half of the RAS+
             volume along its first (left-right) axis is shown as one lung.
         questions: VQA: image id -> question, shown above the answers.
+        longest: Region tasks: images are scaled down so that their longer side is at most this many
+            pixels (None: drawn at their own size).
     """
 
     files: Mapping[str, Path]
@@ -66,6 +76,7 @@ class Sources:
     top_k: int = 10
     masks: Path | None = None
     questions: Mapping[str, str] = field(default_factory=dict)
+    longest: int | None = None
 
 
 ItemDraw = Callable[[TaskSpec, str, Any, Any, Sources], Image.Image]
@@ -79,11 +90,23 @@ class Drawer:
     Attributes:
         items_have_files: Whether every item is drawn from a file of its own id (so a missing one is
             known before drawing); False where files are looked up otherwise (LMRT: the ranked images).
+        hidden: (parsed prediction of an item, sources) -> how many of its predictions the drawing
+            leaves out (regions below `min_score`); None where nothing is left out.
+        truth_alone: Whether `draw` accepts None for the prediction and draws the ground truth alone
+            (`baselines draw --gt FILE` without a run file: e.g. the training annotations).
+        dataset_truth: A validation dataset -> its items' ground truth as the run parser gives it, for
+            the TensorBoard overlays (`baselines.callbacks.OverlayImages`); None: overlays show predictions only.
+        per_class: (spec, parsed run, reference, scores) -> the per-class score rows of a run's results
+            page (`baselines.visual.tables`); None: the family's scorer gives no per-class numbers.
     """
 
     files: Callable[[TaskSpec, Path], dict[str, Path]]
     draw: ItemDraw
     items_have_files: bool = True
+    hidden: Callable[[Any, Sources], int] | None = None
+    truth_alone: bool = False
+    dataset_truth: Callable[[Any], dict[str, Any]] | None = None
+    per_class: Callable[[Any, Any, Any, Mapping[str, float]], list[dict[str, Any]]] | None = None
 
 
 _DRAWERS: list[tuple[type, Drawer]] = []
@@ -144,10 +167,84 @@ def _region_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
 
 def _draw_regions(spec: TaskSpec, item: str, predicted: Any, truth: Any, sources: Sources) -> Image.Image:
     picture = Image.fromarray(load_rgb(_file(sources, item, "image")))
-    if truth:
-        picture = draw_regions(picture, truth, spec.classes, TRUTH, show_scores=False, corner="bottom")
-    shown = [region for region in predicted if region.score >= sources.min_score]
-    return draw_regions(picture, shown, spec.classes, PREDICTION)
+    return region_picture(picture, predicted, truth, spec.classes, sources.min_score, sources.longest, item)
+
+
+def region_picture(
+    image: Image.Image,
+    predicted: Sequence[Region] | None,
+    truth: Sequence[Region] | None,
+    classes: Sequence[str],
+    min_score: float = 0.0,
+    longest: int | None = None,
+    title: str = "",
+) -> Image.Image:
+    """Ground truth and prediction side by side, one colour per class, a legend of the classes shown.
+
+    Each panel says what it shows: `ground truth: N regions`, `prediction: N regions` and how many
+    predictions below min_score are not drawn. Either side may be None (not drawn).
+
+    Args:
+        image: The picture.
+        predicted: Predicted regions, or None.
+        truth: Ground-truth regions, or None.
+        classes: Class names in label order.
+        min_score: Predictions below this confidence are left out (and counted in the panel's title).
+        longest: Scale the image down so its longer side is at most this many pixels (None: as it is).
+        title: A line above the panels (the item's id).
+    """
+    factor = 1.0
+    if longest is not None and max(image.size) > longest:
+        factor = longest / max(image.size)
+        image = fit(image, longest)
+    colours = class_colours(len(classes))
+    panels = []
+    drawn: list[Region] = []
+    if truth is not None:
+        shown_truth = scale_regions(truth, factor)
+        drawn += shown_truth
+        picture = draw_regions(image, shown_truth, classes, colours, show_scores=False)
+        panels.append(titled(picture, f"ground truth: {_count(len(truth), 'region')}"))
+    if predicted is not None:
+        shown = [region for region in predicted if region.score >= min_score]
+        drawn += shown
+        words = f"prediction: {_count(len(shown), 'region')}"
+        if len(shown) < len(predicted):
+            words += f", {len(predicted) - len(shown)} below score {min_score:g} not shown"
+        picture = draw_regions(image, scale_regions(shown, factor), classes, colours)
+        panels.append(titled(picture, words, WRONG if not shown and predicted else INK))
+    row = side_by_side(panels) if panels else image.convert("RGB")
+    parts = [row, legend(legend_entries(drawn, classes) or [("no regions", MUTED)], row.width)]
+    page = stack(parts, gap=2)
+    return titled(page, title, MUTED) if title else page
+
+
+def legend_entries(regions: Sequence[Region], classes: Sequence[str]) -> list[tuple[str, tuple[int, int, int]]]:
+    """(class name, colour) of each class among regions, in label order: a picture's legend."""
+    colours = class_colours(len(classes))
+    labels = sorted({region.label for region in regions})
+    return [(classes[k] if 0 <= k < len(classes) else str(k), class_colour(k, colours)) for k in labels]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _hidden_regions(predicted: Any, sources: Sources) -> int:
+    return sum(1 for region in predicted if region.score < sources.min_score)
+
+
+def _dataset_regions(dataset: Any) -> dict[str, list[Region]]:
+    """The ground truth of a detection or segmentation dataset's records (`baselines.data.detection`),
+    in the original image's pixels, as regions."""
+    truth = {}
+    for record in dataset.records:
+        polygons = list(record.polygons) or [()] * len(record.labels)
+        truth[record.image_id] = [
+            Region(int(label), 1.0, (float(x0), float(y0), float(x1), float(y1)), flat(polygon) if len(polygon) else ())
+            for (x0, y0, x1, y1), label, polygon in zip(record.boxes, record.labels, polygons, strict=True)
+        ]
+    return truth
 
 
 # --- text beside the image -------------------------------------------------------------------------
@@ -308,9 +405,18 @@ def _register_builtin() -> None:
     from baselines.tasks.regions import RegionSpec
     from baselines.tasks.tuberculosis import TuberculosisSpec
     from baselines.tasks.vqamed import VQASpec, VQGSpec
+    from baselines.visual.tables import label_table, region_table
 
     for spec_type in (ConceptSpec, CaptionSpec, VQASpec, VQGSpec):
         _DRAWERS.append((spec_type, Drawer(_stem_files, _draw_text)))
-    _DRAWERS.append((RegionSpec, Drawer(_region_files, _draw_regions)))
+    regions = Drawer(
+        _region_files,
+        _draw_regions,
+        hidden=_hidden_regions,
+        truth_alone=True,
+        dataset_truth=_dataset_regions,
+        per_class=region_table,
+    )
+    _DRAWERS.append((RegionSpec, regions))
     _DRAWERS.append((LMRTSpec, Drawer(_name_files, _draw_ranking, items_have_files=False)))
-    _DRAWERS.append((TuberculosisSpec, Drawer(_volume_files, _draw_volume)))
+    _DRAWERS.append((TuberculosisSpec, Drawer(_volume_files, _draw_volume, per_class=label_table)))

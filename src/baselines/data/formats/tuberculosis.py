@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.errors import ProblemCollector, read_csv_rows
+from baselines.errors import MissingDataError, ProblemCollector, read_csv_rows
 
 LABELS: tuple[str, ...] = (
     "LeftLungAffected",
@@ -75,5 +75,5 @@ def read_labels(path: str | Path, labels: Sequence[str] = LABELS) -> dict[str, n
 def list_volumes(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: CT folder not found")
+        raise MissingDataError(f"{folder}: CT folder not found")
     return sorted(p for p in folder.iterdir() if p.name.endswith((".nii.gz", ".nii")))
