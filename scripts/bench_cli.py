@@ -1,5 +1,6 @@
 """Whole-process start-up and run time of `baselines validate` / `evaluate` against the official VQA-Med
-2020 evaluator on the same 500 answers (goal: under 2 s).
+2020 evaluator on the same 500 answers, and of `baselines train --help` and of config errors reported before
+torch loads (goal: under 2 s each).
 
     python scripts/bench_cli.py [--repeat 5]
     python scripts/bench_cli.py --official /path/to/Evaluator-VQA-Med-2020.py --official-python /path/to/python3.8
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,18 +68,29 @@ def write_files(folder: Path, n: int, seed: int = 0) -> dict[str, Path]:
     return paths
 
 
-def seconds(command: list[str], repeat: int) -> tuple[float, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def seconds(command: list[str], repeat: int, status: int = 0) -> tuple[float, float, str]:
+    """Median wall time and median CPU time (user + sys: what a busy shared machine does not inflate) of `repeat`
+    runs, and the last line of output; each run must exit with `status`."""
     times = []
+    cpu = []
     output = ""
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), _children_cpu()
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
-        lines = (result.stdout or result.stderr).strip().splitlines()
+        cpu.append(_children_cpu() - start_cpu)
+        lines = (result.stdout if status == 0 else result.stderr or result.stdout).strip().splitlines()
         output = lines[-1] if lines else ""
-        if result.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
-    return statistics.median(times), output
+        if result.returncode != status:
+            raise SystemExit(
+                f"{' '.join(command)} exited {result.returncode}, not {status}:\n{result.stdout}{result.stderr}"
+            )
+    return statistics.median(times), statistics.median(cpu), output
 
 
 def main() -> None:
@@ -90,15 +103,34 @@ def main() -> None:
     baselines = str(Path(sys.executable).with_name("baselines"))
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_files(Path(tmp), args.answers)
-        rows = [
-            ("baselines tasks", [baselines, "tasks"]),
+        missing = Path(tmp) / "no-data"
+        rows: list[tuple[str, list[str], int]] = [
+            ("baselines tasks", [baselines, "tasks"], 0),
             (
                 "baselines validate --task vqa",
                 [baselines, "validate", "--task", "vqa", str(paths["run"]), "--images", str(paths["questions"])],
+                0,
             ),
             (
                 "baselines evaluate --task vqa (accuracy + BLEU)",
                 [baselines, "evaluate", "--task", "vqa", str(paths["run"]), "--gt", str(paths["reference"])],
+                0,
+            ),
+            ("baselines train --help", [baselines, "train", "--help"], 0),
+            (
+                "baselines train experiment=spll trainer.max_epoch=1 (config error)",
+                [baselines, "train", "experiment=spll", "trainer.max_epoch=1"],
+                2,
+            ),
+            (
+                "baselines train experiment=vqa, no data there (config error)",
+                [baselines, "train", "experiment=vqa", f"paths.root_dir={missing}", "trainer=cpu"],
+                2,
+            ),
+            (
+                "python -c 'import baselines.train' (what train paid before any check)",
+                [sys.executable, "-c", "import baselines.train"],
+                0,
             ),
         ]
         if args.official is not None:
@@ -116,14 +148,15 @@ def main() -> None:
                         str(paths["questions_json"]),
                         str(paths["run"]),
                     ],
+                    0,
                 )
             )
         print(f"{args.answers} answers, median of {args.repeat} whole-process runs (Python start-up included)\n")
-        print("| command | seconds | last line of output |")
-        print("| --- | ---: | --- |")
-        for name, command in rows:
-            median, last = seconds(command, args.repeat)
-            print(f"| {name} | {median:.2f} | {last[:70]} |")
+        print("| command | seconds | CPU-seconds | last line of output |")
+        print("| --- | ---: | ---: | --- |")
+        for name, command, status in rows:
+            median, median_cpu, last = seconds(command, args.repeat, status)
+            print(f"| {name} | {median:.2f} | {median_cpu:.2f} | {last[:70]} |")
 
 
 if __name__ == "__main__":

@@ -22,19 +22,67 @@ from types import ModuleType
 
 from baselines.errors import FormatError
 
+# Hydra's flags that show something and run nothing: the config is composed and printed without the pipeline.
+_SHOW_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc")
+
+
+def _shows_only(argv: Sequence[str]) -> bool:
+    return any(arg.split("=", 1)[0] in _SHOW_FLAGS for arg in argv)
+
+
+def _names_checkpoint(argv: Sequence[str]) -> bool:
+    return any(arg.lstrip("+").startswith("ckpt_path=") for arg in argv)
+
+
+def _not_run(cfg: object) -> None:
+    """The task function of `_show`: Hydra prints what its flags ask for and never calls it."""
+
 
 def _hydra_command(command: str, argv: Sequence[str]) -> int:
-    from baselines import train
-    from baselines.checkpoints import with_checkpoint_overrides
+    """`baselines train|predict`: checked in about a second (baselines.preflight), then run by `hydra.main`.
 
-    if command == "predict":
+    torch and Lightning are imported only once the command line is known to compose: `--help`, `--cfg` and a
+    config error never load them (a checkpoint to predict from does: it is read with torch).
+    """
+    if command == "predict" and _names_checkpoint(argv):
+        from baselines.checkpoints import with_checkpoint_overrides
+
         argv = with_checkpoint_overrides(argv)  # raises before Hydra starts, so the error is reported below
+    if {"--help", "-h"} & set(argv) and sum(arg.startswith("-") for arg in argv) == 1:
+        from baselines.preflight import help_text
+
+        print(help_text(command, [arg for arg in argv if not arg.startswith("-")]))
+        return 0
+    if _shows_only(argv):
+        return _show(command, argv)
+    if not any(arg.startswith("-") for arg in argv):  # a multirun (-m) or another config dir is Hydra's to compose
+        from baselines.preflight import check
+
+        check(command, argv)
+    from baselines import train
+
+    _set_argv(command, argv)
+    (train.main if command == "train" else train.predict)()
+    return 0
+
+
+def _show(command: str, argv: Sequence[str]) -> int:
+    """`--cfg`, `--info`, `--hydra-help`: Hydra prints them from the same config tree, through a task function that
+    never runs, so the pipeline (torch, Lightning) is not imported."""
+    import hydra
+
+    from baselines.config import config_dir
+
+    _set_argv(command, argv)
+    hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=command)(_not_run)()
+    return 0
+
+
+def _set_argv(command: str, argv: Sequence[str]) -> None:
     # Hydra reads sys.argv; DDP re-runs it for the other ranks, so argv[0] must be the matching
     # console script (baselines-train / baselines-predict) next to this interpreter when installed.
     script = Path(sys.argv[0]).with_name(f"baselines-{command}")
     sys.argv = [str(script if script.is_file() else shutil.which(f"baselines-{command}") or script), *argv]
-    (train.main if command == "train" else train.predict)()
-    return 0
 
 
 def _commands() -> dict[str, ModuleType]:

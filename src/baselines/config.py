@@ -102,14 +102,19 @@ def resolved_for_record(cfg: DictConfig) -> dict[str, Any]:
     return dict(_unmark(resolved))
 
 
-def compose_config(config_name: str = "train", overrides: Sequence[str] = ()) -> DictConfig:
-    """Composes a config outside `hydra.main` (demo, tests, notebooks).
+def compose_config(
+    config_name: str = "train", overrides: Sequence[str] = (), return_hydra_config: bool = False
+) -> DictConfig:
+    """Composes a config outside `hydra.main` (demo, tests, notebooks, the CLI's checks and help).
 
     `paths.output_dir` must then be given, since Hydra's run dir does not exist here.
+
+    Args:
+        return_hydra_config: Keep the `hydra` node (its help texts, run dir) in the result.
     """
     register_resolvers()
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        return compose(config_name, overrides=list(overrides))
+        return compose(config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
 register_resolvers()

@@ -32,6 +32,7 @@ from baselines.config import resolved_for_record
 from baselines.data.base import BaseDataModule
 from baselines.data.images import ImageReadError, set_max_image_pixels
 from baselines.errors import DataError
+from baselines.noise import drop_litlogger_tip, restoring_for_prediction
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
@@ -181,6 +182,7 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
     loggers = _instantiate_group(cfg.get("logger"))
     for logger in loggers:  # hparams.yaml and TensorBoard's HParams tab get the resolved config
         logger.log_hyperparams(resolved)
+    drop_litlogger_tip()
     trainer: pl.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )
@@ -227,7 +229,8 @@ def run(cfg: DictConfig, overrides: Sequence[str] | None = None) -> dict[str, An
         },
     )
     try:
-        trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
+        with restoring_for_prediction():
+            trainer.predict(model, datamodule=datamodule, ckpt_path=checkpoint, return_predictions=False)
     except RuntimeError as exc:
         if checkpoint and "Error(s) in loading state_dict" in str(exc):
             raise CheckpointError(describe_mismatch(exc, checkpoint, record)) from None

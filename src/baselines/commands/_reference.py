@@ -27,12 +27,18 @@ def add_reference_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The task spec and the reference the run is checked against (None: grammar only)."""
+    """The task spec and the reference the run is checked against (None: grammar only).
+
+    Raises:
+        ValueError: For a ground truth that reads as another task's (`TaskSpec.check_ground_truth`).
+    """
     from baselines.tasks import get_task
 
     spec = get_task(args.task)
     if args.ground_truth is None and args.images is None:
         return spec, None
+    if args.ground_truth is not None:
+        spec.check_ground_truth(args.ground_truth)  # another task's ground truth is refused, naming that task
     reference = spec.load_reference(args.ground_truth, args.images)
     if getattr(args, "subsets", None):
         reference = spec.with_subsets(reference, args.subsets)

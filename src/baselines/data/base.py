@@ -46,7 +46,8 @@ class BaseDataModule(pl.LightningDataModule):
     Args:
         batch_size: Samples per batch (per device).
         num_workers: DataLoader worker processes.
-        pin_memory: Page-locked host memory for faster host-to-GPU copies.
+        pin_memory: Page-locked host memory for faster host-to-GPU copies (used only when the trainer runs on
+            an accelerator).
         persistent_workers: Keep workers alive between epochs (only with num_workers > 0).
         predict_batch_size: Batch size for prediction; defaults to batch_size.
     """
@@ -125,6 +126,15 @@ class BaseDataModule(pl.LightningDataModule):
         """A sampler for the training split (e.g. class-balanced); None shuffles uniformly."""
         return None
 
+    def _on_accelerator(self) -> bool:
+        """Whether batches go to an accelerator: the trainer's device, or (without a trainer) whether CUDA is
+        there. Pinned host memory only speeds host-to-accelerator copies; under trainer=cpu torch warns about
+        it on every loader, so `pin_memory` applies only here."""
+        trainer = self.trainer
+        if trainer is None:
+            return torch.cuda.is_available()
+        return trainer.strategy.root_device.type != "cpu"
+
     def _make_loader(
         self, dataset: Dataset, batch_size: int, shuffle: bool = False, sampler: Sampler | None = None
     ) -> DataLoader:
@@ -134,7 +144,7 @@ class BaseDataModule(pl.LightningDataModule):
             shuffle=shuffle and sampler is None,
             sampler=sampler,
             num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
+            pin_memory=self.pin_memory and self._on_accelerator(),
             persistent_workers=self.persistent_workers,
             collate_fn=self.collate_fn,
             drop_last=False,

@@ -11,7 +11,7 @@ import importlib
 import logging
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+SNIFF_LINES = 20
+"""How many lines of a ground-truth file `TaskSpec.check_ground_truth` reads to tell which task it is for."""
 
 
 class TaskSpec(ABC):
@@ -45,6 +47,7 @@ class TaskSpec(ABC):
     fusion: str | None = None
     id_separators: str = ""
     reference_hint: str = "give --gt <ground truth> or --images <the test items>"
+    ground_truth_grammar: str = ""
 
     @property
     def classes(self) -> Sequence[str]:
@@ -115,6 +118,40 @@ class TaskSpec(ABC):
             return [f"ids against the test set, and one line per test item ({self.reference_hint})"]
         return []
 
+    def sniff(self, lines: Sequence[str]) -> bool | None:
+        """Whether the first lines of a file read as this task's ground truth: True, False, or None when the
+        lines cannot tell (the default: a task that cannot tell is never refused nor named).
+
+        It looks at the shape of the lines only (fields, whether they are questions, CUIs), never at ids, so
+        that a file can be told apart from another task's in a few microseconds; the task's reader still
+        checks every line.
+        """
+        return None
+
+    def check_ground_truth(self, path: str | Path) -> None:
+        """Refuses a ground-truth file that reads as another task's and not as this one's, naming that task.
+
+        The first `SNIFF_LINES` lines are shown to every registered task's `sniff`: the file is refused only
+        when this task says False and another says True (VQA question-answer pairs given as VQG reference
+        questions, which the VQG reader would otherwise accept and score). A file no task recognises is left
+        to this task's reader and its line-by-line errors.
+
+        Raises:
+            ValueError: Naming the file, the task it reads as, and what this task expects.
+        """
+        lines = head_lines(path, SNIFF_LINES)
+        if not lines or self.sniff(lines) is not False:
+            return
+        _ensure_discovered()
+        likely = [spec for spec in _REGISTRY.values() if spec is not self and spec.sniff(lines)]
+        if likely:
+            names = " or ".join(spec.name for spec in likely)
+            raise ValueError(
+                f"{path} does not read as {self.name} ground truth ({self.ground_truth_grammar}): its first lines "
+                f"read as {names} ground truth ({likely[0].ground_truth_grammar}). Give --task {likely[0].name} "
+                f"if the run is a {likely[0].name} run, or the {self.name} ground truth"
+            )
+
     def with_subsets(self, reference: Any, path: str | Path) -> Any:
         """Adds test-subset membership to a reference so `score` also reports per-subset values."""
         raise ValueError(f"task {self.name} has no per-subset scores")
@@ -156,6 +193,24 @@ class TaskSpec(ABC):
         every metric of `score(*restrict(run, reference, draw))`, to the last bit. None (the default):
         `baselines compare` restricts and rescores each resample."""
         return None
+
+
+def head_lines(path: str | Path, count: int) -> list[str]:
+    """The first `count` lines of a text file that are not blank, without line ends or a byte-order mark
+    (undecodable bytes replaced: this is a quick look, the task's reader reports them)."""
+    lines: list[str] = []
+    with Path(path).open(encoding="utf-8-sig", errors="replace") as handle:
+        for text in handle:
+            if text.strip():
+                lines.append(text.rstrip("\r\n"))
+                if len(lines) == count:
+                    break
+    return lines
+
+
+def mostly(lines: Sequence[str], test: Callable[[str], bool]) -> bool:
+    """Whether more than half of lines pass test: one odd line does not decide what a file is."""
+    return sum(1 for line in lines if test(line)) * 2 > len(lines)
 
 
 def resampled_names(ids: Sequence[str]) -> list[str]:

@@ -22,7 +22,7 @@ from baselines.data.images import find_images_by_stem as find_images
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.medcaption import caption_scores, concept_f1, concept_resampling
 from baselines.evaluation.resampling import ItemSums
-from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.tasks.base import TaskSpec, mostly, predicted_truth
 from baselines.types import PredictionSet
 
 
@@ -80,6 +80,15 @@ def parse_tab_run(
     return {image_id: (number, text) for number, image_id, text in lines}, problems
 
 
+def _second_fields(lines: Sequence[str]) -> list[str]:
+    """The non-empty second fields of `id<TAB>value` lines."""
+    return [line.split("\t", 1)[1] for line in lines if "\t" in line and line.split("\t", 1)[1].strip()]
+
+
+def _cuis(text: str) -> bool:
+    return all(CUI.match(concept) for concept in split_concepts(text))
+
+
 class _TabSpec(TaskSpec):
     ground_truth_what: str
     reference_hint = "give --images <test image folder>, or --gt <ground truth>"
@@ -121,6 +130,7 @@ class ConceptSpec(_TabSpec):
     """
 
     fusion = "label_sets"
+    ground_truth_grammar = "'image_id<TAB>C1;C2;...' (UMLS CUIs)"
 
     def __init__(self, max_concepts: int = 1286, warn_concepts: int = 100) -> None:
         self.name = "concepts"
@@ -133,6 +143,13 @@ class ConceptSpec(_TabSpec):
 
     def read_ground_truth(self, path: str | Path) -> dict[str, Any]:
         return read_concepts(path)
+
+    def sniff(self, lines: Sequence[str]) -> bool | None:
+        """Tab-separated lines whose second field is a list of CUIs (images without concepts cannot tell)."""
+        if mostly(lines, lambda line: "\t" not in line):
+            return False
+        filled = _second_fields(lines)
+        return mostly(filled, _cuis) if filled else None
 
     def parse_run(
         self, path: str | Path, reference: CaptionReference | None, keep: bool = True
@@ -226,6 +243,7 @@ class CaptionSpec(_TabSpec):
     """Captioning: one caption per image, scored by corpus BLEU and chrF."""
 
     fusion = "caption"
+    ground_truth_grammar = "'image_id<TAB>caption'"
 
     def __init__(self) -> None:
         self.name = "caption"
@@ -240,6 +258,13 @@ class CaptionSpec(_TabSpec):
 
     def read_ground_truth(self, path: str | Path) -> dict[str, Any]:
         return read_tab_file(path, "caption")
+
+    def sniff(self, lines: Sequence[str]) -> bool | None:
+        """Tab-separated lines whose second field is text, not a list of CUIs (a concepts file)."""
+        if mostly(lines, lambda line: "\t" not in line):
+            return False
+        filled = _second_fields(lines)
+        return not mostly(filled, _cuis) if filled else None
 
     def parse_run(self, path: str | Path, reference: CaptionReference | None) -> dict[str, str]:
         raw, problems = parse_tab_run(path, reference, "caption")

@@ -98,8 +98,22 @@ class RegionSpec(TaskSpec):
         return "boxes" if self.kind == "box" else "polygons"
 
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
-        by_image = {str(p["id"]): regions_from_prediction(p) for p in predictions}
+        """The run file's text, with at most `max_detections` regions per image and class, the most confident:
+        no more are scored, and the validator warns about a class holding more (test-time augmentation and
+        ensembles can make them)."""
+        by_image = {str(p["id"]): self._scored(regions_from_prediction(p)) for p in predictions}
         return format_grouped_lines(by_image, self._classes, self.kind)
+
+    def _scored(self, regions: list[Region]) -> list[Region]:
+        # stable, as the scorer ranks: among equal scores the first written is kept
+        ranked = sorted(range(len(regions)), key=lambda index: -regions[index].score)
+        counts: dict[int, int] = {}
+        kept = set()
+        for index in ranked:
+            counts[regions[index].label] = counts.get(regions[index].label, 0) + 1
+            if counts[regions[index].label] <= self.max_detections:
+                kept.add(index)
+        return [region for index, region in enumerate(regions) if index in kept]  # the model's order otherwise
 
     def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
         """Reads the task's official ground truth; by default the run-file grammar with confidence 1."""

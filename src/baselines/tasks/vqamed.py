@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.vqamed import ReferenceLayout, read_answers, read_reference_questions, read_test_ids
+from baselines.data.formats.vqamed import (
+    ReferenceLayout,
+    looks_like_question,
+    read_answers,
+    read_reference_questions,
+    read_test_ids,
+)
 from baselines.data.images import find_images_by_stem
 from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.resampling import ItemSums
@@ -32,7 +38,7 @@ from baselines.evaluation.vqamed import (
     question_bleu,
     question_bleus,
 )
-from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.tasks.base import TaskSpec, mostly, predicted_truth
 from baselines.types import PredictionSet
 
 
@@ -42,6 +48,13 @@ class VQAReference:
 
     order: list[str] | None
     ground_truth: dict[str, Any] | None = None
+
+
+def _asked(line: str) -> bool:
+    """Whether most fields after the id of a `|`-separated line are questions (a VQG line; in a QA pair, the
+    answer is not)."""
+    fields = [field for field in line.split("|")[1:] if field.strip()]
+    return sum(1 for field in fields if looks_like_question(field)) * 2 > len(fields) > 0
 
 
 def _test_order(images: str | Path) -> list[str]:
@@ -62,6 +75,7 @@ class VQASpec(TaskSpec):
     """
 
     reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"
+    ground_truth_grammar = "answers 'image_id|answer[|alternative...]' or QA pairs 'image_id|question|answer'"
     fusion = "answers"
     id_separators = "|"
 
@@ -73,6 +87,11 @@ class VQASpec(TaskSpec):
 
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
         return "".join(f"{p['id']}|{' '.join(str(p['answer']).split()) or 'no'}\n" for p in predictions)
+
+    def sniff(self, lines: Sequence[str]) -> bool | None:
+        """`|`-separated lines with an answer after the id or after the question; a line of questions only is a
+        questions file (the test questions, VQG references)."""
+        return not mostly(lines, lambda line: "|" not in line) and not mostly(lines, _asked)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> VQAReference:
         truth = read_answers(ground_truth, self.reference_layout) if ground_truth is not None else None
@@ -140,6 +159,7 @@ class VQGSpec(TaskSpec):
     """
 
     reference_hint = "give --images <test image folder>, or --gt <reference questions>"
+    ground_truth_grammar = "reference questions 'image_id|question[|question...]'"
     fusion = "questions"
     id_separators = "|"
 
@@ -155,6 +175,10 @@ class VQGSpec(TaskSpec):
             unique = list(dict.fromkeys(q for q in questions if q)) or ["what is shown in this image?"]
             lines.append("|".join([str(p["id"]), *unique]) + "\n")
         return "".join(lines)
+
+    def sniff(self, lines: Sequence[str]) -> bool | None:
+        """Questions after the id (a VQA QA pair ends with its answer, which is not a question)."""
+        return mostly(lines, _asked)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> VQAReference:
         truth = read_reference_questions(ground_truth) if ground_truth is not None else None
