@@ -34,7 +34,8 @@ from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 from baselines.models.weights import MissingWeightsError, cached_hub_file, hub_reachable, offline_advice
 from baselines.retrieval.ann import IndexSettings, Searcher, open_searcher
 from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
-from baselines.retrieval.store import EmbeddingWriter, merge_shards, shard_folder, shard_key, shard_rows
+from baselines.retrieval.shards import merge_shards, shard_folder, shard_key, shard_rows
+from baselines.retrieval.store import EmbeddingWriter
 
 open_clip.add_model_config(Path(__file__).parent / "clip_configs")
 

@@ -1,14 +1,13 @@
-"""Embeddings written and read in bounded memory: a preallocated float16 .npy filled batch by batch, shards of a
-collection merged into one, row ranges read without mapping the file, and a memory budget that follows what the
-machine has available."""
+"""Embeddings written and read in bounded memory: a preallocated float16 .npy filled batch by batch, row ranges
+read without mapping the file, and a memory budget that follows what the machine has available."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -50,6 +49,14 @@ def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
         return np.fromfile(handle, dtype=dtype, count=count).reshape(-1, shape[1]).astype(np.float32)
 
 
+def allocate_npy(path: Path, shape: tuple[int, int], dtype: np.dtype = DISK_DTYPE) -> int:
+    """Creates a .npy of shape (header written, data sized as a sparse file) and returns its data offset."""
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    offset = int(array.offset)
+    del array  # the map is closed at once: the data are written with file writes
+    return offset
+
+
 class EmbeddingWriter:
     """Writes embeddings batch by batch into a preallocated (capacity, D) array: a float16 .npy in folder (each batch
     written at its offset, so nothing but the batch is resident), or float32 in memory when folder is None (no cache:
@@ -82,10 +89,7 @@ class EmbeddingWriter:
         if self.folder is None:
             self._memory = np.empty((self.capacity, dim), np.float32)
             return
-        # open_memmap writes the header and sizes the (sparse) file; the map is closed at once
-        array = np.lib.format.open_memmap(self._partial, mode="w+", dtype=DISK_DTYPE, shape=(self.capacity, dim))
-        self._offset = int(array.offset)
-        del array
+        self._offset = allocate_npy(self._partial, (self.capacity, dim))
 
     def add(self, ids: Sequence[str], times: Sequence[float] | np.ndarray, embeddings: np.ndarray) -> None:
         """Appends one batch: ids, times and (B, D) embeddings."""
@@ -135,79 +139,21 @@ def _copy_prefix(source: Path, target: Path, rows: int, dim: int) -> None:
     """target = the first rows of the 2-D .npy source, copied in bounded chunks."""
     with source.open("rb") as handle:
         _, dtype, offset = npy_header(handle)
-    header = np.lib.format.open_memmap(target, mode="w+", dtype=dtype, shape=(rows, dim))
-    target_offset = int(header.offset)
-    del header
+    target_offset = allocate_npy(target, (rows, dim), dtype)
     with source.open("rb") as read, target.open("r+b") as write:
         read.seek(offset)
         write.seek(target_offset)
-        _copy_bytes(read, write, rows * dim * dtype.itemsize)
+        copy_bytes(read, write, rows * dim * dtype.itemsize)
 
 
-def _copy_bytes(read: object, write: object, length: int, chunk: int = 64 << 20) -> None:
+def copy_bytes(read: BinaryIO, write: BinaryIO, length: int, chunk: int = 64 << 20) -> None:
+    """length bytes from read to write, chunk by chunk."""
     while length > 0:
-        data = read.read(min(chunk, length))  # type: ignore[attr-defined]
+        data = read.read(min(chunk, length))
         if not data:
-            raise ValueError("a shard's embeddings file ended early")
-        write.write(data)  # type: ignore[attr-defined]
+            raise ValueError(f"{read.name} ended {length} bytes early")
+        write.write(data)
         length -= len(data)
-
-
-def shard_folder(folder: str | Path, shard: int, shards: int) -> Path:
-    """Where shard `shard` of `shards` of the index in folder is written."""
-    return Path(folder) / "shards" / f"{shard:05d}-of-{shards:05d}"
-
-
-def shard_rows(count: int, shard: int, shards: int) -> range:
-    """The contiguous rows of a collection of count items that shard `shard` of `shards` embeds."""
-    if not 0 <= shard < shards:
-        raise ValueError(f"shard {shard} of {shards}: a shard is numbered 0 to {shards - 1}")
-    return range(count * shard // shards, count * (shard + 1) // shards)
-
-
-def merge_shards(folder: str | Path, shards: int, key: str) -> None:
-    """Concatenates the shards written under folder (each an index folder with key `shard_key(key, s, shards)`) into
-    the index of folder, in shard order, copying the embeddings in bounded chunks; the shards are then deleted.
-
-    Raises:
-        ValueError: A shard is missing, incomplete, made with another key or with another number of columns.
-    """
-    from baselines.retrieval.index import EmbeddingIndex  # the index reads what this module writes
-
-    folder = Path(folder)
-    parts = []
-    for shard in range(shards):
-        part = EmbeddingIndex.load(shard_folder(folder, shard, shards), shard_key(key, shard, shards))
-        if part is None:
-            raise ValueError(f"{shard_folder(folder, shard, shards)}: shard {shard} of {shards} is missing or stale")
-        parts.append(part)
-    dims = {int(part.embeddings.shape[1]) for part in parts if len(part.ids)}
-    if len(dims) != 1:
-        raise ValueError(f"the shards under {folder / 'shards'} hold embeddings of {sorted(dims) or 'no'} columns")
-    (folder / "meta.json").unlink(missing_ok=True)
-    rows, dim = sum(len(part.ids) for part in parts), dims.pop()
-    partial = folder / "embeddings.partial.npy"
-    header = np.lib.format.open_memmap(partial, mode="w+", dtype=DISK_DTYPE, shape=(rows, dim))
-    offset = int(header.offset)
-    del header
-    with partial.open("r+b") as write:
-        write.seek(offset)
-        for shard, part in enumerate(parts):
-            source = shard_folder(folder, shard, shards) / "embeddings.npy"
-            with source.open("rb") as read:
-                npy_header(read)
-                _copy_bytes(read, write, len(part.ids) * dim * DISK_DTYPE.itemsize)
-    partial.replace(folder / "embeddings.npy")
-    np.save(folder / "times.npy", np.concatenate([np.asarray(part.times, np.float64) for part in parts]))
-    ids = [image_id for part in parts for image_id in part.ids]
-    atomic_write_text(folder / "meta.json", json.dumps({"ids": ids, "key": key}) + "\n")
-    del parts
-    shutil.rmtree(folder / "shards")
-
-
-def shard_key(key: str, shard: int, shards: int) -> str:
-    """The key of one shard of the index with key `key`: a shard of another split is never merged."""
-    return f"{key}|shard {shard} of {shards}"
 
 
 def file_stamp(path: Path) -> dict[str, int]:
