@@ -276,3 +276,22 @@ def test_a_missing_or_foreign_shard_stops_the_merge(tmp_path: Path) -> None:
         model.merge_index_shards(ids, None, 2)
     with pytest.raises(ValueError, match="a shard is numbered 0 to 1"):
         model.build_index(loader, ids, times, shard=(2, 2))
+
+
+# ---- through the configs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_the_lmrt_run_searches_with_the_configured_kind(demo_cfg: Any, tmp_path: Path, kind: str) -> None:
+    from hydra.utils import instantiate
+
+    from baselines.pipeline import run
+
+    settings = [f"model.index.kind={kind}", f"model.index_dir={tmp_path}/i"]
+    cfg = demo_cfg("lmrt", "synthetic.n_events=8", "debug=fast_dev_run", *settings)
+    instantiate(cfg.synthetic)
+    summary = run(cfg)
+    rows = [row.split(",") for row in Path(summary["run_file"]).read_text().splitlines()]
+    assert {row[0] for row in rows} == {"1", "2", "3", "4", "5", "6"} and all(len(row) == 3 for row in rows)
+    record = json.loads((tmp_path / "i" / f"ann-{kind}.json").read_text())  # built over the cached embeddings
+    assert record["embeddings"]["rows"] == len(json.loads((tmp_path / "i" / "meta.json").read_text())["ids"])
