@@ -1,10 +1,17 @@
-"""Lifelog retrieval speed: CLIP image-embedding throughput and exact top-k query latency.
+"""Lifelog retrieval speed: CLIP image-embedding throughput, exact top-k query latency, and the index at scale.
 
     python scripts/bench_retrieval.py                                   # CPU: tiny CLIP, 200k x 512 index
     python scripts/bench_retrieval.py --model ViT-B-32 --device cuda --precision bf16 --images 4096
+    OMP_NUM_THREADS=1 python scripts/bench_retrieval.py --scale 100000,1000000 --kinds exact,ivf,ivfpq,hnsw \
+        --folder /tmp/bench-index                                      # the index at scale (docs/performance.md)
+    python scripts/bench_retrieval.py --from-index RUN_INDEX_DIR --kinds exact,ivf,hnsw   # a real run's embeddings
 
-The index part searches a random L2-normalised 200,000 x 512 index (the size of the 2020 collection
-embedded with ViT-B/32) with the suite's EmbeddingIndex.search. Prints a Markdown table.
+The default part searches a random L2-normalised 200,000 x 512 index (the size of the 2020 collection
+embedded with ViT-B/32) with the suite's EmbeddingIndex.search. `--scale` runs `bench_index_scale` instead:
+each size's clustered synthetic embeddings are written through the project's EmbeddingWriter, then each
+index kind is built and searched in a process of its own (peak RSS per build). `--from-index` does the same
+on the embeddings a real run cached (its model.index_dir), with 100 of its rows as the queries. Prints Markdown
+tables.
 """
 
 from __future__ import annotations
@@ -13,11 +20,11 @@ import argparse
 import contextlib
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from baselines.models.retrieval import RetrievalTask
 from baselines.retrieval.index import EmbeddingIndex
 
 
@@ -27,6 +34,8 @@ def _sync(device: str) -> None:
 
 
 def embed_throughput(model: str, device: str, precision: str, images: int, batch: int, size: int) -> float:
+    from baselines.models.retrieval import RetrievalTask  # open_clip: not imported by the index benchmarks
+
     task = RetrievalTask(model, None, optimizer=lambda p: torch.optim.SGD(p, lr=0.0)).to(device).eval()
     pixels = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, device=device)  # as loaders give
     autocast = torch.autocast(device, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
@@ -73,7 +82,25 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--k", type=int, default=500)
+    parser.add_argument("--scale", default=None, help="comma-separated collection sizes: the index-at-scale tables")
+    parser.add_argument("--kinds", default="exact,ivf,ivfpq,hnsw", help="with --scale: the index kinds")
+    parser.add_argument("--folder", type=Path, default=Path("bench_index"), help="with --scale: where files go")
+    parser.add_argument(
+        "--from-index", type=Path, action="append", default=[], help="with or instead of --scale: a saved index folder"
+    )
+    parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        from bench_index_scale import child
+
+        child(args.child)
+        return
+    if args.scale or args.from_index:
+        from bench_index_scale import run_scale
+
+        sizes = [int(size) for size in args.scale.split(",")] if args.scale else []
+        run_scale(sizes, args.kinds.split(","), args.dim, args.folder, args.from_index)
+        return
     size = args.size or (64 if args.model == "baselines-tiny-clip" else 224)
     throughput = embed_throughput(args.model, args.device, args.precision, args.images, args.batch, size)
     resident = query_latency(args.rows, args.dim, args.queries, args.k, args.device, 2 << 30)

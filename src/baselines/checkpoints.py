@@ -85,6 +85,7 @@ KNOWN_TARGETS = frozenset(
         "baselines.models.vqa.VQATask",
         "baselines.models.vqa.bert_encoder",
         "baselines.models.weights.create_timm",
+        "baselines.retrieval.ann.IndexSettings",
         "baselines.runfiles.writer.RunFileWriter",
         "baselines.runfolder.RunFolder",
         "hydra.utils.get_class",

@@ -4,10 +4,12 @@
   with open_clip's ClipLoss: under DDP every rank's pairs are gathered, so each image is contrasted
   with the captions of the global batch (as one process with the whole batch would), not only with
   those of its own GPU's share;
-- predict: the collection is embedded once (batched, cached on disk as an EmbeddingIndex keyed by the
-  weights and the collection), each topic's text is encoded, the exact cosine top candidates are
-  re-ranked for diversity over time (temporal MMR), and the top `top_k` are returned with confidences
-  that decrease with rank (the evaluator ranks by confidence).
+- predict: the collection is embedded once (batched, each batch written into a preallocated float16 file
+  cached on disk as an EmbeddingIndex keyed by the weights and the collection; under DDP each rank embeds
+  a shard and rank 0 merges them), each topic's text is encoded, the cosine top candidates (exact, or from
+  a faiss index for millions of images: `index`, baselines.retrieval.ann) are re-ranked for diversity over
+  time (temporal MMR), and the top `top_k` are returned with confidences that decrease with rank (the
+  evaluator ranks by confidence).
 
 `baselines-tiny-clip` is a random-init configuration registered with open_clip for tests and the demo.
 """
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import open_clip
 import torch
 import torch.distributed as dist
@@ -29,7 +32,10 @@ from open_clip.loss import ClipLoss
 
 from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
 from baselines.models.weights import MissingWeightsError, cached_hub_file, hub_reachable, offline_advice
+from baselines.retrieval.ann import IndexSettings, Searcher, open_searcher
 from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
+from baselines.retrieval.shards import merge_shards, shard_folder, shard_key, shard_rows
+from baselines.retrieval.store import EmbeddingWriter
 
 open_clip.add_model_config(Path(__file__).parent / "clip_configs")
 
@@ -67,7 +73,9 @@ class RetrievalTask(BaseTask):
     candidates: Cosine top candidates handed to the re-ranking.
     diversity_weight: MMR weight of relevance (1 disables the temporal diversity).
     time_scale_minutes: Time over which two moments count as the same event.
-    index_dir: Where the collection embeddings are cached (None: in memory only).
+    index_dir: Where the collection embeddings (and an approximate index over them) are cached (None: in
+        memory only).
+    index: How the collection is searched (exact, or a faiss index: baselines.retrieval.ann.IndexSettings).
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class RetrievalTask(BaseTask):
         monitor: str | None = "val/loss",
         channels_last: bool = False,
         compile_model: bool = False,
+        index: IndexSettings | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
         self.net = create_clip(model_name, pretrained)
@@ -95,9 +104,11 @@ class RetrievalTask(BaseTask):
         self.diversity_weight = diversity_weight
         self.time_scale = time_scale_minutes * 60.0
         self.index_dir = index_dir
+        self.index_settings = index if index is not None else IndexSettings()
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
         self.index: EmbeddingIndex | None = None
+        self.searcher: Searcher | None = None
         self.skipped_images: list[str] = []
         self.clip_loss = ClipLoss()  # one process; setup() gives it the trainer's ranks
         self.local_clip_loss = ClipLoss()
@@ -183,10 +194,21 @@ class RetrievalTask(BaseTask):
 
     @torch.no_grad()
     def build_index(
-        self, loader: Any, ids: list[str], times: list[float], paths: Mapping[str, Path] | None = None
+        self,
+        loader: Any,
+        ids: list[str],
+        times: list[float],
+        paths: Mapping[str, Path] | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> EmbeddingIndex:
         """Embeds the collection (or loads the cached embeddings computed with the same weights from the same
-        image files: see `_index_key`; a stale or bad cached index is deleted and rebuilt, with a warning)."""
+        image files: see `_index_key`; a stale or bad cached index is deleted and rebuilt, with a warning).
+
+        Each batch is written into a preallocated array as it comes (a float16 file under index_dir): the
+        collection is never held twice. shard=(s, n) embeds only the s-th of n contiguous parts of the
+        collection into index_dir/shards/ (one process or GPU each; `merge_index_shards` joins them) and returns
+        that part.
+        """
         key = self._index_key(ids, paths)
         if self.index_dir and (cached := EmbeddingIndex.load(self.index_dir, key)) is not None:
             kept = set(cached.ids)
@@ -194,42 +216,75 @@ class RetrievalTask(BaseTask):
                 f"{i}: left out of the cached index (unreadable when it was built)" for i in ids if i not in kept
             ]
             return cached
-        parts: list[torch.Tensor] = []
-        rows: list[int] = []
+        if shard is None:
+            index = self._embed(loader, ids, times, len(ids), self.index_dir, key)
+            if not index.ids:
+                raise ValueError("no readable image in the lifelog collection")
+            return index
+        if not self.index_dir:
+            raise ValueError("a sharded index is written under model.index_dir: give one")
+        rows = shard_rows(len(ids), *shard)
+        folder = shard_folder(self.index_dir, *shard)
+        return self._embed(_subset_loader(loader, rows), ids, times, len(rows), str(folder), shard_key(key, *shard))
+
+    def merge_index_shards(self, ids: list[str], paths: Mapping[str, Path] | None, shards: int) -> EmbeddingIndex:
+        """The index of index_dir made of the `shards` parts `build_index(..., shard=(s, shards))` wrote."""
+        assert self.index_dir is not None
+        key = self._index_key(ids, paths)
+        merge_shards(self.index_dir, shards, key)
+        index = EmbeddingIndex.load(self.index_dir, key)
+        if index is None or not index.ids:
+            raise ValueError(f"no readable image in the lifelog collection (the shards merged in {self.index_dir})")
+        return index
+
+    def _embed(
+        self, loader: Any, ids: list[str], times: list[float], capacity: int, folder: str | None, key: str
+    ) -> EmbeddingIndex:
+        writer = EmbeddingWriter(folder, capacity)
         skipped: list[str] = []
         for batch in loader:
             skipped.extend(batch.get("skipped", []))
             if batch["id"]:
-                parts.append(self.encode_images(batch["image"].to(self.device, non_blocking=True)).cpu())
-                rows.extend(int(i) for i in batch["index"])
+                rows = [int(i) for i in batch["index"]]
+                embeddings = self.encode_images(batch["image"].to(self.device, non_blocking=True)).cpu().numpy()
+                # times as float32 values, as this path always stored them (bit-identical rankings)
+                writer.add([ids[r] for r in rows], [float(np.float32(times[r])) for r in rows], embeddings)
         if skipped:
             log.warning("%d unreadable images left out of the index: %s", len(skipped), "; ".join(skipped[:5]))
         self.skipped_images = skipped
-        if not parts:
+        if folder is None and not writer.ids:
             raise ValueError("no readable image in the lifelog collection")
-        index = EmbeddingIndex(
-            [ids[r] for r in rows], torch.cat(parts).numpy(), torch.tensor([times[r] for r in rows]).numpy(), key
-        )
-        if self.index_dir:
-            # search what was cached (float16), so a later run from the cache ranks identically
-            index.save(self.index_dir)
-            reloaded = EmbeddingIndex.load(self.index_dir, key)
-            assert reloaded is not None
-            return reloaded
-        return index
+        kept_ids, embeddings, kept_times = writer.finish(key)
+        # a saved index is searched as saved (float16, memory-mapped), so a later run from the cache ranks identically
+        source = Path(folder) / "embeddings.npy" if folder is not None and kept_ids else None
+        return EmbeddingIndex(kept_ids, embeddings, kept_times, key, source=source)
 
     def on_predict_start(self) -> None:
         collection = self.trainer.datamodule.collection  # type: ignore[attr-defined]
         loader = self.trainer.datamodule.collection_loader()  # type: ignore[attr-defined]
         ids = [image.image_id for image in collection.images]
         times = [image.time for image in collection.images]
-        self.index = self.build_index(loader, ids, times, getattr(collection, "paths", None))
+        paths = getattr(collection, "paths", None)
+        world, rank = self.trainer.world_size, self.trainer.global_rank
+        if world > 1 and self.index_dir and EmbeddingIndex.load(self.index_dir, self._index_key(ids, paths)) is None:
+            # each rank embeds its part of the collection; rank 0 joins them while the others wait
+            self.build_index(loader, ids, times, paths, shard=(rank, world))
+            self.trainer.strategy.barrier("lifelog index shards")
+            if rank == 0:
+                self.merge_index_shards(ids, paths, world)
+            self.trainer.strategy.barrier("lifelog index merged")
+            skipped = self.skipped_images
+            self.index = self.build_index(loader, ids, times, paths)  # loads the merged index
+            self.skipped_images = skipped
+        else:
+            self.index = self.build_index(loader, ids, times, paths)
+        self.searcher = open_searcher(self.index, self.index_settings)
         if self.skipped_images:
             self.trainer.datamodule.skipped["collection"] = self.skipped_images  # type: ignore[attr-defined]
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> list[dict[str, Any]]:
-        assert self.index is not None
-        scores, rows = self.index.search(self.encode_texts(batch["text"]), self.candidates)
+        assert self.index is not None and self.searcher is not None
+        scores, rows = self.searcher.search(self.encode_texts(batch["text"]), self.candidates)
         results = []
         for i in range(len(batch["id"])):
             candidate_rows = rows[i].tolist()
@@ -246,3 +301,14 @@ class RetrievalTask(BaseTask):
                 {"id": batch["id"][i], "index": int(batch["index"][i]), "images": ranking, "confidences": confidences}
             )
         return results
+
+
+def _subset_loader(loader: Any, rows: range) -> torch.utils.data.DataLoader:
+    """A loader like `loader` (a DataLoader) over the given rows of its dataset only."""
+    return torch.utils.data.DataLoader(
+        torch.utils.data.Subset(loader.dataset, rows),
+        batch_size=loader.batch_size,
+        num_workers=loader.num_workers,
+        pin_memory=loader.pin_memory,
+        collate_fn=loader.collate_fn,
+    )

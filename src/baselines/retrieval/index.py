@@ -1,5 +1,7 @@
 """A persistent embedding index: L2-normalised embeddings (memory-mapped .npy) + ids + times, exact
-cosine top-k by chunked matrix products, and a time-aware MMR re-ranking for diverse moments."""
+cosine top-k by chunked matrix products, and a time-aware MMR re-ranking for diverse moments.
+
+Approximate (faiss) indexes over the same embeddings: `baselines.retrieval.ann`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.retrieval.store import EmbeddingWriter, memory_budget, read_rows
 from baselines.runfiles.npy import npy_bytes, npy_header
 
 log = logging.getLogger(__name__)
@@ -27,24 +29,38 @@ class EmbeddingIndex:
     times: (N,) seconds, for time-aware re-ranking.
     key: What the embeddings were computed with (model, weights, the images' paths, sizes and mtimes); a cache with
         another key is stale.
+    resident_fraction: The share of the memory available at the first search that a resident copy of the index
+        (in the queries' dtype) may take; a larger index is streamed from disk in chunks.
+    source: The embeddings.npy the rows were loaded from (None: held in memory).
     """
 
     ids: list[str]
     embeddings: np.ndarray
     times: np.ndarray
     key: str = ""
+    resident_fraction: float = 0.5
+    source: Path | None = None
     _resident: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
+    _budget: int | None = field(default=None, init=False, repr=False, compare=False)
 
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / "embeddings.tmp.npy"
-        np.save(temporary, np.ascontiguousarray(self.embeddings, dtype=np.float16))
-        temporary.replace(folder / "embeddings.npy")
-        np.save(folder / "times.npy", self.times.astype(np.float64))
-        # written last: a folder without a complete meta.json is never loaded
-        atomic_write_text(folder / "meta.json", json.dumps({"ids": self.ids, "key": self.key}) + "\n")
-        return folder
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) as float32, read from the file without mapping it when there is one."""
+        if self.source is not None:
+            return read_rows(self.source, start, stop)
+        return np.asarray(self.embeddings[start:stop], np.float32)
+
+    def save(self, folder: str | Path, chunk: int = 65536) -> Path:
+        """Writes the index to folder: embeddings.npy (float16), times.npy, meta.json (last)."""
+        writer = EmbeddingWriter(folder, len(self.ids))
+        for start in range(0, len(self.ids), chunk):
+            stop = start + chunk
+            writer.add(self.ids[start:stop], self.times[start:stop], np.asarray(self.embeddings[start:stop]))
+        writer.finish(self.key)
+        return Path(folder)
 
     @classmethod
     def load(cls, folder: str | Path, key: str | None = None) -> EmbeddingIndex | None:
@@ -65,27 +81,33 @@ class EmbeddingIndex:
             for name in _FILES:  # meta.json first: a folder without it is never loaded
                 (folder / name).unlink(missing_ok=True)
             return None
-        embeddings = np.load(folder / "embeddings.npy", mmap_mode="r")
-        return cls(meta["ids"], embeddings, np.load(folder / "times.npy"), meta["key"])
+        source = folder / "embeddings.npy"
+        embeddings = np.load(source, mmap_mode="r" if meta["ids"] else None)  # an empty file cannot be mapped
+        return cls(meta["ids"], embeddings, np.load(folder / "times.npy"), meta["key"], source=source)
 
     def search(
-        self, queries: torch.Tensor, k: int, chunk: int = 65536, resident_bytes: int = 2 << 30
+        self, queries: torch.Tensor, k: int, chunk: int = 65536, resident_bytes: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact cosine top-k of L2-normalised (Q, D) queries; returns (scores, row indices), each (Q, k).
 
-        An index of at most resident_bytes (in the queries' dtype) is converted once and kept on the
-        queries' device, so each later search is one matrix product (200k x 512 in fp32: 400 MB). A
-        larger one is streamed in chunks of rows, so a memory-mapped index larger than RAM works.
+        An index of at most resident_bytes (in the queries' dtype; default: `resident_fraction` of the memory
+        available at the first search) is converted once and kept on the queries' device, so each later search is
+        one matrix product (200k x 512 in fp32: 400 MB). A larger one is streamed in chunks of rows, so a
+        memory-mapped index larger than RAM works.
         """
         k = min(k, len(self.ids))
         device, dtype = queries.device, queries.dtype
+        if resident_bytes is None:
+            if self._budget is None:  # decided once, so one run does not switch between the two ways
+                self._budget = memory_budget(self.resident_fraction)
+            resident_bytes = self._budget
         if self.embeddings.size * queries.element_size() <= resident_bytes:
-            top = (queries @ self._resident_matrix(device, dtype).T).topk(k, dim=1)
+            top = (queries @ self._resident_matrix(device, dtype, chunk).T).topk(k, dim=1)
             return top.values.float(), top.indices
         best_scores = torch.full((len(queries), 0), -2.0, device=device)
         best_rows = torch.zeros((len(queries), 0), dtype=torch.long, device=device)
         for start in range(0, len(self.ids), chunk):
-            block = torch.from_numpy(np.array(self.embeddings[start : start + chunk])).to(device, dtype)
+            block = torch.from_numpy(self.rows(start, start + chunk)).to(device, dtype)
             scores = queries @ block.T
             top = scores.topk(min(k, scores.shape[1]), dim=1)
             best_scores = torch.cat([best_scores, top.values.float()], 1)
@@ -94,10 +116,14 @@ class EmbeddingIndex:
             best_scores, best_rows = keep.values, best_rows.gather(1, keep.indices)
         return best_scores, best_rows
 
-    def _resident_matrix(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    def _resident_matrix(self, device: torch.device, dtype: torch.dtype, chunk: int) -> torch.Tensor:
         cached = self._resident
         if cached is None or cached.device != device or cached.dtype != dtype:
-            cached = torch.from_numpy(np.array(self.embeddings)).to(device, dtype)
+            self._resident = None  # the old copy is freed before the new one is filled
+            # filled chunk by chunk: no whole-index float16 copy on the way
+            cached = torch.empty(self.embeddings.shape, dtype=dtype, device=device)
+            for start in range(0, len(self.ids), chunk):
+                cached[start : start + chunk] = torch.from_numpy(self.rows(start, start + chunk)).to(device, dtype)
             self._resident = cached
         return cached
 
