@@ -11,8 +11,9 @@ result is the same to the last bit (tests/test_resampled_scores.py compares them
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from scipy.integrate import trapezoid
 
 from baselines.evaluation.resampling import BLOCK
 
@@ -28,6 +29,8 @@ def resampled_roc_auc(truth: np.ndarray, scores: np.ndarray, draws: np.ndarray) 
     Returns:
         (resamples,) AUCs; NaN where a resample holds one class only (no AUC).
     """
+    from scipy.integrate import trapezoid  # scipy comes with scikit-learn, an optional extra: only when scoring
+
     distinct, inverse = np.unique(scores, return_inverse=True)
     groups = len(distinct)
     group = groups - 1 - inverse.ravel()  # 0: the highest score, as the curve is walked
@@ -41,11 +44,11 @@ def resampled_roc_auc(truth: np.ndarray, scores: np.ndarray, draws: np.ndarray) 
         total = np.bincount(cells, minlength=len(block) * groups).reshape(len(block), groups)
         hits = np.bincount(cells, positive[block].ravel(), len(block) * groups).reshape(len(block), groups)
         for b in range(len(block)):
-            out[start + b] = _auc(hits[b], total[b] - hits[b])
+            out[start + b] = _auc(hits[b], total[b] - hits[b], trapezoid)
     return out
 
 
-def _auc(positives: np.ndarray, negatives: np.ndarray) -> float:
+def _auc(positives: np.ndarray, negatives: np.ndarray, trapezoid: Callable[..., float]) -> float:
     """The AUC of per-score counts (highest score first) as `roc_curve` + `auc` compute it."""
     present = (positives + negatives) > 0
     tps = np.cumsum(positives[present], dtype=np.float64)
