@@ -32,7 +32,7 @@ from baselines.types import ImageSet, Region
 WORDS = ["yes", "no", "pulmonary embolism", "meningioma", "renal cell carcinoma", "osteosarcoma", "a fracture"]
 
 
-class PerResample:
+class Rescored:
     """A task whose resamples are rescored one by one (`resampling` None): the bootstrap before arrays."""
 
     def __init__(self, spec: Any) -> None:
@@ -121,7 +121,7 @@ def bench(task: str, runs: list[Any], reference: Any, resamples: int, old_resamp
     new = compare_runs(spec, runs, reference, resamples=resamples, seed=0)
     new_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    old = compare_runs(PerResample(spec), runs, reference, resamples=old_resamples, seed=0)
+    old = compare_runs(Rescored(spec), runs, reference, resamples=old_resamples, seed=0)
     old_seconds = time.perf_counter() - start
     check = compare_runs(spec, runs, reference, resamples=old_resamples, seed=0)
     if check != old:
