@@ -2,13 +2,15 @@
 (`TaskSpec.resampling`) against rescoring each resample (`restrict` + `score`, the way before).
 
     python scripts/bench_compare.py [--resamples 1000] [--old-resamples 3] [--images 1000] [--lines 10000]
+        [--cts 1000] [--tasks drawnui vqa concepts caption tbct]
 
 Goals (issue 29): 1,000 resamples of two runs on 1,000 drawnUI images in <= 30 s; of 10,000 VQA lines in
 <= 10 s. The runs are synthetic and parsed objects are built in memory (reading the run files is not
 timed): drawnUI images with 15 ground-truth boxes and 85 detections each (21 classes, confidences on a
 0.001 grid, so they tie across images), VQA answers drawn from a small vocabulary, concept sets of 1-5
-CUIs. The old way is timed on `--old-resamples` resamples and given per resample; both ways are checked
-to give the same scores on those resamples.
+CUIs, captions of 3-15 words from a 200-word vocabulary, tbct probabilities on a 0.01 grid (tying across
+CTs) for labels of 3-50 % prevalence. The old way is timed on `--old-resamples` resamples and given per
+resample; both ways are checked to give the same scores on those resamples.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ import numpy as np
 from baselines.evaluation.bootstrap import compare_runs
 from baselines.tasks import get_task
 from baselines.tasks.medcaption import CaptionReference
+from baselines.tasks.tuberculosis import CTReference
 from baselines.tasks.vqamed import VQAReference
 from baselines.types import ImageSet, Region
 
 WORDS = ["yes", "no", "pulmonary embolism", "meningioma", "renal cell carcinoma", "osteosarcoma", "a fracture"]
 
 
-class PerResample:
+class Rescored:
     """A task whose resamples are rescored one by one (`resampling` None): the bootstrap before arrays."""
 
     def __init__(self, spec: Any) -> None:
@@ -91,13 +94,34 @@ def concepts(lines: int, seed: int = 0) -> tuple[list[dict[str, list[str]]], Cap
     return runs, CaptionReference(set(truth), truth)
 
 
+def caption(lines: int, seed: int = 0) -> tuple[list[dict[str, str]], CaptionReference]:
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{k}" for k in range(200)]
+
+    def text() -> str:
+        return " ".join(rng.choice(vocabulary, int(rng.integers(3, 16))))
+
+    truth = {f"ROCO_{i:06d}": text() for i in range(lines)}
+    runs = [{i: c if rng.random() < p else text() for i, c in truth.items()} for p in (0.2, 0.3)]
+    return runs, CaptionReference(set(truth), truth)
+
+
+def tbct(cts: int, seed: int = 0) -> tuple[list[dict[str, np.ndarray]], CTReference]:
+    rng = np.random.default_rng(seed)
+    prevalence = np.array([0.5, 0.5, 0.2, 0.2, 0.05, 0.03])
+    truth = {f"CTR_TST_{i:04d}.nii.gz": (rng.random(6) < prevalence).astype(float) for i in range(cts)}
+    runs = [{ct: np.clip(np.round(y * skill + rng.random(6) * (1 - skill), 2), 0, 1) for ct, y in truth.items()}
+            for skill in (0.2, 0.3)]  # fmt: skip
+    return runs, CTReference(set(truth), truth)
+
+
 def bench(task: str, runs: list[Any], reference: Any, resamples: int, old_resamples: int) -> dict[str, Any]:
     spec = get_task(task)
     start = time.perf_counter()
     new = compare_runs(spec, runs, reference, resamples=resamples, seed=0)
     new_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    old = compare_runs(PerResample(spec), runs, reference, resamples=old_resamples, seed=0)
+    old = compare_runs(Rescored(spec), runs, reference, resamples=old_resamples, seed=0)
     old_seconds = time.perf_counter() - start
     check = compare_runs(spec, runs, reference, resamples=old_resamples, seed=0)
     if check != old:
@@ -119,12 +143,17 @@ def main() -> None:
     parser.add_argument("--old-resamples", type=int, default=3)
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=10000)
+    parser.add_argument("--cts", type=int, default=1000)
+    parser.add_argument("--tasks", nargs="+", default=["drawnui", "vqa", "concepts", "caption", "tbct"])
     args = parser.parse_args()
-    rows = [
-        bench("drawnui", *drawnui(args.images), args.resamples, args.old_resamples),
-        bench("vqa", *vqa(args.lines), args.resamples, args.old_resamples),
-        bench("concepts", *concepts(args.lines), args.resamples, args.old_resamples),
-    ]
+    cases = {
+        "drawnui": lambda: drawnui(args.images),
+        "vqa": lambda: vqa(args.lines),
+        "concepts": lambda: concepts(args.lines),
+        "caption": lambda: caption(args.lines),
+        "tbct": lambda: tbct(args.cts),
+    }
+    rows = [bench(task, *cases[task](), args.resamples, args.old_resamples) for task in args.tasks]
     print(f"| task, items, 2 runs | {args.resamples} resamples from arrays | before: per resample | before: "
           f"{args.resamples} resamples (estimated) |")  # fmt: skip
     print("| --- | ---: | ---: | ---: |")

@@ -333,7 +333,9 @@ if __name__ == "__main__":  # records PINNED: run once, on the code whose number
     PINNED.write_text(json.dumps({case: _comparison(case) for case in sorted(_pinned_cases())}, indent=1) + "\n")
 
 
-@pytest.mark.parametrize("task", ["drawnui", "coral_boxes", "coral_polygons", "concepts", "vqa", "vqg", "lmrt", "spll"])
+@pytest.mark.parametrize(
+    "task", ["drawnui", "coral_boxes", "coral_polygons", "concepts", "caption", "vqa", "vqg", "lmrt", "spll", "tbct"]
+)
 def test_the_pinned_cases_are_scored_from_arrays(task: str) -> None:
     """These tasks score resamples from per-item arrays (`resampling`), so the pinned numbers test that path."""
     spec = get_task(task)

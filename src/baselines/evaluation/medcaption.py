@@ -4,10 +4,11 @@ corpus BLEU / chrF for captions (sacrebleu)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from baselines.evaluation.resampling import ItemSums
+from baselines.evaluation.resampling import ItemSums, PerResample, integer_sums
 
 
 def image_f1(truth: set[str], predicted: set[str]) -> float:
@@ -58,13 +59,43 @@ def concept_resampling(predictions: Mapping[str, Sequence[str]], ground_truth: M
     return ItemSums(values, finish)
 
 
+def _caption_metrics() -> tuple[Any, Any]:
+    """sacrebleu's corpus BLEU-4 (lowercased) and chrF with `corpus_bleu` / `corpus_chrf`'s defaults."""
+    from sacrebleu.metrics import BLEU, CHRF  # an optional extra, needed only to score captions
+
+    return BLEU(lowercase=True), CHRF()
+
+
 def caption_scores(predictions: Mapping[str, str], ground_truth: Mapping[str, str]) -> dict[str, float]:
     """Corpus BLEU-4 and chrF (sacrebleu defaults, lowercased), in [0, 1], over the ground-truth images."""
-    import sacrebleu  # an optional extra, needed only to score captions
-
     ids = list(ground_truth)
     hypotheses = [predictions.get(i, "") for i in ids]
     references = [[ground_truth[i] for i in ids]]
-    bleu = sacrebleu.corpus_bleu(hypotheses, references, lowercase=True)
-    chrf = sacrebleu.corpus_chrf(hypotheses, references)
-    return {"bleu": bleu.score / 100.0, "chrf": chrf.score / 100.0}
+    bleu, chrf = _caption_metrics()
+    return {
+        "bleu": bleu.corpus_score(hypotheses, references).score / 100.0,
+        "chrf": chrf.corpus_score(hypotheses, references).score / 100.0,
+    }
+
+
+def caption_resampling(predictions: Mapping[str, str], ground_truth: Mapping[str, str]) -> PerResample:
+    """Resamples of `caption_scores`: sacrebleu scores a corpus from the sums of per-sentence statistics
+    (n-gram matches and totals, lengths: whole numbers), so each caption's statistics are taken once,
+    summed with the resample's multiplicities, and scored by the metric's own `_compute_score_from_stats`
+    (what sacrebleu's `corpus_score` and its paired bootstrap do with the same sums)."""
+    ids = list(ground_truth)
+    hypotheses = [predictions.get(i, "") for i in ids]
+    references = [[ground_truth[i] for i in ids]]
+    bleu, chrf = _caption_metrics()
+    bleu_stats = np.asarray(bleu._extract_corpus_statistics(hypotheses, references), np.int64).reshape(len(ids), -1)
+    chrf_stats = np.asarray(chrf._extract_corpus_statistics(hypotheses, references), np.int64).reshape(len(ids), -1)
+    split = bleu_stats.shape[1]
+
+    def finish(sums: list[float]) -> dict[str, float]:
+        return {
+            "bleu": bleu._compute_score_from_stats(sums[:split]).score / 100.0,
+            "chrf": chrf._compute_score_from_stats(sums[split:]).score / 100.0,
+        }
+
+    stats = np.concatenate([bleu_stats, chrf_stats], axis=1)
+    return PerResample(lambda draws: integer_sums(stats, draws), finish)

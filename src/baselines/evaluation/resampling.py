@@ -1,7 +1,8 @@
 """A run's scores over many bootstrap resamples of its test items at once (`baselines compare`).
 
 A task's `resampling` computes what its scores need from each test item once (`ItemSums`: per-item
-values whose sums the metrics are made of; region tasks: COCOeval's per-image matches), and then
+values whose sums the metrics are made of; `PerResample`: per-resample inputs such as AUCs or corpus
+statistics, finished by `score`'s own last step; region tasks: COCOeval's per-image matches), and then
 scores every resample from those arrays, instead of cutting the run and the reference down to each
 resample and scoring that from scratch (`TaskSpec.restrict`). Both give the same numbers to the last
 bit: tests/test_compare.py pins the intervals and p-values of the per-resample rescoring.
@@ -60,3 +61,37 @@ def rounded(values: np.ndarray, digits: int) -> np.ndarray:
     """Python's `round(value, digits)` of each value (correctly rounded; `np.round` scales by 10**digits
     and can differ in the last digit), as the evaluators that round do."""
     return np.asarray([round(float(value), digits) for value in values], np.float64)
+
+
+@dataclass(frozen=True)
+class PerResample:
+    """Metrics whose last step is cheap but not a sum (a mean or min over labels, a corpus score from its
+    statistics): per-resample inputs computed for all resamples at once, then finished one resample at a
+    time by the very function `score` finishes with, so the two cannot drift apart.
+
+    Attributes:
+        inputs: draws -> (resamples, k) array, row r what resample r's finish takes.
+        finish: one row -> metric -> value.
+    """
+
+    inputs: Callable[[np.ndarray], np.ndarray]
+    finish: Callable[[list[float]], Mapping[str, float]]
+
+    def scores(self, draws: np.ndarray) -> dict[str, np.ndarray]:
+        rows = [self.finish(row) for row in self.inputs(draws).tolist()]
+        return {metric: np.asarray([row[metric] for row in rows], np.float64) for metric in rows[0]} if rows else {}
+
+
+def integer_sums(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """(resamples, k): each resample's sums of integer per-item values (items, k) over its draws (exact in
+    any order, being whole numbers): the draw counts of each item times the values."""
+    resamples, drawn = draws.shape
+    items = len(values)
+    out = np.zeros((resamples, values.shape[1]), np.int64)
+    rows = max(1, BLOCK // max(items, drawn, 1))
+    for start in range(0, resamples, rows):
+        block = draws[start : start + rows]
+        cells = (np.arange(len(block))[:, None] * items + block).ravel()
+        counts = np.bincount(cells, minlength=len(block) * items).reshape(len(block), items)
+        out[start : start + rows] = counts @ values.astype(np.int64)
+    return out

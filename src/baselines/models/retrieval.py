@@ -273,9 +273,12 @@ class RetrievalTask(BaseTask):
             if rank == 0:
                 self.merge_index_shards(ids, paths, world)
             self.trainer.strategy.barrier("lifelog index merged")
-            skipped = self.skipped_images
+            # what every shard left out, with its reasons, in shard order (= collection order, as one process
+            # reports it): rank 0 writes the report, and its own shard is only a part of the collection
+            parts: list[list[str]] = [[] for _ in range(world)]
+            torch.distributed.all_gather_object(parts, self.skipped_images)
             self.index = self.build_index(loader, ids, times, paths)  # loads the merged index
-            self.skipped_images = skipped
+            self.skipped_images = [message for part in parts for message in part]
         else:
             self.index = self.build_index(loader, ids, times, paths)
         self.searcher = open_searcher(self.index, self.index_settings)

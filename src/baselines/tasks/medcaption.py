@@ -20,8 +20,8 @@ from typing import Any
 from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file, run_concepts, split_concepts
 from baselines.data.images import find_images_by_stem as find_images
 from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.medcaption import caption_scores, concept_f1, concept_resampling
-from baselines.evaluation.resampling import ItemSums
+from baselines.evaluation.medcaption import caption_resampling, caption_scores, concept_f1, concept_resampling
+from baselines.evaluation.resampling import ItemSums, PerResample
 from baselines.tasks.base import TaskSpec, mostly, predicted_truth
 from baselines.types import PredictionSet
 
@@ -276,6 +276,10 @@ class CaptionSpec(_TabSpec):
 
     def score_against(self, run: dict[str, str], truth: dict[str, Any]) -> dict[str, float]:
         return caption_scores(run, truth)
+
+    def resampling(self, run: dict[str, str], reference: CaptionReference, items: Sequence[str]) -> PerResample:
+        truth = {item: reference.ground_truth[item] for item in items}  # type: ignore[index]
+        return caption_resampling(run, truth)
 
 
 TASKS = [ConceptSpec(), CaptionSpec()]

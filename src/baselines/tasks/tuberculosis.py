@@ -23,6 +23,8 @@ import numpy as np
 
 from baselines.data.formats.tuberculosis import LABELS, list_volumes, read_labels
 from baselines.errors import ProblemCollector, read_lines
+from baselines.evaluation.auc import resampled_roc_auc
+from baselines.evaluation.resampling import PerResample, Resampling
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 
@@ -127,28 +129,46 @@ class TuberculosisSpec(TaskSpec):
         ids = sorted(reference.ground_truth)
         truth = np.stack([reference.ground_truth[i] for i in ids])
         scores = np.stack([run[i] for i in ids])
-        result: dict[str, float] = {}
-        undefined = []
-        for j, label in enumerate(self.labels):
-            if len(np.unique(truth[:, j])) == 2:
-                result[f"auc/{label}"] = float(roc_auc_score(truth[:, j], scores[:, j]))
-            else:
-                result[f"auc/{label}"] = math.nan
-                undefined.append(label)
-        aucs = [result[f"auc/{label}"] for label in self.labels if label not in undefined]
-        result["mean_auc"] = float(np.mean(aucs)) if aucs else math.nan
-        result["min_auc"] = float(np.min(aucs)) if aucs else math.nan
-        result["mean_auc_official"] = math.nan if undefined else result["mean_auc"]
-        result["min_auc_official"] = math.nan if undefined else result["min_auc"]
+        aucs = [float(roc_auc_score(truth[:, j], scores[:, j])) if len(np.unique(truth[:, j])) == 2 else math.nan
+                for j in range(len(self.labels))]  # fmt: skip
+        result = self._summary(aucs)
+        undefined = [label for label, value in zip(self.labels, aucs, strict=True) if math.isnan(value)]
         if undefined:
             warnings.warn(
                 f"tbct: the ground truth of {', '.join(undefined)} has one class only, so its AUC is undefined: "
                 "the official mean and min AUC are NaN (mean_auc_official, min_auc_official); mean_auc and "
-                f"min_auc are over the other {len(aucs)} labels",
+                f"min_auc are over the other {len(aucs) - len(undefined)} labels",
                 UserWarning,
                 stacklevel=2,
             )
         return result
+
+    def _summary(self, aucs: Sequence[float]) -> dict[str, float]:
+        """`score`'s metrics from the AUC per label (NaN: the label's ground truth has one class)."""
+        result = {f"auc/{label}": value for label, value in zip(self.labels, aucs, strict=True)}
+        defined = [value for value in aucs if not math.isnan(value)]
+        result["mean_auc"] = float(np.mean(defined)) if defined else math.nan
+        result["min_auc"] = float(np.min(defined)) if defined else math.nan
+        result["mean_auc_official"] = math.nan if len(defined) < len(aucs) else result["mean_auc"]
+        result["min_auc_official"] = math.nan if len(defined) < len(aucs) else result["min_auc"]
+        return result
+
+    def resampling(self, run: dict[str, np.ndarray], reference: CTReference, items: Sequence[str]) -> Resampling | None:
+        """Resamples of `score`: each label's AUC from per-CT labels and probabilities with the resample's
+        multiplicities (`resampled_roc_auc`), then `score`'s mean and min. None where the labels are not
+        0/1 or a CT has no line (`score` says what is wrong)."""
+        if reference.ground_truth is None or any(item not in run for item in items):
+            return None
+        truth = np.stack([reference.ground_truth[item] for item in items])
+        if not np.isin(truth, (0, 1)).all():
+            return None
+        probabilities = np.stack([run[item] for item in items])
+        return PerResample(
+            lambda draws: np.stack(
+                [resampled_roc_auc(truth[:, j], probabilities[:, j], draws) for j in range(len(self.labels))], axis=1
+            ),
+            self._summary,
+        )
 
 
 TASKS = [TuberculosisSpec()]
