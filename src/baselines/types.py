@@ -6,10 +6,12 @@ definitions all use them without importing one another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 RegionKind = Literal["box", "polygon"]
 
@@ -65,3 +67,75 @@ class PredictionSet:
     ids: tuple[str, ...]
     files: Mapping[str, Path] = field(default_factory=dict)
     candidates: frozenset[str] | None = None
+
+
+class RegionArrays(Mapping[str, list[Region]]):
+    """A parsed region file kept as flat arrays (a few tens of bytes a region instead of a few hundred):
+    image id -> regions, in file order, as `Region`s equal to those the parser would have made (box
+    corners as ints for boxes, as read).
+
+    An image's list is made on first access and kept, so a consumer that edits it (adds a region) sees
+    its edit wherever the run is read next, as with a dict of lists; `peek` reads an image without
+    keeping its list (the scorer, so that scoring millions of boxes never holds them all as objects).
+
+    Args:
+        ids: The image ids, in order.
+        offsets: (len(ids) + 1,): image k's regions are `[offsets[k], offsets[k + 1])` of the arrays below.
+        labels: (N,) labels.
+        scores: (N,) confidences (float64, as parsed).
+        boxes: (N, 4) corners (xmin, ymin, xmax, ymax): int64 for box regions, float64 for polygons.
+        polygons: The polygons (flat vertex tuples), one per region, or None for box regions.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        offsets: np.ndarray,
+        labels: np.ndarray,
+        scores: np.ndarray,
+        boxes: np.ndarray,
+        polygons: Sequence[tuple[float, ...]] | None = None,
+    ) -> None:
+        self._index = {image_id: k for k, image_id in enumerate(ids)}
+        self.offsets = offsets
+        self.labels = labels
+        self.scores = scores
+        self.boxes = boxes
+        self.polygons = polygons
+        self._handed: dict[str, list[Region]] = {}
+
+    def __getitem__(self, image_id: str) -> list[Region]:
+        regions = self._handed.get(image_id)
+        if regions is None:
+            regions = self._handed[image_id] = self._made(image_id)
+        return regions
+
+    def peek(self, image_id: str) -> list[Region]:
+        """image_id's regions (none for an image not in the file) as `[image_id]` gives them, not kept."""
+        if image_id in self._handed:
+            return self._handed[image_id]
+        return self._made(image_id) if image_id in self._index else []
+
+    def _made(self, image_id: str) -> list[Region]:
+        k = self._index[image_id]
+        start, end = int(self.offsets[k]), int(self.offsets[k + 1])
+        polygons = self.polygons[start:end] if self.polygons is not None else [()] * (end - start)
+        return [
+            Region(label, score, tuple(box), polygon)
+            for label, score, box, polygon in zip(
+                self.labels[start:end].tolist(),
+                self.scores[start:end].tolist(),
+                self.boxes[start:end].tolist(),
+                polygons,
+                strict=True,
+            )
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, image_id: object) -> bool:
+        return image_id in self._index

@@ -37,7 +37,7 @@ from baselines.evaluation.matches import (
     mean_recall,
     recall_points,
 )
-from baselines.types import Region, RegionKind
+from baselines.types import Region, RegionArrays, RegionKind
 
 MAX_DETECTIONS = 100
 """COCOeval's default `maxDets` (the last of [1, 10, 100]): detections kept per image and class, the
@@ -163,7 +163,8 @@ def region_records(
     results: list[dict[str, Any]] = []
     for image_id, regions in truth.items():
         number = len(images) + 1
-        predictions = run.get(image_id, ())
+        # a run kept as arrays (`parse_run`) is read an image at a time, never held as Regions
+        predictions = run.peek(image_id) if isinstance(run, RegionArrays) else run.get(image_id, ())
         if kind == "box":
             images.append({"id": number})
             for region in regions:

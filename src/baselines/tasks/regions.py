@@ -15,9 +15,16 @@ from baselines.errors import ProblemCollector, read_lines
 from baselines.evaluation.coco import MAX_DETECTIONS, region_matches
 from baselines.evaluation.detection import detection_scores
 from baselines.evaluation.matches import RegionMatches
-from baselines.runfiles.grouped import GROUND_TRUTH, STRICT, Tolerance, format_grouped_lines, parse_grouped_file
+from baselines.runfiles.grouped import (
+    GROUND_TRUTH,
+    STRICT,
+    Tolerance,
+    format_grouped_lines,
+    parse_grouped_arrays,
+    parse_grouped_file,
+)
 from baselines.tasks.base import TaskSpec, predicted_truth
-from baselines.types import ImageSet, PredictionSet, Region, RegionKind
+from baselines.types import ImageSet, PredictionSet, Region, RegionArrays, RegionKind
 
 
 def _array(value: Any) -> np.ndarray:
@@ -148,8 +155,8 @@ class RegionSpec(TaskSpec):
         return super().unchecked(reference)
 
     def restrict(
-        self, run: dict[str, list[Region]], reference: ImageSet, ids: Sequence[str]
-    ) -> tuple[dict[str, list[Region]], ImageSet]:
+        self, run: Mapping[str, Sequence[Region]], reference: ImageSet, ids: Sequence[str]
+    ) -> tuple[dict[str, Sequence[Region]], ImageSet]:
         """As TaskSpec.restrict (image sizes are cut and renamed with the ground truth); the test subsets
         are left out, as a resample is not split into subsets."""
         kept_run, kept = super().restrict(run, reference, ids)
@@ -172,8 +179,10 @@ class RegionSpec(TaskSpec):
         reference.subsets = subsets
         return reference
 
-    def parse_run(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
-        return parse_grouped_file(
+    def parse_run(self, path: str | Path, reference: ImageSet | None) -> RegionArrays:
+        """The run's regions kept as arrays (`RegionArrays`: image id -> `Region`s on access), so that a
+        run of millions of boxes is scored in bounded memory."""
+        return parse_grouped_arrays(
             path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections
         )
 
@@ -182,7 +191,7 @@ class RegionSpec(TaskSpec):
             path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections, keep=False
         )
 
-    def score(self, run: dict[str, list[Region]], reference: ImageSet) -> dict[str, float]:
+    def score(self, run: Mapping[str, Sequence[Region]], reference: ImageSet) -> dict[str, float]:
         if reference.ground_truth is None:
             raise ValueError(f"{self.name}: scoring needs ground truth")
         truth = reference.ground_truth
