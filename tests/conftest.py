@@ -57,6 +57,20 @@ def demo_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     return make
 
 
+TINY_VQA_NET: Sequence[str] = (
+    "model.image_net.name=resnet10t",
+    "model.image_net.pretrained=false",
+    "model.text_net.name=null",
+    "model.text_net.hidden_size=32",
+    "model.text_net.layers=1",
+    "model.text_net.attention_heads=2",
+    "model.fusion_dim=32",
+    "data.image_size=32",
+    "data.batch_size=4",
+)
+"""A VQA network small enough for a CPU test (ResNet-10t, a 1-layer text encoder at 32 px), random init."""
+
+
 TINY_DRAWNUI: Sequence[str] = (
     "synthetic.n_train=6",
     "synthetic.n_test=3",

@@ -29,6 +29,7 @@ from baselines.config import config_dir, register_resolvers
 from baselines.data.synthetic import coral, drawnui, lifelog, medcaption, tuberculosis, vqamed
 from baselines.tasks import get_task
 from baselines.text.tokenizers import train_word_tokenizer
+from conftest import TINY_VQA_NET
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 MARKER = "<!-- real-data commands: tests/test_real_data.py runs this block -->"
@@ -87,15 +88,7 @@ TINY: dict[str, tuple[str, ...]] = {
     "vqg": ("model.tokenizer={weights}/vqamed-tokenizer", *_CAPTIONER),
     "vqa": (
         "model.tokenizer={weights}/vqamed-tokenizer",
-        "model.image_net.name=resnet10t",
-        "model.image_net.pretrained=false",
-        "model.text_net.name=null",
-        "model.text_net.hidden_size=32",
-        "model.text_net.layers=1",
-        "model.text_net.attention_heads=2",
-        "model.fusion_dim=32",
-        "data.image_size=32",
-        "data.batch_size=4",
+        *TINY_VQA_NET,
     ),
     "lmrt": ("model.model_name=baselines-tiny-clip", "model.pretrained=null", "data.image_size=64"),
     "spll": (),

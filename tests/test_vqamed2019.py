@@ -22,7 +22,7 @@ from baselines.models.vqa import flatten_questions
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.text.tokenizers import train_word_tokenizer
-from conftest import train_steps
+from conftest import TINY_VQA_NET, train_steps
 
 # (category, question, answer for a dark image, answer for a bright one): a learnable rule per category
 QUESTIONS = [
@@ -34,15 +34,7 @@ QUESTIONS = [
 ]
 FILES = {"modality": "C1_Modality", "plane": "C2_Plane", "organ": "C3_Organ", "abnormality": "C4_Abnormality"}
 TINY = (
-    "model.image_net.name=resnet10t",
-    "model.image_net.pretrained=false",
-    "model.text_net.name=null",
-    "model.text_net.hidden_size=32",
-    "model.text_net.layers=1",
-    "model.text_net.attention_heads=2",
-    "model.fusion_dim=32",
-    "data.image_size=32",
-    "data.batch_size=4",
+    *TINY_VQA_NET,
     "data.augmentations=[]",
     "data.num_workers=0",
     "data.pin_memory=false",
