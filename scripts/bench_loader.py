@@ -31,8 +31,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from baselines.config import compose_config, config_dir
-from baselines.data.images import load_rgb
 from baselines.data.transforms import detection_pipeline
+from baselines.io.images import load_rgb
 
 IMAGE_TASKS = ("caption", "concepts", "coral_boxes", "coral_polygons", "drawnui", "lmrt", "vqa", "vqg")
 

@@ -534,7 +534,7 @@ def vqa(bench: Bench) -> Result:
     bench.commands.append("python scripts/real_data/vqamed2019.py SOURCES/AquaNet_VQA $DATA")
     training = bench.data / release.RELEASE / release.TRAINING
     tokenizer = bench.work / "tokenizers" / "vqa2019"
-    from baselines.data.formats.vqamed import read_qa
+    from baselines.io.formats.vqamed import read_qa
     from baselines.text.tokenizers import train_word_tokenizer
 
     train_word_tokenizer([q for _, q, _ in read_qa(training / "All_QA_Pairs_train.txt")], tokenizer)

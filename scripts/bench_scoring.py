@@ -6,7 +6,7 @@ pycocotools scoring the same run exported to COCO JSON.
 Goal (issue 29): on a 200 MB drawnUI run, `evaluate` <= 4 GB peak and no slower than pycocotools on
 the exported JSON. The files are synthetic, in the official grouped format: 21 classes, about 15
 ground-truth boxes and 85 detections (most near a ground-truth box, confidences on a 0.001 grid) per
-image. The COCO JSON is what `baselines export-coco` writes (`runfiles.coco.coco_dataset` /
+image. The COCO JSON is what `baselines export-coco` writes (`io.coco.coco_dataset` /
 `coco_results`), written here without the image folder export-coco reads sizes from; its writing is not
 timed. pycocotools runs as the official evaluators run it: `COCO(gt)`, `loadRes(results)`, `COCOeval`
 with the project's parameters (IoU 0.5, one area range, 100 detections), `evaluate`, `accumulate`.
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
 
 PYCOCOTOOLS = """
 import json, sys
@@ -76,7 +76,7 @@ def write_files(folder: Path, megabytes: float, seed: int = 0) -> tuple[Path, Pa
 
 def export_coco(folder: Path, truth_path: Path, run_path: Path) -> tuple[Path, Path]:
     """The COCO pair `baselines export-coco` writes for these files (its functions, without --images)."""
-    from baselines.runfiles.coco import coco_dataset, coco_results
+    from baselines.io.coco import coco_dataset, coco_results
     from baselines.tasks import get_task
 
     spec = get_task("drawnui")

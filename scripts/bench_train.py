@@ -31,7 +31,7 @@ from torch.utils.data.dataloader import _BaseDataLoaderIter
 
 from baselines.config import compose_config
 from baselines.demo import demo_names
-from baselines.models.vocabulary import VocabularyHeadTask
+from baselines.models.vocabulary import VocabularyHeadModule
 
 
 @dataclass
@@ -202,7 +202,7 @@ def bench_plain(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str,
     """The same as `bench_lightning` in a plain PyTorch loop: the module's `training_step` and optimizer."""
     pl.seed_everything(0, workers=True)
     model = instantiate(cfg.model)
-    if isinstance(model, VocabularyHeadTask):  # what `setup` does under a Trainer
+    if isinstance(model, VocabularyHeadModule):  # what `setup` does under a Trainer
         model.build_head(getattr(datamodule, model.vocabulary_attribute))
     model = model.to(device)
     model.train()

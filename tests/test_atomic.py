@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from baselines.runfiles import atomic
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io import atomic
+from baselines.io.atomic import atomic_write_text
 
 
 def test_replaces_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:

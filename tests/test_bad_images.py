@@ -10,8 +10,8 @@ import torch
 from hydra.utils import instantiate
 
 from baselines.config import compose_config
-from baselines.data.formats.medcaption import read_concepts
-from baselines.data.images import ImageReadError, load_rgb
+from baselines.io.formats.medcaption import read_concepts
+from baselines.io.images import ImageReadError, load_rgb
 from baselines.pipeline import run
 from conftest import TINY_DRAWNUI
 
@@ -214,7 +214,7 @@ def test_a_run_with_skipped_items_finishes_cleanly_and_lists_them(demo_cfg, task
 
 def test_a_truncated_jpeg_is_a_bad_image_not_a_grey_one(tmp_path: Path) -> None:
     """OpenCV decodes a cut JPEG without an error (grey rows, a libjpeg warning on stderr): it must be refused."""
-    from baselines.data.images import check_images, unreadable_reason
+    from baselines.io.images import check_images, unreadable_reason
 
     released = Path(__file__).parent / "fixtures" / "real_images" / "radiology" / "synpic18201.jpg"
     data = released.read_bytes()

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from baselines.data.formats.coral import parse_coral_annotations
-from baselines.data.formats.lifelog import read_clusters, read_judgements, read_metadata, read_topics
-from baselines.data.formats.medcaption import read_concepts
-from baselines.data.formats.tabular import read_table
-from baselines.data.formats.tuberculosis import LABELS, read_labels
-from baselines.data.formats.vqamed import read_answers, read_generated_questions, read_qa, read_reference_questions
 from baselines.errors import FormatError, FormatWarning
+from baselines.io.formats.coral import parse_coral_annotations
+from baselines.io.formats.lifelog import read_clusters, read_judgements, read_metadata, read_topics
+from baselines.io.formats.medcaption import read_concepts
+from baselines.io.formats.tabular import read_table
+from baselines.io.formats.tuberculosis import LABELS, read_labels
+from baselines.io.formats.vqamed import read_answers, read_generated_questions, read_qa, read_reference_questions
 from baselines.tasks import get_task
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
 from baselines.tasks.medcaption import CaptionReference

@@ -89,7 +89,7 @@ def test_tasks_lists_every_task_without_the_optional_extras() -> None:
 def test_a_task_module_that_cannot_import_is_reported_not_silently_dropped(tmp_path: Path) -> None:
     result = _python(
         "import sys\n"
-        "sys.modules['baselines.data.formats.lifelog'] = None\n"  # as if a dependency of the module were missing
+        "sys.modules['baselines.io.formats.lifelog'] = None\n"  # as if a dependency of the module were missing
         "from baselines.cli import main\n"
         "code = main(['tasks'])\n"
         "from baselines.tasks import get_task\n"

@@ -18,7 +18,7 @@ from pycocotools.cocoeval import COCOeval
 
 from baselines.cli import main
 from baselines.errors import FormatError, FormatWarning
-from baselines.runfiles.grouped import format_grouped_lines
+from baselines.io.grouped import format_grouped_lines
 from baselines.tasks import get_task
 from baselines.types import Region
 
@@ -28,7 +28,7 @@ GROUND_TRUTH = {"drawnui": "test/annotations.csv", "coral_boxes": "test/annotati
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from baselines.data.synthetic import coral, drawnui
+    from baselines.synthetic import coral, drawnui
 
     root = tmp_path_factory.mktemp("coco")
     drawnui.generate(root / "drawnui", n_train=0, n_test=3)
@@ -242,7 +242,7 @@ def test_bad_coco_input_names_the_record(tmp_path: Path, capsys: pytest.CaptureF
     assert not (tmp_path / "run.txt").exists()
     (tmp_path / "bad.json").write_text('{"images": [], "categories": [{"id": 1, "name": "buton"}], "annotations": []}')
     with pytest.raises(FormatError, match="'buton' is not a class"):
-        from baselines.runfiles.coco import regions_from_coco
+        from baselines.io.coco import regions_from_coco
 
         regions_from_coco([], json.loads((tmp_path / "bad.json").read_text()), get_task("drawnui").classes, "box",
                           "name", tmp_path / "bad.json")  # fmt: skip

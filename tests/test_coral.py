@@ -14,12 +14,12 @@ from PIL import Image
 
 from baselines.data.base import collate_dicts
 from baselines.data.detection import DetectionRecord, balanced_image_weights
-from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations, read_coral_annotations
-from baselines.data.polygons import fill_polygons, has_area, mask_to_polygons
 from baselines.errors import FormatError
 from baselines.evaluation.segmentation import independent_pixel_iou, label_map, pixel_iou, polygon_map
+from baselines.io.formats.coral import CORAL_CLASSES, parse_coral_annotations, read_coral_annotations
+from baselines.io.grouped import format_grouped_lines, parse_grouped_file
+from baselines.io.polygons import fill_polygons, has_area, mask_to_polygons
 from baselines.pipeline import run
-from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
 from baselines.tasks.coral import PIXEL_DRAW_ORDER
 from baselines.types import ImageSet, Region

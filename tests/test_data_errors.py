@@ -13,8 +13,8 @@ from hydra.utils import instantiate
 from baselines.cli import main
 from baselines.data.coral import read_coral_records
 from baselines.data.detection import unlabeled_records
-from baselines.data.images import find_images_by_stem, images_by_id
 from baselines.errors import DataError, FormatError
+from baselines.io.images import find_images_by_stem, images_by_id
 from baselines.runfiles.writer import RunFileWriter
 from conftest import TINY_DRAWNUI
 

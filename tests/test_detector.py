@@ -16,7 +16,7 @@ from baselines.data.base import collate_dicts
 from baselines.data.detection import DetectionDataset, DetectionRecord
 from baselines.data.segmentation import SegmentationDataset
 from baselines.data.transforms import detection_pipeline
-from baselines.models.detectors import faster_rcnn
+from baselines.models.nets.detectors import faster_rcnn
 from baselines.models.weights import MissingWeightsError
 from conftest import TINY_DRAWNUI, train_steps
 
@@ -70,8 +70,8 @@ def test_missing_local_weights_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_torchvision_faster_rcnn_random_init_with_flat_anchors_trains(drawnui_root: Path) -> None:
-    from baselines.models.detection import DetectionTask
-    from baselines.models.detectors import torchvision_faster_rcnn
+    from baselines.models.detection import DetectionModule
+    from baselines.models.nets.detectors import torchvision_faster_rcnn
 
     net = torchvision_faster_rcnn(
         21, "fasterrcnn_mobilenet_v3_large_320_fpn", weights=None, image_size=192, aspect_ratios=(0.1, 0.5, 1.0, 2.0)
@@ -79,7 +79,7 @@ def test_torchvision_faster_rcnn_random_init_with_flat_anchors_trains(drawnui_ro
     assert net.rpn.head.cls_logits.out_channels == 5 * 4  # 5 sizes per level in this model, 4 ratios
     assert net.roi_heads.box_predictor.cls_score.out_features == 22
     _, batch = _tiny_module_and_batch(drawnui_root)
-    module = DetectionTask(net, optimizer=lambda params: torch.optim.SGD(params, lr=0.01))
+    module = DetectionModule(net, optimizer=lambda params: torch.optim.SGD(params, lr=0.01))
     module.train()
     loss = module.training_step(batch, 0)
     loss.backward()
@@ -87,7 +87,7 @@ def test_torchvision_faster_rcnn_random_init_with_flat_anchors_trains(drawnui_ro
 
 
 def test_torchvision_coco_weights_offline_error_or_local_file(tmp_path: Path) -> None:
-    from baselines.models.detectors import torchvision_faster_rcnn
+    from baselines.models.nets.detectors import torchvision_faster_rcnn
 
     with pytest.raises(MissingWeightsError, match=r"weights file .* not found"):
         torchvision_faster_rcnn(3, "fasterrcnn_mobilenet_v3_large_320_fpn", weights=str(tmp_path / "coco.pth"))

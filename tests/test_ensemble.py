@@ -15,13 +15,13 @@ import pytest
 from PIL import Image
 
 from baselines.cli import main
-from baselines.data.polygons import fill_polygons, unflat
-from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble import FUSERS, FusionOptions, ensemble_runs
 from baselines.ensemble.rankings import reciprocal_rank_fusion
+from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
 from baselines.errors import FormatError
 from baselines.evaluation.lifelog import rank
-from baselines.runfiles.sidecar import sidecar_path, write_sidecar
+from baselines.io.polygons import fill_polygons, unflat
+from baselines.io.sidecar import sidecar_path, write_sidecar
 from baselines.tasks import get_task, task_names
 from baselines.tasks.lifelog import LifelogReference, ParticipantReference
 from baselines.tasks.medcaption import CaptionReference

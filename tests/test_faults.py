@@ -81,7 +81,7 @@ def test_an_unwritable_run_file_folder_fails_before_training(
 ) -> None:
     import errno
 
-    from baselines.runfiles import atomic
+    from baselines.io import atomic
 
     instantiate(demo_cfg("spll", *SPLL).synthetic)
 
@@ -102,7 +102,7 @@ def test_a_full_disk_never_leaves_a_run_file_without_its_sidecars(
 ) -> None:
     import errno
 
-    from baselines.runfiles import atomic
+    from baselines.io import atomic
 
     instantiate(demo_cfg("spll", *SPLL).synthetic)
     first = run(demo_cfg("spll", *SPLL, "trainer.max_epochs=1", "overwrite=true", output="job"))
@@ -127,7 +127,7 @@ def test_without_a_previous_run_a_failed_commit_leaves_no_run_file(
 ) -> None:
     import errno
 
-    from baselines.runfiles import atomic
+    from baselines.io import atomic
 
     instantiate(demo_cfg("spll", *SPLL).synthetic)
     real_open = Path.open

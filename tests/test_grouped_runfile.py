@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from baselines.cli import main
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
 from baselines.errors import FormatError, FormatWarning
-from baselines.runfiles.grouped import format_grouped_lines, parse_grouped_file
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.grouped import format_grouped_lines, parse_grouped_file
 from baselines.tasks import get_task
 from baselines.types import ImageSet, Region
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from baselines.data import images
-from baselines.data.images import ImageReadError, check_images, image_size, load_rgb, unreadable_reason
+from baselines.io import images
+from baselines.io.images import ImageReadError, check_images, image_size, load_rgb, unreadable_reason
 
 
 def _bomb(path: Path, width: int, height: int) -> Path:

@@ -13,18 +13,18 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
-from baselines.data.formats.lifelog import (
+from baselines.data.lifelog import LifelogDataModule
+from baselines.data.transforms import detection_pipeline
+from baselines.errors import FormatError, FormatWarning
+from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
+from baselines.io.formats.lifelog import (
     cluster_counts,
     images_from_names,
     read_clusters,
     read_judgements,
     time_from_name,
 )
-from baselines.data.images import load_rgb
-from baselines.data.lifelog import LifelogDataModule
-from baselines.data.transforms import detection_pipeline
-from baselines.errors import FormatError, FormatWarning
-from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
+from baselines.io.images import load_rgb
 from baselines.pipeline import run
 from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
 from baselines.tasks import get_task
@@ -153,7 +153,7 @@ def test_spll_pipeline_learns_the_direction_of_change(demo_cfg: Compose) -> None
 
 
 def test_topics_from_xml_and_csv(tmp_path: Path) -> None:
-    from baselines.data.formats.lifelog import read_topics
+    from baselines.io.formats.lifelog import read_topics
 
     xml = tmp_path / "topics.xml"
     xml.write_text(

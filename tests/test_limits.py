@@ -18,10 +18,10 @@ import pytest
 from PIL import Image
 
 from baselines.cli import main
-from baselines.data.lungs import read_canonical_ct
 from baselines.ensemble import FusionOptions, ensemble_runs
 from baselines.errors import FormatError
-from baselines.runfiles.sidecar import read_sidecar, write_sidecar
+from baselines.io.lungs import read_canonical_ct
+from baselines.io.sidecar import read_sidecar, write_sidecar
 from baselines.tasks import get_task
 from baselines.visual.render import Line, beside
 

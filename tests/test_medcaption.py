@@ -12,9 +12,9 @@ from omegaconf import DictConfig
 from sklearn.metrics import f1_score
 
 from baselines.data.base import collate_dicts
-from baselines.data.formats.medcaption import build_vocabulary, read_concepts
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.medcaption import caption_scores, concept_f1
+from baselines.io.formats.medcaption import build_vocabulary, read_concepts
 from baselines.models.multilabel import decide, per_image_f1
 from baselines.pipeline import run
 from baselines.tasks import get_task

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from baselines.errors import FormatError, ProblemCollector, read_lines
+from baselines.errors import FormatError, ProblemCollector
+from baselines.io.lines import read_lines
 
 
 def _read(tmp_path: Path, data: bytes, strict: bool) -> tuple[list[tuple[int, str]], list[str]]:

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 
 from baselines.cli import main
 from baselines.config import config_dir, register_resolvers
-from baselines.data.synthetic import coral, drawnui, lifelog, medcaption, tuberculosis, vqamed
+from baselines.synthetic import coral, drawnui, lifelog, medcaption, tuberculosis, vqamed
 from baselines.tasks import get_task
 from baselines.text.tokenizers import train_word_tokenizer
 from conftest import TINY_VQA_NET

@@ -16,10 +16,10 @@ import pytest
 from baselines.callbacks import CpuBudget
 from baselines.data.coral import read_coral_records
 from baselines.data.detection import read_grouped_records
-from baselines.data.formats.coral import CORAL_CLASSES, parse_coral_annotations
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
-from baselines.data.formats.medcaption import read_concepts, read_tab_file
-from baselines.data.formats.vqamed import read_generated_questions, read_reference_questions
+from baselines.io.formats.coral import CORAL_CLASSES, parse_coral_annotations
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.formats.medcaption import read_concepts, read_tab_file
+from baselines.io.formats.vqamed import read_generated_questions, read_reference_questions
 from baselines.tasks import get_task
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "real_data"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from baselines.data.images import ImageReadError, image_size, load_rgb, read_header
+from baselines.io.images import ImageReadError, image_size, load_rgb, read_header
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real_images"
 EXIF_ORIENTATION = 0x0112

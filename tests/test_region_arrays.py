@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from baselines.data.formats.coral import CORAL_CLASSES
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
 from baselines.errors import FormatError
-from baselines.runfiles.grouped import CORAL_PIXEL, parse_grouped_arrays, parse_grouped_file
+from baselines.io.formats.coral import CORAL_CLASSES
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.grouped import CORAL_PIXEL, parse_grouped_arrays, parse_grouped_file
 from baselines.tasks import get_task
 from baselines.types import ImageSet, Region
 

@@ -15,8 +15,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
 from baselines.evaluation.coco import region_average_precision
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.types import ImageSet, Region

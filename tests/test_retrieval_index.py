@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from baselines.data.lifelog import collate_readable
-from baselines.models.retrieval import RetrievalTask
+from baselines.models.retrieval import RetrievalModule
 from baselines.retrieval import ann, store
 from baselines.retrieval.ann import ApproximateIndex, IndexSettings, open_searcher
 from baselines.retrieval.index import EmbeddingIndex
@@ -237,8 +237,8 @@ class _Images(Dataset):
         return {"id": f"img{index}", "index": index, "image": self.images[index], "unreadable": reason}
 
 
-def _model(folder: Path) -> RetrievalTask:
-    model = RetrievalTask("baselines-tiny-clip", None, partial(torch.optim.AdamW), index_dir=str(folder))
+def _model(folder: Path) -> RetrievalModule:
+    model = RetrievalModule("baselines-tiny-clip", None, partial(torch.optim.AdamW), index_dir=str(folder))
     return model.eval()
 
 

@@ -17,10 +17,10 @@ from omegaconf import DictConfig
 from sklearn.metrics import roc_auc_score
 
 from baselines.data.base import collate_dicts
-from baselines.data.formats.tuberculosis import LABELS, lung_label_order, read_labels
-from baselines.data.lungs import LungPreprocessing, locate_lungs
 from baselines.data.tuberculosis import cached_ct, preprocess_ct
 from baselines.errors import FormatError
+from baselines.io.formats.tuberculosis import LABELS, lung_label_order, read_labels
+from baselines.io.lungs import LungPreprocessing, locate_lungs
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.tuberculosis import CTReference

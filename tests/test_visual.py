@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from baselines.cli import main
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
 from baselines.paths import child_path
 from baselines.visual.render import class_colours
 from baselines.visual.views import output_name
@@ -118,7 +118,7 @@ def test_polygons_are_filled_inside_their_box(tmp_path: Path) -> None:
 def test_coral_training_annotations_are_drawn_by_the_tasks_ground_truth_reader(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], task: str, annotations: str
 ) -> None:
-    from baselines.data.formats.coral import read_coral_annotations
+    from baselines.io.formats.coral import read_coral_annotations
 
     path = FIXTURES / annotations
     regions, _ = read_coral_annotations(path, "box" if task == "coral_boxes" else "polygon")
@@ -206,7 +206,7 @@ def test_spll_has_nothing_to_draw(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from baselines.data.synthetic import lifelog, medcaption, tuberculosis, vqamed
+    from baselines.synthetic import lifelog, medcaption, tuberculosis, vqamed
 
     root = tmp_path_factory.mktemp("visual")
     medcaption.generate(root / "m", n_train=2, n_test=2)

@@ -17,10 +17,10 @@ from PIL import Image
 
 from baselines.data import vqamed as vqamed_data
 from baselines.data.base import collate_dicts
-from baselines.data.formats.vqamed import read_answers, read_questions, read_reference_questions, read_test_ids
-from baselines.data.images import find_images_by_stem
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
+from baselines.io.formats.vqamed import read_answers, read_questions, read_reference_questions, read_test_ids
+from baselines.io.images import find_images_by_stem
 from baselines.models.vqa import flatten_questions
 from baselines.pipeline import run
 from baselines.tasks import get_task

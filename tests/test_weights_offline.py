@@ -9,8 +9,9 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from baselines.models import segmenters, weights
-from baselines.models.segmenters import smp_model
+from baselines.models import weights
+from baselines.models.nets import segmenters
+from baselines.models.nets.segmenters import smp_model
 from baselines.models.weights import MissingWeightsError, create_timm
 
 

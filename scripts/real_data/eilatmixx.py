@@ -41,10 +41,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.data.formats.coral import CORAL_CLASSES
-from baselines.data.images import list_images
-from baselines.data.polygons import mask_to_polygons
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.coral import CORAL_CLASSES
+from baselines.io.images import list_images
+from baselines.io.polygons import mask_to_polygons
 
 EILAT_CLASSES: tuple[str, ...] = (
     "Faviidae",

@@ -27,11 +27,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.data.formats.medcaption import read_concepts, read_tab_file
-from baselines.data.formats.vqamed import read_generated_questions
-from baselines.data.images import find_images, image_size, list_images, load_rgb
-from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.grouped import format_grouped_lines
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.medcaption import read_concepts, read_tab_file
+from baselines.io.formats.vqamed import read_generated_questions
+from baselines.io.grouped import format_grouped_lines
+from baselines.io.images import find_images, image_size, list_images, load_rgb
 from baselines.tasks import get_task
 from baselines.types import Region
 

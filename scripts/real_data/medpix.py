@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
 
 SPLITS = {"train": "train", "val": "dev", "test": "test"}
 FIELDS = {"modality": 91, "plane": 92, "location": 93}

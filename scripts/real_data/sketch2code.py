@@ -30,9 +30,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
-from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.grouped import format_grouped_lines
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.grouped import format_grouped_lines
 from baselines.types import Region
 
 CLASS_MAP: dict[str, str] = {

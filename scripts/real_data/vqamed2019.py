@@ -21,8 +21,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from baselines.data.formats.vqamed import read_answers, read_qa
 from baselines.evaluation.vqamed import accuracy, bleu
+from baselines.io.formats.vqamed import read_answers, read_qa
 
 RELEASE = "vqamed2019"
 TRAINING = "ImageClef_2019_Training"

@@ -30,8 +30,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from baselines.data.formats.vqamed import read_qa, read_reference_questions
-from baselines.runfiles.atomic import atomic_write_bytes, atomic_write_text
+from baselines.io.atomic import atomic_write_bytes, atomic_write_text
+from baselines.io.formats.vqamed import read_qa, read_reference_questions
 
 REFERENCE = "Task2-VQGeneration2021-TestSet-ReferenceQuestions.txt"
 

@@ -83,7 +83,7 @@ def make_data_once(root: Path, settings: str, make: Callable[[], object]) -> boo
     Returns:
         True if make() ran, False if the dataset was reused (logged).
     """
-    from baselines.runfiles.atomic import atomic_write_text
+    from baselines.io.atomic import atomic_write_text
 
     root.parent.mkdir(parents=True, exist_ok=True)
     marker = root / ".made"
@@ -267,7 +267,7 @@ def format_table(results: Sequence[DemoResult], wall: float | None = None) -> st
 
 
 def _write_summary(results: Sequence[DemoResult], out: Path, wall: float, table: str) -> None:
-    from baselines.runfiles.atomic import atomic_write_text
+    from baselines.io.atomic import atomic_write_text
 
     atomic_write_text(out / "summary.md", "# Demo\n\n" + table + "\n")
     record = {

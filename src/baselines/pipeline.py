@@ -30,8 +30,8 @@ from baselines.checkpoints import (
 )
 from baselines.config import resolved_for_record
 from baselines.data.base import BaseDataModule
-from baselines.data.images import ImageReadError, set_max_image_pixels
 from baselines.errors import DataError
+from baselines.io.images import ImageReadError, set_max_image_pixels
 from baselines.noise import drop_litlogger_tip, restoring_for_prediction
 from baselines.runfiles.provenance import content_sha256, dataset_fingerprint
 from baselines.runfiles.writer import RunFileWriter

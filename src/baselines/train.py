@@ -18,8 +18,8 @@ from omegaconf import DictConfig
 from baselines.checkpoints import CheckpointError, with_checkpoint_overrides
 from baselines.config import config_dir
 from baselines.errors import exits_on_data_error
+from baselines.io.atomic import atomic_write_text
 from baselines.pipeline import run
-from baselines.runfiles.atomic import atomic_write_text
 from baselines.tracking import finish_runs
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import pytest
 from harness import ROOT, cases, target
 from PIL import Image
 
-from baselines.data.formats.tuberculosis import LABELS
+from baselines.io.formats.tuberculosis import LABELS
 
 MEMORY_CAP = 4 << 30  # bytes of address space: the hang grew past 8 GB; a case needs a few hundred MB
 TIMEOUT = 240  # seconds for one task's cases, both commands (about 10 s on a busy 2-core machine)

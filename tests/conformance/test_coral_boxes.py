@@ -18,9 +18,9 @@ import pytest
 from harness import cases, check
 from PIL import Image
 
-from baselines.data.formats.coral import CORAL_CLASSES
 from baselines.errors import FormatWarning
 from baselines.evaluation.coco import region_average_precision
+from baselines.io.formats.coral import CORAL_CLASSES
 from baselines.tasks import get_task
 
 NAMES = {"map_50": "map_50", **{f"ap_50/{name}": f"ap_50/{name}" for name in CORAL_CLASSES}}

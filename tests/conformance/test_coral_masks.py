@@ -17,7 +17,7 @@ import pytest
 from harness import cases, check
 from test_coral_boxes import score
 
-from baselines.data.formats.coral import CORAL_CLASSES
+from baselines.io.formats.coral import CORAL_CLASSES
 
 NAMES = {"map_50": "map_50", "recall_50": "recall_50", **{f"ap_50/{n}": f"ap_50/{n}" for n in CORAL_CLASSES}}
 WARNED = {

@@ -18,8 +18,8 @@ import pytest
 from harness import cases, check
 from PIL import Image
 
-from baselines.data.formats.coral import CORAL_CLASSES
 from baselines.errors import FormatWarning
+from baselines.io.formats.coral import CORAL_CLASSES
 from baselines.tasks import get_task
 
 NAMES = {"iou_average": "pixel_iou", **{f"iou/{name}": f"pixel_iou/{name}" for name in CORAL_CLASSES}}

@@ -23,10 +23,10 @@ import pytest
 from harness import cases, check, target
 from PIL import Image
 
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
 from baselines.errors import FormatWarning
 from baselines.evaluation.detection import mean_average_precision
-from baselines.runfiles.grouped import parse_grouped_file
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.grouped import parse_grouped_file
 from baselines.tasks import get_task
 
 NAMES = {"map_50": "map_50", **{f"ap_50/{name}": f"ap_50/{name}" for name in DRAWNUI_CLASSES}}

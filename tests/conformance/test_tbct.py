@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from baselines.data.formats.tuberculosis import LABELS
+from baselines.io.formats.tuberculosis import LABELS
 from baselines.tasks import get_task
 from conformance.harness import cases, check
 

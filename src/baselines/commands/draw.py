@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise FileExistsError(f"{existing[0]} exists ({len(existing)} in all); pass --overwrite to replace them")
     questions = {}
     if args.questions:
-        from baselines.data.formats.vqamed import read_questions
+        from baselines.io.formats.vqamed import read_questions
 
         questions = dict(read_questions(args.questions))
     sources = Sources(

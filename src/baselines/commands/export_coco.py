@@ -30,9 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from baselines.io.atomic import atomic_write_text
+    from baselines.io.coco import coco_dataset, coco_results
     from baselines.paths import child_path
-    from baselines.runfiles.atomic import atomic_write_text
-    from baselines.runfiles.coco import coco_dataset, coco_results
     from baselines.tasks import get_task
     from baselines.tasks.regions import RegionSpec
 

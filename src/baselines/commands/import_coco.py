@@ -35,11 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    from baselines.data.images import set_max_image_pixels
     from baselines.errors import FormatError, Problem
-    from baselines.runfiles.atomic import atomic_write_text
-    from baselines.runfiles.coco import read_coco_json, regions_from_coco
-    from baselines.runfiles.grouped import format_grouped_lines
+    from baselines.io.atomic import atomic_write_text
+    from baselines.io.coco import read_coco_json, regions_from_coco
+    from baselines.io.grouped import format_grouped_lines
+    from baselines.io.images import set_max_image_pixels
     from baselines.tasks import get_task
     from baselines.tasks.regions import RegionSpec
 

@@ -64,9 +64,9 @@ def read_texts(path: Path, answers: bool) -> tuple[str, list[str]]:
     Raises:
         FormatError: Naming the file and line, for a missing file or a line of none of the layouts.
     """
-    from baselines.data.formats.medcaption import read_tab_file
-    from baselines.data.formats.vqamed import looks_like_question, read_generated_questions, read_qa
-    from baselines.errors import read_lines
+    from baselines.io.formats.medcaption import read_tab_file
+    from baselines.io.formats.vqamed import looks_like_question, read_generated_questions, read_qa
+    from baselines.io.lines import read_lines
 
     _, first = next(read_lines(path))  # the first line tells the layout (an empty file is a FormatError)
     if "\t" in first:
@@ -81,7 +81,7 @@ def read_texts(path: Path, answers: bool) -> tuple[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baselines.runfiles.atomic import atomic_folder
+    from baselines.io.atomic import atomic_folder
     from baselines.text.tokenizers import train_word_tokenizer
 
     replace = _replaceable(args.force)

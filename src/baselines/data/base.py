@@ -17,8 +17,8 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from baselines.data.images import BadImagePolicy, check_images, unreadable_reason
 from baselines.errors import DataError, listing
+from baselines.io.images import BadImagePolicy, check_images, unreadable_reason
 from baselines.types import PredictionSet
 
 Split = Literal["train", "val", "predict"]

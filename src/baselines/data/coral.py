@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from baselines.data.detection import DetectionRecord
-from baselines.data.formats.coral import AnnotationKind, parse_coral_annotations
-from baselines.data.images import image_paths, images_by_id
+from baselines.io.formats.coral import AnnotationKind, parse_coral_annotations
+from baselines.io.images import image_paths, images_by_id
 
 
 def read_coral_records(

@@ -14,9 +14,9 @@ import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.images import BadImagePolicy, IdFrom, images_by_id, load_rgb, read_header
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
-from baselines.runfiles.grouped import parse_grouped_file
+from baselines.io.grouped import parse_grouped_file
+from baselines.io.images import BadImagePolicy, IdFrom, images_by_id, load_rgb, read_header
 
 
 @dataclass(frozen=True)

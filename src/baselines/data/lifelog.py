@@ -3,7 +3,7 @@
 Image ids are file names, extension included, as the released ground truth names them
 (`20160905_180822_000.jpg`, `B00007061_21I6X0_20180505_175842E.JPG`): the image of id X is the file
 `<images>/**/X`, and a run file written from this collection carries ids the ground truth can match.
-Formats (baselines.data.formats.lifelog, docs/tasks/lifelog.md):
+Formats (baselines.io.formats.lifelog, docs/tasks/lifelog.md):
 - images as released, one folder per day (any depth): without a metadata file the collection is every image
   there, timed by its file name (`20160905_180822_000.jpg`), which is all zero-shot retrieval needs;
 - ground truth `topic, image_id, cluster` and clusters `topic, cluster`, as released (no header);
@@ -26,10 +26,10 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split, collate_dicts
-from baselines.data.formats.lifelog import LifelogImage, images_from_names, read_metadata, read_topics
-from baselines.data.images import BadImagePolicy, ImageReadError, find_images_by_name, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.errors import MissingDataError, listing
+from baselines.io.formats.lifelog import LifelogImage, images_from_names, read_metadata, read_topics
+from baselines.io.images import BadImagePolicy, ImageReadError, find_images_by_name, load_rgb
 
 log = logging.getLogger(__name__)
 

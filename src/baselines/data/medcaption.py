@@ -18,10 +18,10 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.formats.medcaption import build_vocabulary, read_concepts, read_tab_file
-from baselines.data.images import BadImagePolicy, image_paths, load_rgb
-from baselines.data.images import find_images_by_stem as find_images
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
+from baselines.io.formats.medcaption import build_vocabulary, read_concepts, read_tab_file
+from baselines.io.images import BadImagePolicy, image_paths, load_rgb
+from baselines.io.images import find_images_by_stem as find_images
 
 
 class ImageLabelDataset(Dataset):
@@ -79,7 +79,7 @@ class MedicalCaptionDataModule(BaseDataModule):
         image_size: Letterboxed square input size.
         augmentations: Training-time albumentations transforms.
         split_seed: Seed of the train/val split.
-        on_bad_image: "error" or "skip" (see baselines.data.images.check_images).
+        on_bad_image: "error" or "skip" (see baselines.io.images.check_images).
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 

@@ -10,8 +10,8 @@ from torch.utils.data import Dataset
 
 from baselines.data.base import Split
 from baselines.data.detection import DetectionDataModule, DetectionDataset, DetectionRecord, load_scaled
-from baselines.data.polygons import fill_polygons
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
+from baselines.io.polygons import fill_polygons
 
 
 def class_mask(record: DetectionRecord, height: int, width: int) -> np.ndarray:

@@ -15,8 +15,8 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.formats.tabular import read_table
 from baselines.errors import FormatError, Problem
+from baselines.io.formats.tabular import read_table
 
 
 class TableDataset(Dataset):

@@ -85,7 +85,7 @@ def detection_pipeline(
 def to_chw_uint8(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW uint8 tensor, the image format of every dict batch.
 
-    Batches stay uint8 until they reach the model's device (`BaseTask.prepare_images` scales them to
+    Batches stay uint8 until they reach the model's device (`BaseModule.prepare_images` scales them to
     [0, 1] floats there): a quarter of the bytes a float32 batch has to pass from the loader workers
     and over PCIe.
     """

@@ -7,7 +7,7 @@ Layout: `<ct_dir>/CTR_TRN_001.nii.gz`, lung masks of the same name in `<mask_dir
 Preprocessing per CT: both arrays are put in the canonical RAS+ orientation with the CT's affine (so
 axis 0 runs from the patient's left to right, whatever the file's voxel order), each lung is found
 (by default: the mask value whose voxels lie more to the patient's left is the left lung; see
-`baselines.data.lungs`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
+`baselines.io.lungs`), cropped to its mask's bounding box (plus a margin), HU-windowed to [0, 1], the
 right lung mirrored left-right so one network sees every lung the same way round, and resized to `size`.
 Results are cached on disk, named by each file's path, size and modification time and the settings; each entry
 records what it was made from (contents hashed) and is checked on every hit, so a hit opens no NIfTI file and a
@@ -30,11 +30,11 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
-from baselines.data.images import BadImagePolicy
-from baselines.data.lungs import MAX_CT_VOXELS, LungPreprocessing, locate_lungs, read_canonical
-from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.npy import npy_bytes, npy_header
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
+from baselines.io.images import BadImagePolicy
+from baselines.io.lungs import MAX_CT_VOXELS, LungPreprocessing, locate_lungs, read_canonical
+from baselines.io.npy import npy_bytes, npy_header
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality; 3: records)

@@ -23,9 +23,9 @@ import torch
 from torch.utils.data import Dataset
 
 from baselines.data.base import BaseDataModule, Split
-from baselines.data.formats.vqamed import answer_key, read_generated_questions, read_qa, read_questions
-from baselines.data.images import BadImagePolicy, find_images_by_stem, image_paths, load_rgb
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
+from baselines.io.formats.vqamed import answer_key, read_generated_questions, read_qa, read_questions
+from baselines.io.images import BadImagePolicy, find_images_by_stem, image_paths, load_rgb
 
 YES_NO = ("yes", "no")
 OPEN = "open"
@@ -114,7 +114,7 @@ class VQAMedDataModule(BaseDataModule):
         image_size: Letterboxed square input size.
         augmentations: Training-time albumentations transforms.
         split_seed: Seed of the train/val split.
-        on_bad_image: "error" or "skip" (see baselines.data.images.check_images).
+        on_bad_image: "error" or "skip" (see baselines.io.images.check_images).
         batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
     """
 

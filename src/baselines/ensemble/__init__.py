@@ -21,7 +21,7 @@ from typing import Any
 from baselines.ensemble import labels, rankings, regions, texts, values  # noqa: F401
 from baselines.ensemble.base import FUSERS, FusionContext, FusionOptions, Member, register
 from baselines.errors import FormatError
-from baselines.runfiles.sidecar import MAX_SIDECAR_BYTES, read_sidecar, sidecar_path
+from baselines.io.sidecar import MAX_SIDECAR_BYTES, read_sidecar, sidecar_path
 from baselines.tasks.base import TaskSpec
 
 __all__ = ["FUSERS", "EnsembleResult", "FusionOptions", "Member", "ensemble_runs", "load_members", "register"]
@@ -109,7 +109,7 @@ def ensemble_runs(
         ValueError: Fewer than two runs, a task without a fusion, bad weights, runs of different items.
         FormatError: An invalid member run or sidecar; or a fused run the validator refuses (then removed).
     """
-    from baselines.runfiles.atomic import atomic_write_text
+    from baselines.io.atomic import atomic_write_text
     from baselines.runfiles.provenance import provenance_path, sha256_file, write_provenance
 
     options = options or FusionOptions()

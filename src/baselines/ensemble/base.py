@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baselines.runfiles.sidecar import ScoreSidecar
+from baselines.io.sidecar import ScoreSidecar
 from baselines.tasks.base import TaskSpec
 
 
@@ -45,7 +45,7 @@ class FusionOptions:
     polygon_epsilon: float = 1.0
     min_area: float = 4.0
     use_sidecars: bool = True
-    max_sidecar_bytes: int = 1 << 30  # baselines.runfiles.sidecar.MAX_SIDECAR_BYTES
+    max_sidecar_bytes: int = 1 << 30  # baselines.io.sidecar.MAX_SIDECAR_BYTES
 
 
 @dataclass

@@ -36,8 +36,8 @@ def _times(context: FusionContext) -> Mapping[str, float] | None:
     the file names) or the metadata CSV, chosen as the retrieval model's collection chooses them."""
     if context.images is None or getattr(context.reference, "images", None) is None:
         return None
-    from baselines.data.formats.lifelog import images_from_names, read_metadata
-    from baselines.data.images import find_images_by_name
+    from baselines.io.formats.lifelog import images_from_names, read_metadata
+    from baselines.io.images import find_images_by_name
 
     path = Path(context.images)
     images = images_from_names(find_images_by_name(path), path) if path.is_dir() else read_metadata(path)

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from baselines.data.polygons import canvas_size, fill_polygons, flat, scored_polygons, unflat
-from baselines.data.wbf import weighted_boxes_fusion_pixels
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
+from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
+from baselines.io.polygons import canvas_size, fill_polygons, flat, scored_polygons, unflat
 from baselines.types import ImageSet, Region
 
 

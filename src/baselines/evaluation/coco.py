@@ -9,7 +9,7 @@ public; COCOeval with its default parameters is the reference (tests/conformance
 `region_average_precision` builds the COCO records of a region run once for the box mAP, the mask mAP
 and the PR curves of `evaluate --plots`; `region_iou` is the IoU of the greedy matchers (precision and
 recall, the confusion matrix). Regions are scored with the geometry the run and ground-truth files hold
-(`baselines.data.formats.coral.read_coral_annotations`, `runfiles.grouped`), as COCOeval sees it.
+(`baselines.io.formats.coral.read_coral_annotations`, `io.grouped`), as COCOeval sees it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from baselines.data.polygons import Sizes, canvas_size, drawable, polygon_rle, xywh
 from baselines.evaluation.matches import (
     CHUNK_IMAGES,
     IouType,
@@ -37,6 +36,7 @@ from baselines.evaluation.matches import (
     mean_recall,
     recall_points,
 )
+from baselines.io.polygons import Sizes, canvas_size, drawable, polygon_rle, xywh
 from baselines.types import Region, RegionArrays, RegionKind
 
 MAX_DETECTIONS = 100

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from baselines.data.polygons import Sizes, canvas_size
 from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision, region_iou
+from baselines.io.polygons import Sizes, canvas_size
 from baselines.types import Region, RegionKind
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from baselines.data.polygons import Sizes, canvas_size, fill_polygons, unflat
 from baselines.evaluation.coco import MAX_DETECTIONS, region_average_precision
+from baselines.io.polygons import Sizes, canvas_size, fill_polygons, unflat
 from baselines.types import Region
 
 

@@ -42,7 +42,7 @@ def set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-class BaseTask(pl.LightningModule):
+class BaseModule(pl.LightningModule):
     """Shared training plumbing.
 
     Args:

@@ -13,18 +13,18 @@ import sacrebleu
 import torch
 from torch import nn
 
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 from baselines.text.tokenizers import load_tokenizer
 
 
-class CaptioningTask(BaseTask):
+class CaptioningModule(BaseModule):
     """Trains an encoder-decoder (transformers VisionEncoderDecoderModel API) with teacher forcing and
     generates with beam search.
 
     Args:
         net: A model called as `net(pixel_values=..., labels=...)` with a `generate(pixel_values=...)`.
         tokenizer: Hub name or local folder of the tokenizer the decoder was built for.
-        optimizer, scheduler, scheduler_interval, channels_last, compile_model: See BaseTask.
+        optimizer, scheduler, scheduler_interval, channels_last, compile_model: See BaseModule.
         max_length: Longest target (tokens) in training and longest generation.
         num_beams: Beam width at prediction (1 is greedy).
         num_return_sequences: Texts returned per image (VQG asks for several questions).

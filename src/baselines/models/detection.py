@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
-from baselines.data.wbf import weighted_boxes_fusion_pixels
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
+from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 from baselines.models.tta import TTA, View, resize
 
 
@@ -33,7 +33,7 @@ def _internal_scale(net: nn.Module, scale: float) -> Iterator[bool]:
         transform.min_size, transform.max_size = saved
 
 
-class DetectionTask(BaseTask):
+class DetectionModule(BaseModule):
     """Trains a torchvision-style detector on dict batches and predicts boxes in original pixels.
 
     The network follows torchvision's contract: `net(images, targets)` returns a loss dict in
@@ -41,8 +41,8 @@ class DetectionTask(BaseTask):
     background. The data's labels are 0-based, so they are shifted by one on the way in and out.
 
     Args:
-        net: The detector (e.g. `baselines.models.detectors.faster_rcnn`).
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        net: The detector (e.g. `baselines.models.nets.detectors.faster_rcnn`).
+        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
         tta: Test-time augmentation at predict time: each view's boxes are mapped back to the input and
             the views are fused by weighted boxes fusion (off when None).
     """

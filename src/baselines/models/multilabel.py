@@ -16,7 +16,7 @@ from torch import nn
 
 from baselines.models.base import OptimizerFactory, SchedulerFactory
 from baselines.models.tta import TTA, mean_over_views
-from baselines.models.vocabulary import VocabularyHeadTask
+from baselines.models.vocabulary import VocabularyHeadModule
 
 THRESHOLD_GRID = torch.linspace(0.02, 0.98, 49)
 
@@ -39,12 +39,12 @@ def decide(probabilities: torch.Tensor, thresholds: torch.Tensor, top_k: int, mi
     return selected
 
 
-class MultiLabelTask(VocabularyHeadTask):
+class MultiLabelModule(VocabularyHeadModule):
     """timm encoder + linear multi-label head.
 
     Args:
         net: A feature extractor returning pooled features, with `num_features` (timm, num_classes=0).
-        optimizer, scheduler, scheduler_interval, channels_last, compile_model: See BaseTask.
+        optimizer, scheduler, scheduler_interval, channels_last, compile_model: See BaseModule.
         loss: "bce" or "asl" (asymmetric loss for the many negatives of large vocabularies).
         threshold_mode: "global" (one threshold) or "per_class", tuned on validation.
         top_k: Most labels per image.

@@ -30,7 +30,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 from baselines.models.weights import MissingWeightsError, cached_hub_file, hub_reachable, offline_advice
 from baselines.retrieval.ann import IndexSettings, Searcher, open_searcher
 from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
@@ -64,11 +64,11 @@ def create_clip(model_name: str, pretrained: str | None) -> torch.nn.Module:
         ) from exc
 
 
-class RetrievalTask(BaseTask):
+class RetrievalModule(BaseModule):
     """Args:
     model_name: open_clip model name (ViT-B-32, ..., or baselines-tiny-clip).
     pretrained: open_clip pretrained tag or checkpoint path; None for random init.
-    optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+    optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
     top_k: Images returned per topic (50: no 2020 cap is published, the validator warns above 50).
     candidates: Cosine top candidates handed to the re-ranking.
     diversity_weight: MMR weight of relevance (1 disables the temporal diversity).

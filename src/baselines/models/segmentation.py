@@ -10,12 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassJaccardIndex
 
-from baselines.data.polygons import flat, scored_polygons
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.io.polygons import flat, scored_polygons
+from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 from baselines.models.tta import TTA, average_maps
 
 
-class SegmentationTask(BaseTask):
+class SegmentationModule(BaseModule):
     """Per-pixel classification (0 = background); predictions become scored polygons per class.
 
     Args:
@@ -25,7 +25,7 @@ class SegmentationTask(BaseTask):
         dice_weight: Weight of an added multiclass Dice loss (0 disables it).
         polygon_epsilon: Douglas-Peucker tolerance, in original-image pixels, for predicted polygons.
         min_area: Smallest predicted component kept, in original-image pixels.
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
         tta: Test-time augmentation at predict time: the views' probability maps, mapped back, are
             averaged before vectorising (off when None).
     """

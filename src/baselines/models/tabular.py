@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 
 
 def mlp(in_features: int | None = None, hidden: int = 32, layers: int = 2, dropout: float = 0.1) -> nn.Module:
@@ -28,12 +28,12 @@ def mlp(in_features: int | None = None, hidden: int = 32, layers: int = 2, dropo
     return nn.Sequential(*blocks, nn.Linear(width, 1) if width is not None else nn.LazyLinear(1))
 
 
-class TabularRegressionTask(BaseTask):
+class TabularRegressionModule(BaseModule):
     """Regresses one value per row with a Huber loss (robust with a handful of participants).
 
     Args:
         net: Maps (B, features) to (B, 1).
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
     """
 
     def __init__(

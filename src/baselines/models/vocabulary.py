@@ -8,10 +8,10 @@ from typing import Any
 
 from torch import nn
 
-from baselines.models.base import BaseTask
+from baselines.models.base import BaseModule
 
 
-class VocabularyHeadTask(BaseTask):
+class VocabularyHeadModule(BaseModule):
     """Subclasses set `vocabulary_attribute` (the data module's attribute) and implement `head_features`."""
 
     vocabulary_attribute = "vocabulary"

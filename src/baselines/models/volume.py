@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MultilabelAUROC
 
-from baselines.data.formats.tuberculosis import FINDINGS, LABELS, lung_label_order
-from baselines.models.base import BaseTask, OptimizerFactory, SchedulerFactory
+from baselines.io.formats.tuberculosis import FINDINGS, LABELS, lung_label_order
+from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 from baselines.models.tta import TTA, mean_over_views
 
 
@@ -31,7 +31,7 @@ def monai_classifier(name: str = "resnet18", num_outputs: int = len(FINDINGS), i
     raise ValueError(f"unknown MONAI classifier {name!r}: resnet10/18/34/50, densenet121/169")
 
 
-class VolumeClassificationTask(BaseTask):
+class VolumeClassificationModule(BaseModule):
     """One 3D network over both (mirrored) lungs of each CT.
 
     Args:
@@ -40,7 +40,7 @@ class VolumeClassificationTask(BaseTask):
         pos_weight: Optional BCE positive weight per finding (affected, caverns, pleurisy).
         gradient_checkpointing: Recompute the network's activations in the backward pass
             (less memory for large volumes, about a third more compute).
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
         tta: Test-time augmentation at predict time: the mean of the views' logits; `hflip` mirrors the
             last axis, the training augmentation's front-back flip, and scales resize the lung volumes
             (off when None).

@@ -21,9 +21,9 @@ from transformers import BertConfig, BertModel, PreTrainedModel
 from baselines.data.vqamed import YES_NO, answer_targets
 from baselines.evaluation.vqamed import accuracy
 from baselines.models.base import OptimizerFactory, SchedulerFactory
-from baselines.models.captioners import _pretrained
+from baselines.models.nets.captioners import _pretrained
 from baselines.models.tta import TTA, mean_over_views
-from baselines.models.vocabulary import VocabularyHeadTask
+from baselines.models.vocabulary import VocabularyHeadModule
 from baselines.text.tokenizers import load_tokenizer
 
 
@@ -49,7 +49,7 @@ def bert_encoder(
     return BertModel(config, add_pooling_layer=False)
 
 
-class VQATask(VocabularyHeadTask):
+class VQAModule(VocabularyHeadModule):
     """Image features and the question's first-token features, projected and fused (product + concat),
     then an MLP classifier over the answers seen in training, routed by a question-type head.
 
@@ -62,7 +62,7 @@ class VQATask(VocabularyHeadTask):
         max_question_length: Question tokens kept.
         type_routing: A question is answered only with the answers seen with its predicted type in training
             (`yes/no`, a category, `open`); off: any answer.
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseTask.
+        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
         tta: Test-time augmentation of the image at predict time: the mean of the views' logits (the
             question is encoded once; off when None).
     """

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import torch
 
+from baselines.io.atomic import atomic_write_text
 from baselines.retrieval.index import EmbeddingIndex
 from baselines.retrieval.store import file_stamp
-from baselines.runfiles.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     import faiss

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from baselines.io.npy import npy_bytes, npy_header
 from baselines.retrieval.store import EmbeddingWriter, memory_budget, read_rows
-from baselines.runfiles.npy import npy_bytes, npy_header
 
 log = logging.getLogger(__name__)
 

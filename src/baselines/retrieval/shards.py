@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from baselines.io.atomic import atomic_write_text
+from baselines.io.npy import npy_header
 from baselines.retrieval.index import EmbeddingIndex
 from baselines.retrieval.store import DISK_DTYPE, allocate_npy, copy_bytes
-from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.npy import npy_header
 
 
 def shard_folder(folder: str | Path, shard: int, shards: int) -> Path:

@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.npy import npy_header
+from baselines.io.atomic import atomic_write_text
+from baselines.io.npy import npy_header
 
 DISK_DTYPE = np.dtype(np.float16)
 FALLBACK_BUDGET = 2 << 30  # where the available memory cannot be read (not Linux)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 import baselines
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -14,9 +14,9 @@ import numpy as np
 import torch.distributed as dist
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from baselines.runfiles.atomic import atomic_path, atomic_write_text
+from baselines.io.atomic import atomic_path, atomic_write_text
+from baselines.io.sidecar import sidecar_path, write_sidecar
 from baselines.runfiles.provenance import provenance_path, scores_path, sha256_file, write_provenance
-from baselines.runfiles.sidecar import sidecar_path, write_sidecar
 
 
 def gather_predictions(predictions: Sequence[Any]) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ class RunFileWriter(BasePredictionWriter):
 
     With `sidecar`, the per-item raw scores behind the run file (`raw_scores` in each prediction dict, a
     vector over the module's `score_sidecar_info()["labels"]`: concept probabilities, the VQA answer
-    distribution) go into `<run file>.raw_scores.npz` (baselines.runfiles.sidecar), for ensembles that
+    distribution) go into `<run file>.raw_scores.npz` (baselines.io.sidecar), for ensembles that
     average scores rather than votes; its path and sha256 are recorded in the provenance.
 
     The run file appears last, after every file beside it, or not at all: prediction writes it to a

@@ -7,9 +7,9 @@
   label map per image (`evaluation.segmentation.pixel_iou`).
 
 Image ids are file stems. Ground truth is read from the official training-annotation format
-(`baselines.data.formats.coral.read_coral_annotations`) with its geometry as written (-1 coordinates,
+(`baselines.io.formats.coral.read_coral_annotations`) with its geometry as written (-1 coordinates,
 zero-width boxes, polygons without area), as the official tools see it. Subtask 2 run
-files are read as that evaluator reads them (`runfiles.grouped.CORAL_PIXEL`: e.g. a test image without a
+files are read as that evaluator reads them (`io.grouped.CORAL_PIXEL`: e.g. a test image without a
 run line is scored as having no region, with a `FormatWarning`). Per-subset
 scores (the four 2020 test subsets) come with `evaluation.subsets=FILE` / `baselines evaluate --subsets FILE`.
 """
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.data.formats.coral import CORAL_CLASSES, AnnotationKind, read_coral_annotations
-from baselines.data.polygons import flat
 from baselines.errors import FormatError, Problem
 from baselines.evaluation.coco import average_precision_result, region_matches
 from baselines.evaluation.matches import RegionMatches
 from baselines.evaluation.segmentation import ImagePixels, image_pixels, pixel_scores
-from baselines.runfiles.grouped import CORAL_PIXEL, STRICT, Tolerance
+from baselines.io.formats.coral import CORAL_CLASSES, AnnotationKind, read_coral_annotations
+from baselines.io.grouped import CORAL_PIXEL, STRICT, Tolerance
+from baselines.io.polygons import flat
 from baselines.tasks.regions import RegionResampling, RegionSpec
 from baselines.types import ImageSet, Region
 

@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.lifelog import (
+from baselines.errors import ProblemCollector
+from baselines.evaluation.lifelog import lmrt_resampling, lmrt_scores, spll_resampling, spll_scores
+from baselines.evaluation.resampling import ItemSums
+from baselines.io.formats.lifelog import (
     cluster_counts,
     read_clusters,
     read_judgements,
     read_metadata,
     read_topics,
 )
-from baselines.data.formats.tabular import read_table
-from baselines.data.images import find_images_by_name
-from baselines.errors import ProblemCollector, read_lines
-from baselines.evaluation.lifelog import lmrt_resampling, lmrt_scores, spll_resampling, spll_scores
-from baselines.evaluation.resampling import ItemSums
+from baselines.io.formats.tabular import read_table
+from baselines.io.images import find_images_by_name
+from baselines.io.lines import read_lines
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.medcaption import CUI, read_concepts, read_tab_file, run_concepts, split_concepts
-from baselines.data.images import find_images_by_stem as find_images
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
 from baselines.evaluation.medcaption import caption_resampling, caption_scores, concept_f1, concept_resampling
 from baselines.evaluation.resampling import ItemSums, PerResample
+from baselines.io.formats.medcaption import CUI, read_concepts, read_tab_file, run_concepts, split_concepts
+from baselines.io.images import find_images_by_stem as find_images
+from baselines.io.lines import read_lines
 from baselines.tasks.base import TaskSpec, mostly, predicted_truth
 from baselines.types import PredictionSet
 

@@ -10,12 +10,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from baselines.data.images import image_size, images_by_id
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
 from baselines.evaluation.coco import MAX_DETECTIONS, region_matches
 from baselines.evaluation.detection import detection_scores
 from baselines.evaluation.matches import RegionMatches
-from baselines.runfiles.grouped import (
+from baselines.io.grouped import (
     GROUND_TRUTH,
     STRICT,
     Tolerance,
@@ -23,6 +22,8 @@ from baselines.runfiles.grouped import (
     parse_grouped_arrays,
     parse_grouped_file,
 )
+from baselines.io.images import image_size, images_by_id
+from baselines.io.lines import read_lines
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import ImageSet, PredictionSet, Region, RegionArrays, RegionKind
 
@@ -71,7 +72,7 @@ class RegionSpec(TaskSpec):
         max_detections: Detections scored per image and class, the most confident first (COCO's 100;
             the validator warns about a class group holding more).
         tolerance: What the run validator accepts with a warning beyond the grammar, because the
-            task's official evaluator does (`runfiles.grouped.Tolerance`).
+            task's official evaluator does (`io.grouped.Tolerance`).
     """
 
     def __init__(

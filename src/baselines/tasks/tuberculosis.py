@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from baselines.data.formats.tuberculosis import LABELS, list_volumes, read_labels
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
 from baselines.evaluation.auc import resampled_roc_auc
 from baselines.evaluation.resampling import PerResample, Resampling
+from baselines.io.formats.tuberculosis import LABELS, list_volumes, read_labels
+from baselines.io.lines import read_lines
 from baselines.tasks.base import TaskSpec, predicted_truth
 from baselines.types import PredictionSet
 

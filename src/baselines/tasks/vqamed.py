@@ -18,15 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.data.formats.vqamed import (
-    ReferenceLayout,
-    looks_like_question,
-    read_answers,
-    read_reference_questions,
-    read_test_ids,
-)
-from baselines.data.images import find_images_by_stem
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
 from baselines.evaluation.resampling import ItemSums
 from baselines.evaluation.vqamed import (
     BleuSemantics,
@@ -38,6 +30,15 @@ from baselines.evaluation.vqamed import (
     question_bleu,
     question_bleus,
 )
+from baselines.io.formats.vqamed import (
+    ReferenceLayout,
+    looks_like_question,
+    read_answers,
+    read_reference_questions,
+    read_test_ids,
+)
+from baselines.io.images import find_images_by_stem
+from baselines.io.lines import read_lines
 from baselines.tasks.base import TaskSpec, mostly, predicted_truth
 from baselines.types import PredictionSet
 
@@ -71,7 +72,7 @@ class VQASpec(TaskSpec):
     bleu_semantics: "legacy" (NLTK <= 3.2.5 method0, reproduces the published 2020 numbers) or "nltk".
     reference_layout: How `--gt` files are laid out: "auto" (told from the lines), "answers"
         (`image_id|answer[|alternative...]`) or "qa_pairs" (`image_id|question|answer`); see
-        baselines.data.formats.vqamed.read_answers.
+        baselines.io.formats.vqamed.read_answers.
     """
 
     reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"

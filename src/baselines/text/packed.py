@@ -217,7 +217,7 @@ def tokenizer_folder(carried: PackedTokenizer, configured: str | Path | None, ou
             configured,
             ", ".join(differ),
         )
-    from baselines.runfiles.atomic import atomic_folder
+    from baselines.io.atomic import atomic_folder
 
     folder = Path(output_dir) / f"tokenizer-{carried.sha256[:12]}"
     if not folder.is_dir() or carried.differs_from(folder):

@@ -33,7 +33,7 @@ def new_figure(width: float, height: float) -> Any:
 def save_figure(figure: Any, path: Path) -> Path:
     import io
 
-    from baselines.runfiles.atomic import atomic_write_bytes
+    from baselines.io.atomic import atomic_write_bytes
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -332,6 +332,6 @@ def png_bytes(image: Image.Image) -> bytes:
 
 def save_png(image: Image.Image, path: str | Path, overwrite: bool = True) -> Path:
     """Writes a PNG atomically (a temporary file, then a rename)."""
-    from baselines.runfiles.atomic import atomic_write_bytes
+    from baselines.io.atomic import atomic_write_bytes
 
     return atomic_write_bytes(path, png_bytes(image), overwrite=overwrite)

@@ -212,7 +212,7 @@ def plot_training_curves(metrics: str | Path, path: str | Path, title: str) -> P
 def _per_class(
     spec: TaskSpec, folder: Path, run: Any, reference: Any, scores: Mapping[str, float] | None
 ) -> list[Path]:
-    from baselines.runfiles.atomic import atomic_write_bytes
+    from baselines.io.atomic import atomic_write_bytes
     from baselines.visual.tables import format_table
 
     if run is None or reference is None or reference.ground_truth is None or scores is None:

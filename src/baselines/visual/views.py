@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from baselines.data.images import find_images_by_name, find_images_by_stem, images_by_id, load_rgb
-from baselines.data.polygons import flat
+from baselines.io.images import find_images_by_name, find_images_by_stem, images_by_id, load_rgb
+from baselines.io.polygons import flat
 from baselines.tasks.base import TaskSpec
 from baselines.types import Region
 from baselines.visual.render import (
@@ -52,7 +52,7 @@ from baselines.visual.render import (
 )
 
 if TYPE_CHECKING:
-    from baselines.data.lungs import LungPreprocessing
+    from baselines.io.lungs import LungPreprocessing
 
 
 @dataclass(frozen=True)
@@ -324,14 +324,14 @@ def _draw_ranking(spec: TaskSpec, topic: str, rows: Any, clusters: Any, sources:
 
 
 def _volume_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
-    from baselines.data.formats.tuberculosis import list_volumes
+    from baselines.io.formats.tuberculosis import list_volumes
 
     return {path.name: path for path in list_volumes(folder)}
 
 
 def _draw_volume(spec: TaskSpec, ct: str, probabilities: Any, labels: Any, sources: Sources) -> Image.Image:
-    from baselines.data.formats.tuberculosis import lung_label_order
-    from baselines.data.lungs import LungPreprocessing  # nibabel: the [tasks] extra, needed only for CTs
+    from baselines.io.formats.tuberculosis import lung_label_order
+    from baselines.io.lungs import LungPreprocessing  # nibabel: the [tasks] extra, needed only for CTs
 
     settings = LungPreprocessing()  # the model's defaults: its HU window, lungs told apart by the affine
     mask = sources.masks / ct if sources.masks is not None else None
@@ -364,8 +364,8 @@ def _lung_boxes(
     volume: Path, mask: Path | None, settings: LungPreprocessing
 ) -> tuple[np.ndarray, list[tuple[slice, slice, slice]]]:
     """The CT in RAS+ and the (left, right) lung's box in it: from its mask, the lungs told apart as in
-    training (`baselines.data.lungs`), else the halves of axis 0 (from the patient's left to right)."""
-    from baselines.data.lungs import locate_lungs, read_canonical, read_canonical_ct
+    training (`baselines.io.lungs`), else the halves of axis 0 (from the patient's left to right)."""
+    from baselines.io.lungs import locate_lungs, read_canonical, read_canonical_ct
 
     if mask is None:
         ct = read_canonical_ct(volume)

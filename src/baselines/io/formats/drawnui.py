@@ -1,6 +1,6 @@
 """ImageCLEFdrawnUI 2020: the 21 UI element classes, in the order of the task's class list.
 
-The ground truth uses the grouped-region grammar (`baselines.runfiles.grouped`).
+The ground truth uses the grouped-region grammar (`baselines.io.grouped`).
 """
 
 from __future__ import annotations

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from baselines.data.images import IdFrom, id_of
-from baselines.data.polygons import (
+from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
+from baselines.io.images import IdFrom, id_of
+from baselines.io.polygons import (
     Sizes,
     canvas_size,
     clip_to_canvas,
@@ -38,7 +39,6 @@ from baselines.data.polygons import (
     unflat,
     xywh,
 )
-from baselines.errors import FormatError, FormatWarning, Problem, ProblemCollector
 from baselines.types import Region, RegionKind
 
 
@@ -304,7 +304,7 @@ def _clipped(part: Sequence[float], size: tuple[int, int]) -> list[float]:
 
 
 def _cap() -> int:
-    from baselines.data import images
+    from baselines.io import images
 
     return images.MAX_IMAGE_PIXELS
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.errors import MissingDataError, ProblemCollector, read_csv_rows
+from baselines.errors import MissingDataError, ProblemCollector
+from baselines.io.lines import read_csv_rows
 
 LABELS: tuple[str, ...] = (
     "LeftLungAffected",

@@ -28,8 +28,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from baselines.data.polygons import has_area, unflat
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
+from baselines.io.lines import read_lines
+from baselines.io.polygons import has_area, unflat
 from baselines.types import ImageSet, Region, RegionArrays, RegionKind
 
 _INT = r"([0-9]{1,9})"  # ASCII digits; 9 at most, which no image size reaches

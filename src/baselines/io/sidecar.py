@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from baselines.errors import FormatError, Problem
-from baselines.runfiles.atomic import atomic_write_bytes
-from baselines.runfiles.npy import npy_bytes, npy_header
+from baselines.io.atomic import atomic_write_bytes
+from baselines.io.npy import npy_bytes, npy_header
 
 SIDECAR_SUFFIX = ".raw_scores.npz"
 _RESERVED = frozenset({"ids", "labels", "scores", "run_sha256"})

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.data.formats.drawnui import DRAWNUI_CLASSES
-from baselines.data.synthetic.sketch import Pen, paper
-from baselines.runfiles.atomic import atomic_write_text
-from baselines.runfiles.grouped import format_grouped_lines
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.drawnui import DRAWNUI_CLASSES
+from baselines.io.grouped import format_grouped_lines
+from baselines.synthetic.sketch import Pen, paper
 from baselines.types import Region
 
 # (min w, max w, min h, max h) at a page width of 360 pixels.

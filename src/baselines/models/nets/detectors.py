@@ -61,7 +61,7 @@ def faster_rcnn(
 ) -> FasterRCNN:
     """Builds Faster R-CNN with a timm backbone + FPN for `num_classes` foreground classes.
 
-    Labels inside the network are 1-based (0 is background); `DetectionTask` converts.
+    Labels inside the network are 1-based (0 is background); `DetectionModule` converts.
     Inputs are expected already letterboxed to image_size, so the internal resize is a no-op.
     """
     body = TimmFPN(backbone, pretrained, out_indices, fpn_channels)

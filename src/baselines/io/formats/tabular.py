@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.errors import FormatError, Problem, ProblemCollector, read_csv_rows
+from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.io.lines import read_csv_rows
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 

@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
+from baselines.io.lines import read_lines
 
 MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
 

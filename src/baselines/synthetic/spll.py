@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
 
 FEATURES = ("sleep_hours", "resting_heart_rate", "daily_steps", "active_minutes", "runs_per_week", "calories")
 _WEIGHTS = np.array([0.4, -0.5, 0.3, 0.3, 0.6, -0.1])

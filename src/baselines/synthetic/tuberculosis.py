@@ -11,8 +11,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from baselines.data.formats.tuberculosis import LABELS
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.tuberculosis import LABELS
 
 
 def _ball(shape: tuple[int, int, int], center: np.ndarray, radius: float) -> np.ndarray:

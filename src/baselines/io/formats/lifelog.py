@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.parsers import expat
 
-from baselines.errors import FormatError, Problem, ProblemCollector, read_csv_rows, read_lines
+from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.io.lines import read_csv_rows, read_lines
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.data.synthetic.medcaption import FINDINGS, render
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
+from baselines.synthetic.medcaption import FINDINGS, render
 from baselines.text.tokenizers import train_word_tokenizer
 
 _MODALITY_WORDS = {"DRXR": "x-ray", "DRCT": "ct scan"}

@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.data.formats.coral import CORAL_CLASSES
-from baselines.data.polygons import fill_polygons
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
+from baselines.io.formats.coral import CORAL_CLASSES
+from baselines.io.polygons import fill_polygons
 
 SUBSETS = ("same_location", "similar_location", "geographically_similar", "geographically_distinct")
 # one hue per substrate (OpenCV hue 0..179) and a pattern: 0 stripes, 1 dots, 2 rings

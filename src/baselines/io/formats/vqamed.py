@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
+from baselines.io.lines import read_lines
 
 ReferenceLayout = Literal["auto", "answers", "qa_pairs"]
 """How a VQA ground-truth file is laid out: `answers` (`image_id|answer[|alternative...]`, the

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
 
 # name, location, activity, concepts, background RGB, object shape
 SCENES = (

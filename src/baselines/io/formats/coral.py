@@ -28,8 +28,9 @@ from typing import Literal
 
 import numpy as np
 
-from baselines.data.polygons import has_area
-from baselines.errors import ProblemCollector, read_lines
+from baselines.errors import ProblemCollector
+from baselines.io.lines import read_lines
+from baselines.io.polygons import has_area
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from baselines.runfiles.atomic import atomic_write_text
+from baselines.io.atomic import atomic_write_text
 from baselines.text.tokenizers import train_word_tokenizer
 
 Draw = Callable[[np.ndarray, np.random.Generator], None]
