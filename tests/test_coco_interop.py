@@ -63,10 +63,10 @@ def _noisy_run(task: str, gt: Path, images: Path, out: Path) -> Path:
                 box = (max(0, x0 + dx), max(0, y0 + dy), min(width, x1 + dx), min(height, y1 + dy))
                 moved.append(Region(label, round(rng.random(), 3), box))
         extra = (10, 10, 60, 40)
-        polygon = (10, 10, 60, 10, 60, 40, 10, 40) if spec.kind == "polygon" else ()
+        polygon = (10, 10, 60, 10, 60, 40, 10, 40) if spec.geometry == "polygon" else ()
         moved.append(Region(rng.randrange(len(spec.classes)), round(rng.random(), 3), extra, polygon))
         run[image_id] = moved
-    out.write_text(format_grouped_lines(run, spec.classes, spec.kind))
+    out.write_text(format_grouped_lines(run, spec.classes, spec.geometry))
     return out
 
 
@@ -94,7 +94,7 @@ def test_exported_pair_scored_by_pycocotools_gives_evaluates_map(data: Path, tmp
     )
     spec = get_task(task)
     project = spec.evaluate_file(run, spec.load_reference(gt, images))["map_50"]
-    coco = _pycocotools_ap50(tmp_path / "gt.json", tmp_path / "res.json", "bbox" if spec.kind == "box" else "segm")
+    coco = _pycocotools_ap50(tmp_path / "gt.json", tmp_path / "res.json", "bbox" if spec.geometry == "box" else "segm")
     assert 0.1 < project < 0.99  # a real test: neither nothing nor everything found
     assert coco == pytest.approx(project, abs=1e-12)
     dataset = json.loads((tmp_path / "gt.json").read_text())
@@ -153,7 +153,7 @@ def test_results_exported_and_imported_give_the_same_run_file(data: Path, tmp_pa
     reference = spec.load_reference(gt, images)
     # boxes come back byte for byte; polygons through RLE masks and their contours (a pixel's worth lost on
     # the borders), so their mAP is compared
-    if spec.kind == "box":
+    if spec.geometry == "box":
         assert back.read_text() == run.read_text()
     again = spec.evaluate_file(back, reference)["map_50"]
     assert again == pytest.approx(spec.evaluate_file(run, reference)["map_50"], abs=0.02)

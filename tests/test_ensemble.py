@@ -224,9 +224,9 @@ def _assert_same_parse(task: str, got: Any, expected: Any) -> None:
             assert a == b
 
 
-def test_every_task_has_a_registered_fusion() -> None:
+def test_every_task_kind_has_a_registered_fusion() -> None:
     for name in task_names():
-        assert get_task(name).fusion in FUSERS, name
+        assert get_task(name).kind in FUSERS, name
     assert set(CASES) == set(task_names())
 
 

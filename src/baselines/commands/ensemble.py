@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             sources={"ground_truth": args.ground_truth, "images": args.images},
         )
-    print(f"{result.run_file}: {len(args.runs)} {spec.name} runs fused ({spec.fusion}), valid {spec.name} run file")
+    print(f"{result.run_file}: {len(args.runs)} {spec.name} runs fused ({spec.kind}), valid {spec.name} run file")
     for note in result.notes:
         print(f"  note: {note}")
     for check in spec.unchecked(reference):

@@ -52,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
         if args.run_file is not None:
             parsed = spec.parse_run(args.run_file, reference)
             numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
-            payload: object = coco_results(parsed, numbers, reference.sizes, spec.kind)
+            payload: object = coco_results(parsed, numbers, reference.sizes, spec.geometry)
             what = f"{len(payload)} detections"  # type: ignore[arg-type]
         else:
             truth = reference.ground_truth
             assert truth is not None
-            dataset = coco_dataset(truth, ids, reference.sizes, spec.classes, spec.kind)
+            dataset = coco_dataset(truth, ids, reference.sizes, spec.classes, spec.geometry)
             what = f"{len(truth)} images, {len(dataset['annotations'])} annotations"
             payload = dataset
     atomic_write_text(output, json.dumps(payload) + "\n")

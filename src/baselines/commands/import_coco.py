@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if not all(isinstance(record, dict) for record in records):
         raise FormatError([Problem(args.coco_file, None, "every detection must be a JSON object")])
-    regions = regions_from_coco(records, dataset, spec.classes, spec.kind, spec.id_from, args.coco_file)
+    regions = regions_from_coco(records, dataset, spec.classes, spec.geometry, spec.id_from, args.coco_file)
     kept = {image_id: [r for r in found if r.score >= args.min_score] for image_id, found in regions.items()}
-    text = format_grouped_lines(kept, spec.classes, spec.kind)
+    text = format_grouped_lines(kept, spec.classes, spec.geometry)
     with printed_warnings():
         reference = spec.load_reference(None, args.images) if args.images else None
         with tempfile.TemporaryDirectory() as folder:  # validated before the real file exists

@@ -4,7 +4,7 @@
     ensemble_runs(get_task("drawnui"), ["a.txt", "b.txt"], "fused.txt", weights=[2, 1], reference=ref)
 
 Each input is parsed by the task's own validator, the parsed runs are fused by the function registered
-for the task's `fusion` kind (`FUSERS`), the result is written by the task's own `format_run`
+for the task's kind (`TaskSpec.kind`, `FUSERS`), the result is written by the task's own `format_run`
 (atomically), validated again, and recorded in a provenance JSON with every member's sha256. The fusion
 rules per task are in docs/ensembles.md.
 """
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# the fusion kinds register themselves on import
+# the fusion functions register themselves, one per kind, on import
 from baselines.ensemble import labels, rankings, regions, texts, values  # noqa: F401
 from baselines.ensemble.base import FUSERS, FusionContext, FusionOptions, Member, register
 from baselines.errors import FormatError
@@ -113,9 +113,9 @@ def ensemble_runs(
     from baselines.runfiles.provenance import provenance_path, sha256_file, write_provenance
 
     options = options or FusionOptions()
-    kind = spec.fusion
-    if kind is None or kind not in FUSERS:
-        raise ValueError(f"task {spec.name} has no ensemble fusion (TaskSpec.fusion = {kind!r})")
+    kind = spec.kind
+    if kind not in FUSERS:
+        raise ValueError(f"task {spec.name} has no ensemble fusion (no fusion for its kind {kind!r})")
     output = Path(output)
     if len(paths) < 2:
         raise ValueError("an ensemble needs at least two runs")
@@ -135,7 +135,7 @@ def ensemble_runs(
     record = {
         "task": spec.name,
         "ensemble": {
-            "fusion": kind,
+            "fusion": kind,  # the kind whose fusion rule was applied
             "members": [
                 {
                     "run_file": str(m.path),

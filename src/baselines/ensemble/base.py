@@ -1,8 +1,8 @@
-"""What every fusion function receives and returns, and the registry keyed by a task's `fusion` kind.
+"""What every fusion function receives and returns, and the registry keyed by a task's kind.
 
-A task spec names the shape of its parsed run (`TaskSpec.fusion`: "boxes", "label_sets", ...); the
-fusion function registered under that name turns the parsed member runs into the per-item prediction
-dicts the task's own `format_run` writes. Nothing here knows a task by name.
+A task spec names its problem family (`TaskSpec.kind`: "boxes", "label_sets", ..., named after what its
+parsed run holds per item); the fusion function registered for that kind turns the parsed member runs
+into the per-item prediction dicts the task's own `format_run` writes. Nothing here knows a task by name.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.io.sidecar import ScoreSidecar
-from baselines.tasks.base import TaskSpec
+from baselines.tasks.base import Kind, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,15 @@ class FusionContext:
 
 
 Fuser = Callable[[Sequence[Member], FusionContext], list[dict[str, Any]]]
-FUSERS: dict[str, Fuser] = {}
+FUSERS: dict[Kind, Fuser] = {}
 
 
-def register(kind: str) -> Callable[[Fuser], Fuser]:
-    """Registers a fusion function for the runs of tasks whose `fusion` is kind."""
+def register(kind: Kind) -> Callable[[Fuser], Fuser]:
+    """Registers a fusion function for the runs of every task of kind (`TaskSpec.kind`)."""
 
     def add(function: Fuser) -> Fuser:
         if kind in FUSERS:
-            raise RuntimeError(f"fusion kind {kind!r} is registered twice")
+            raise RuntimeError(f"a fusion for kind {kind!r} is registered twice")
         FUSERS[kind] = function
         return function
 

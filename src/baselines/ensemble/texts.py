@@ -57,8 +57,7 @@ def _pick(members: Sequence[Member]) -> dict[str, list[str]]:
     return picked
 
 
-@register("caption")
-@register("questions")
+@register("texts")
 def fuse_texts(members: Sequence[Member], context: FusionContext) -> list[dict[str, Any]]:
     """Captions: the consensus caption per image; VQG: the consensus question list per image (one run's
     whole line)."""

@@ -13,7 +13,7 @@ import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from baselines.errors import FormatError, Problem
 from baselines.types import PredictionSet
@@ -26,6 +26,25 @@ T = TypeVar("T")
 SNIFF_LINES = 20
 """How many lines of a ground-truth file `TaskSpec.check_ground_truth` reads to tell which task it is for."""
 
+Kind = Literal["boxes", "polygons", "label_sets", "answers", "texts", "rankings", "probabilities", "values"]
+"""A task's problem family, named after what its parsed run holds per item:
+
+- `boxes`: detection, scored regions given as boxes (drawnUI, coral boxes);
+- `polygons`: segmentation, scored regions given as polygons (coral pixel-wise);
+- `label_sets`: multi-label classification, a set of labels per item (concepts);
+- `answers`: single-label classification, one answer per item (VQA);
+- `texts`: text generation, one text or a list of texts per item (caption, VQG);
+- `rankings`: retrieval, confidence-ranked items per topic (LMRT);
+- `probabilities`: one probability per label per item (TB CT report);
+- `values`: regression, one number per item (SPLL).
+
+Every mechanism that treats task families alike is keyed by it: the ensemble's fusion functions
+(`baselines.ensemble.FUSERS`), the drawers of `baselines.visual.views`, the plots of
+`baselines.visual.plots` and the per-class tables of the results page (`Drawer.per_class`). A new task of
+an existing kind is drawn, plotted and ensembled without registering anything.
+"""
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
 
 class TaskSpec(ABC):
     """One ImageCLEF (sub)task: its labels, its run-file grammar, its validator and its evaluator.
@@ -34,17 +53,15 @@ class TaskSpec(ABC):
         name: Registry key, also the `task` value in configs and `--task` on the command line.
         primary_metric: The key of `score`'s result that the official leaderboard ranks by.
         run_file_name: Default file name of run files written by the pipeline.
-        fusion: How `baselines ensemble` fuses several parsed runs of this task: a key of
-            `baselines.ensemble.FUSERS` named after the parsed run's shape ("boxes", "label_sets",
-            "rankings", ...); None: the task cannot be ensembled.
+        kind: The task's problem family (`Kind`): how its runs are ensembled, drawn and plotted.
         id_separators: The characters that separate the fields of a run-file line: an id holding one
             (or any whitespace) cannot be written so that the validator reads it back.
     """
 
     name: str
     primary_metric: str
+    kind: Kind
     run_file_name: str = "run.txt"
-    fusion: str | None = None
     id_separators: str = ""
     reference_hint: str = "give --gt <ground truth> or --images <the test items>"
     ground_truth_grammar: str = ""
@@ -266,6 +283,11 @@ def _discover() -> None:
         for spec in getattr(loaded, "TASKS", []):
             if spec.name in found and found[spec.name] is not spec:
                 raise RuntimeError(f"task name {spec.name!r} is defined twice")
+            if getattr(spec, "kind", None) not in KINDS:
+                raise RuntimeError(
+                    f"task {spec.name!r} ({loaded.__name__}): kind {getattr(spec, 'kind', None)!r} is not one of "
+                    f"{', '.join(KINDS)} (baselines.tasks.base.Kind)"
+                )
             found[spec.name] = spec
     _REGISTRY.update(found)
     _UNAVAILABLE.update(broken)

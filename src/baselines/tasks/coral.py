@@ -43,14 +43,14 @@ class CoralSpec(RegionSpec):
     def __init__(
         self,
         name: str,
-        kind: AnnotationKind,
+        geometry: AnnotationKind,
         extra_iou_thresholds: Sequence[float] = (),
         tolerance: Tolerance = STRICT,
     ) -> None:
-        super().__init__(name, CORAL_CLASSES, kind, 0.5, extra_iou_thresholds, id_from="stem", tolerance=tolerance)
+        super().__init__(name, CORAL_CLASSES, geometry, 0.5, extra_iou_thresholds, id_from="stem", tolerance=tolerance)
 
     def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
-        regions, _ = read_coral_annotations(path, self.kind)  # as written: what the official tools see
+        regions, _ = read_coral_annotations(path, self.geometry)  # as written: what the official tools see
         if reference is not None:
             unknown = sorted(set(regions) - set(reference.sizes))
             if unknown:
@@ -58,7 +58,9 @@ class CoralSpec(RegionSpec):
                     [Problem(str(path), None, f"images not in the image folder: {', '.join(unknown[:5])}")]
                 )
         return {
-            image_id: [Region(r.label, 1.0, r.box, flat(r.polygon) if self.kind == "polygon" else ()) for r in items]
+            image_id: [
+                Region(r.label, 1.0, r.box, flat(r.polygon) if self.geometry == "polygon" else ()) for r in items
+            ]
             for image_id, items in regions.items()
         }
 

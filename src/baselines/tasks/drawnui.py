@@ -9,4 +9,4 @@ from __future__ import annotations
 from baselines.io.formats.drawnui import DRAWNUI_CLASSES
 from baselines.tasks.regions import RegionSpec
 
-TASKS = [RegionSpec("drawnui", DRAWNUI_CLASSES, kind="box")]
+TASKS = [RegionSpec("drawnui", DRAWNUI_CLASSES, geometry="box")]

@@ -79,7 +79,7 @@ class LMRTSpec(TaskSpec):
         published for 2020; only the top 10 by confidence are scored).
     """
 
-    fusion = "rankings"
+    kind = "rankings"
     id_separators = ","
 
     def __init__(self, warn_above: int = 50) -> None:
@@ -218,7 +218,7 @@ class SPLLSpec(TaskSpec):
     """
 
     reference_hint = "give --images <features CSV of the predicted participants>, or --gt <targets CSV>"
-    fusion = "values"
+    kind = "values"
     id_separators = ","
 
     def __init__(self) -> None:

@@ -130,7 +130,7 @@ class ConceptSpec(_TabSpec):
             that many; the official evaluator accepts them).
     """
 
-    fusion = "label_sets"
+    kind = "label_sets"
     ground_truth_grammar = "'image_id<TAB>C1;C2;...' (UMLS CUIs)"
 
     def __init__(self, max_concepts: int = 1286, warn_concepts: int = 100) -> None:
@@ -243,7 +243,7 @@ class ConceptSpec(_TabSpec):
 class CaptionSpec(_TabSpec):
     """Captioning: one caption per image, scored by corpus BLEU and chrF."""
 
-    fusion = "caption"
+    kind = "texts"
     ground_truth_grammar = "'image_id<TAB>caption'"
 
     def __init__(self) -> None:

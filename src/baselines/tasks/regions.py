@@ -24,7 +24,7 @@ from baselines.io.grouped import (
 )
 from baselines.io.images import image_size, images_by_id
 from baselines.io.lines import read_lines
-from baselines.tasks.base import TaskSpec, predicted_truth
+from baselines.tasks.base import Kind, TaskSpec, predicted_truth
 from baselines.types import ImageSet, PredictionSet, Region, RegionArrays, RegionKind
 
 
@@ -64,7 +64,7 @@ class RegionSpec(TaskSpec):
     Args:
         name: Registry name.
         classes: Class names in label order.
-        kind: "box" or "polygon" regions.
+        geometry: "box" or "polygon" regions (the task's kind is then "boxes" or "polygons").
         iou_threshold: IoU of the primary mAP and of precision/recall.
         extra_iou_thresholds: More thresholds for which `map_<t>` and `recall_<t>` are reported
             (0 means any overlap, IoU > 0).
@@ -79,7 +79,7 @@ class RegionSpec(TaskSpec):
         self,
         name: str,
         classes: Sequence[str],
-        kind: RegionKind,
+        geometry: RegionKind,
         iou_threshold: float = 0.5,
         extra_iou_thresholds: Sequence[float] = (),
         id_from: Literal["name", "stem"] = "name",
@@ -88,7 +88,8 @@ class RegionSpec(TaskSpec):
     ) -> None:
         self.name = name
         self._classes = tuple(classes)
-        self.kind: RegionKind = kind
+        self.geometry: RegionKind = geometry
+        self.kind: Kind = "boxes" if geometry == "box" else "polygons"
         self.iou_threshold = iou_threshold
         self.extra_iou_thresholds = tuple(extra_iou_thresholds)
         self.id_from = id_from
@@ -100,17 +101,12 @@ class RegionSpec(TaskSpec):
     def classes(self) -> Sequence[str]:
         return self._classes
 
-    @property
-    def fusion(self) -> str:  # type: ignore[override]
-        """Boxes fuse by weighted boxes fusion, polygons pixel-wise (baselines.ensemble.regions)."""
-        return "boxes" if self.kind == "box" else "polygons"
-
     def format_run(self, predictions: Sequence[Mapping[str, Any]]) -> str:
         """The run file's text, with at most `max_detections` regions per image and class, the most confident:
         no more are scored, and the validator warns about a class holding more (test-time augmentation and
         ensembles can make them)."""
         by_image = {str(p["id"]): self._scored(regions_from_prediction(p)) for p in predictions}
-        return format_grouped_lines(by_image, self._classes, self.kind)
+        return format_grouped_lines(by_image, self._classes, self.geometry)
 
     def _scored(self, regions: list[Region]) -> list[Region]:
         # stable, as the scorer ranks: among equal scores the first written is kept
@@ -125,7 +121,7 @@ class RegionSpec(TaskSpec):
 
     def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
         """Reads the task's official ground truth; by default the run-file grammar with confidence 1."""
-        return parse_grouped_file(path, self._classes, self.kind, reference, GROUND_TRUTH)
+        return parse_grouped_file(path, self._classes, self.geometry, reference, GROUND_TRUTH)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> ImageSet:
         sizes: dict[str, tuple[int, int] | None] = {}
@@ -184,12 +180,12 @@ class RegionSpec(TaskSpec):
         """The run's regions kept as arrays (`RegionArrays`: image id -> `Region`s on access), so that a
         run of millions of boxes is scored in bounded memory."""
         return parse_grouped_arrays(
-            path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections
+            path, self._classes, self.geometry, reference, self.tolerance, max_per_class=self.max_detections
         )
 
     def validate(self, path: str | Path, reference: ImageSet | None) -> None:
         parse_grouped_file(
-            path, self._classes, self.kind, reference, self.tolerance, max_per_class=self.max_detections, keep=False
+            path, self._classes, self.geometry, reference, self.tolerance, max_per_class=self.max_detections, keep=False
         )
 
     def score(self, run: Mapping[str, Sequence[Region]], reference: ImageSet) -> dict[str, float]:
@@ -215,7 +211,7 @@ class RegionSpec(TaskSpec):
         """COCOeval's matches over the images of truth, at the task's thresholds (`scores_of`)."""
         # IoU 0 means any overlap: matching needs IoU > 0
         thresholds = [self.iou_threshold, *(max(t, 1e-9) for t in self.extra_iou_thresholds)]
-        return region_matches(run, truth, reference.sizes, self.kind, thresholds, self.max_detections)
+        return region_matches(run, truth, reference.sizes, self.geometry, thresholds, self.max_detections)
 
     def resampling(self, run: dict[str, list[Region]], reference: ImageSet, items: Sequence[str]) -> RegionResampling:
         """COCOeval matches each image once; a resample pools the drawn images' matches (`scores_of`)."""

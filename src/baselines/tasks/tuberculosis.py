@@ -44,7 +44,7 @@ class TuberculosisSpec(TaskSpec):
     """
 
     reference_hint = "give --images <test CT folder>, or --gt <labels CSV>"
-    fusion = "probabilities"
+    kind = "probabilities"
     id_separators = ","
 
     def __init__(self, labels: Sequence[str] = LABELS) -> None:

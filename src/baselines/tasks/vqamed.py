@@ -77,7 +77,7 @@ class VQASpec(TaskSpec):
 
     reference_hint = "give --images <test questions file> (also checks the test-set order), or --gt <answers>"
     ground_truth_grammar = "answers 'image_id|answer[|alternative...]' or QA pairs 'image_id|question|answer'"
-    fusion = "answers"
+    kind = "answers"
     id_separators = "|"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy", reference_layout: ReferenceLayout = "auto") -> None:
@@ -161,7 +161,7 @@ class VQGSpec(TaskSpec):
 
     reference_hint = "give --images <test image folder>, or --gt <reference questions>"
     ground_truth_grammar = "reference questions 'image_id|question[|question...]'"
-    fusion = "questions"
+    kind = "texts"
     id_separators = "|"
 
     def __init__(self, bleu_semantics: BleuSemantics = "legacy") -> None:

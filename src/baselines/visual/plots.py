@@ -1,24 +1,29 @@
 """Plots of scores (matplotlib, no display needed): per-class precision-recall curves and confusion
 matrices, written as PNGs next to a run's scores.
 
-- region tasks (drawnUI, coral boxes and polygons): `pr_curves.png` (the curves whose mean is the
-  mAP) and `confusion_matrix.png` (regions matched at the task's IoU threshold);
-- concept detection: `confusion_matrix.png` over the most frequent concepts (its run files hold no
-  confidences, so there is no curve to draw).
+Plots are registered per task kind (`TaskSpec.kind`, the problem family) in `PLOTS`:
 
-Other tasks have no plot yet; `write_plots` returns what it wrote.
+- `boxes`, `polygons` (drawnUI, coral boxes and polygons): `pr_curves.png` (the curves whose mean is
+  the mAP) and `confusion_matrix.png` (regions matched at the task's IoU threshold);
+- `label_sets` (concept detection): `confusion_matrix.png` over the most frequent concepts (its run
+  files hold no confidences, so there is no curve to draw).
+
+Other kinds have no plot yet; `write_plots` returns what it wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from baselines.evaluation.diagnostics import PRCurve
-from baselines.tasks.base import TaskSpec
+from baselines.tasks.base import Kind, TaskSpec
+
+if TYPE_CHECKING:
+    from baselines.tasks.regions import RegionSpec
 
 
 def new_figure(width: float, height: float) -> Any:
@@ -92,52 +97,64 @@ def _colours(n: int) -> list[tuple[float, float, float]]:
 
 
 def write_plots(spec: TaskSpec, run: Any, reference: Any, folder: str | Path) -> list[Path]:
-    """Writes the task's plots of a parsed run against a reference with ground truth.
+    """Writes the plots of the task's kind of a parsed run against a reference with ground truth.
 
     Returns:
-        The PNGs written (none for tasks without plots).
+        The PNGs written (none for kinds without plots).
     """
-    from baselines.tasks.medcaption import ConceptSpec
-    from baselines.tasks.regions import RegionSpec
-
     folder = Path(folder)
     if reference is None or reference.ground_truth is None:
         raise ValueError(f"{spec.name}: plots need ground truth")
-    if isinstance(spec, RegionSpec):
-        from baselines.evaluation.diagnostics import region_confusion, region_pr_curves
+    plots = PLOTS.get(spec.kind)
+    return [] if plots is None else plots(spec, run, reference, folder)
 
-        truth, sizes = reference.ground_truth, reference.sizes
-        threshold = spec.iou_threshold
-        curves = region_pr_curves(run, truth, sizes, spec.kind, threshold, spec.max_detections)
-        named = {spec.classes[label]: curve for label, curve in curves.items()}
-        what = "mask" if spec.kind == "polygon" else "box"
-        written = [
-            plot_pr_curves(named, folder / "pr_curves.png", f"{spec.name}: {what} precision-recall, IoU {threshold}")
-        ]
-        matrix = region_confusion(run, truth, sizes, spec.kind, len(spec.classes), threshold)
-        used = [k for k in range(len(spec.classes)) if matrix[k].any() or matrix[:, k].any()]
-        keep = [*used, len(spec.classes)]  # classes that occur on either side, and "none"
-        written.append(
-            plot_confusion(
-                matrix[np.ix_(keep, keep)],
-                [spec.classes[k] for k in used],
-                folder / "confusion_matrix.png",
-                f"{spec.name}: regions matched at IoU {threshold} (predictions >= 0.5)",
-                ("none (false positive)", "none (missed)"),
-            )
+
+def region_plots(spec: TaskSpec, run: Any, reference: Any, folder: Path) -> list[Path]:
+    """Boxes and polygons: precision-recall curves per class and the confusion matrix of matched regions."""
+    from baselines.evaluation.diagnostics import region_confusion, region_pr_curves
+
+    regions = cast("RegionSpec", spec)  # every task of these kinds is one (`TaskSpec.kind`)
+    truth, sizes = reference.ground_truth, reference.sizes
+    threshold = regions.iou_threshold
+    curves = region_pr_curves(run, truth, sizes, regions.geometry, threshold, regions.max_detections)
+    named = {spec.classes[label]: curve for label, curve in curves.items()}
+    what = "mask" if regions.geometry == "polygon" else "box"
+    written = [
+        plot_pr_curves(named, folder / "pr_curves.png", f"{spec.name}: {what} precision-recall, IoU {threshold}")
+    ]
+    matrix = region_confusion(run, truth, sizes, regions.geometry, len(spec.classes), threshold)
+    used = [k for k in range(len(spec.classes)) if matrix[k].any() or matrix[:, k].any()]
+    keep = [*used, len(spec.classes)]  # classes that occur on either side, and "none"
+    written.append(
+        plot_confusion(
+            matrix[np.ix_(keep, keep)],
+            [spec.classes[k] for k in used],
+            folder / "confusion_matrix.png",
+            f"{spec.name}: regions matched at IoU {threshold} (predictions >= 0.5)",
+            ("none (false positive)", "none (missed)"),
         )
-        return written
-    if isinstance(spec, ConceptSpec):
-        from baselines.evaluation.diagnostics import label_set_confusion
+    )
+    return written
 
-        labels, matrix = label_set_confusion(run, reference.ground_truth)
-        return [
-            plot_confusion(
-                matrix,
-                labels,
-                folder / "confusion_matrix.png",
-                f"{spec.name}: the {len(labels)} most frequent reference concepts",
-                ("not in reference", "not predicted"),
-            )
-        ]
-    return []
+
+def label_set_plots(spec: TaskSpec, run: Any, reference: Any, folder: Path) -> list[Path]:
+    """Label sets: the confusion matrix of the most frequent reference labels."""
+    from baselines.evaluation.diagnostics import label_set_confusion
+
+    labels, matrix = label_set_confusion(run, reference.ground_truth)
+    return [
+        plot_confusion(
+            matrix,
+            labels,
+            folder / "confusion_matrix.png",
+            f"{spec.name}: the {len(labels)} most frequent reference concepts",
+            ("not in reference", "not predicted"),
+        )
+    ]
+
+
+Plots = Callable[[TaskSpec, Any, Any, Path], list[Path]]
+"""(spec, parsed run, reference with ground truth, folder) -> the PNGs written."""
+
+PLOTS: dict[Kind, Plots] = {"boxes": region_plots, "polygons": region_plots, "label_sets": label_set_plots}
+"""The plots of each task kind; a kind not here has none (a new kind adds its entry)."""

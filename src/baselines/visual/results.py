@@ -9,7 +9,7 @@
   side by side, one colour per class, a legend), drawn as `baselines draw` draws them.
 
 The scored items are the predicted split's when it has ground truth (`evaluation.ground_truth`); else,
-for task families whose drawer reads ground truth from a dataset (`views.Drawer.dataset_truth`: the
+for task kinds whose drawer reads ground truth from a dataset (`views.Drawer.dataset_truth`: the
 region tasks), the validation split's, predicted once more by the trained model (the real-data
 experiments have no test ground truth: the validation split is what a participant can see).
 
@@ -218,7 +218,7 @@ def _per_class(
     if run is None or reference is None or reference.ground_truth is None or scores is None:
         log.info("results page: no per-class scores (no scored prediction: set evaluation.ground_truth)")
         return []
-    table = _family_table(spec)
+    table = _kind_table(spec)
     if table is None:
         log.info("results page: %s's scorer gives no per-class scores", spec.name)
         return []
@@ -231,7 +231,7 @@ def _per_class(
     return [atomic_write_bytes(folder / "per_class.csv", buffer.getvalue().encode("utf-8"))]
 
 
-def _family_table(spec: TaskSpec) -> Any:
+def _kind_table(spec: TaskSpec) -> Any:
     from baselines.visual.views import drawer_for
 
     try:

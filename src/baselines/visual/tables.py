@@ -3,8 +3,8 @@
 Every number is the task's own scorer's, never a second implementation: region tasks take the per-class
 AP that pycocotools' COCOeval computes for the task's mAP (`evaluation.coco.region_average_precision`,
 the mean of the column is the `map_<t>` score) and coral's per-substrate pixel IoU from the scores; TB
-takes its per-label AUC from the scores. Tables are registered with the task family's drawer
-(`views.Drawer.per_class`).
+takes its per-label AUC from the scores. Tables are registered with the drawer of the task's kind
+(`views.Drawer.per_class`, keyed by `TaskSpec.kind`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ def region_table(spec: Any, run: Mapping[str, Any], reference: Any, scores: Mapp
     from baselines.evaluation.coco import region_average_precision
 
     truth = reference.ground_truth
-    result = region_average_precision(run, truth, reference.sizes, spec.kind, spec.iou_threshold, spec.max_detections)
+    result = region_average_precision(
+        run, truth, reference.sizes, spec.geometry, spec.iou_threshold, spec.max_detections
+    )
     in_truth = Counter(region.label for regions in truth.values() for region in regions)
     predicted = Counter(region.label for item in truth for region in run.get(item, ()))
     column = spec.primary_metric.replace("map", "ap", 1)

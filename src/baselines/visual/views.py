@@ -1,18 +1,19 @@
 """What a parsed run looks like, one picture per test item, for every task that has pictures.
 
-One mechanism serves every task: a `Drawer` is registered for a family of task specs and says which
-files the items are drawn from and how one item is drawn from its parsed prediction and, when
-given, its ground truth (`reference.ground_truth[item]`):
+One mechanism serves every task: a `Drawer` is registered for a task kind (`TaskSpec.kind`, the
+problem family) and says which files the items are drawn from and how one item is drawn from its
+parsed prediction and, when given, its ground truth (`reference.ground_truth[item]`):
 
-- region tasks (drawnUI, coral boxes and polygons): the image with its ground-truth regions and,
-  beside it, the same image with the predicted regions, one colour per class and a legend under both
-  (`region_picture`);
-- medical caption (concepts, caption) and VQA-Med (answers, generated questions): the image with
+- `boxes`, `polygons` (drawnUI, coral boxes and polygons): the image with its ground-truth regions
+  and, beside it, the same image with the predicted regions, one colour per class and a legend under
+  both (`region_picture`);
+- `label_sets`, `answers`, `texts` (concepts, VQA answers, caption, VQG questions): the image with
   predicted and reference text beside it (matches green, wrong red, missed grey);
-- LMRT: a contact sheet of each topic's top-k images, relevant ones framed green, others red;
-- TB CT: axial slices of each lung with its findings' probabilities.
+- `rankings` (LMRT): a contact sheet of each topic's top-k images, relevant ones framed green, others red;
+- `probabilities` (TB CT): axial slices of each lung with its findings' probabilities.
 
-The task specs know nothing of this module; a new kind of task registers its drawer here.
+`values` (SPLL: tabular data) has no pictures. The task specs know nothing of this module; a new task
+of an existing kind is drawn without registering anything, a new kind registers its drawer here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PIL import Image
 
 from baselines.io.images import find_images_by_name, find_images_by_stem, images_by_id, load_rgb
 from baselines.io.polygons import flat
-from baselines.tasks.base import TaskSpec
+from baselines.tasks.base import Kind, TaskSpec
 from baselines.types import Region
 from baselines.visual.render import (
     INK,
@@ -50,6 +51,7 @@ from baselines.visual.render import (
     tile,
     titled,
 )
+from baselines.visual.tables import label_table, region_table
 
 if TYPE_CHECKING:
     from baselines.io.lungs import LungPreprocessing
@@ -85,7 +87,7 @@ ItemDraw = Callable[[TaskSpec, str, Any, Any, Sources], Image.Image]
 
 @dataclass(frozen=True)
 class Drawer:
-    """How a family of tasks is drawn: `files(spec, folder)` lists the files by id, `draw` draws an item.
+    """How the tasks of a kind are drawn: `files(spec, folder)` lists the files by id, `draw` draws an item.
 
     Attributes:
         items_have_files: Whether every item is drawn from a file of its own id (so a missing one is
@@ -97,7 +99,7 @@ class Drawer:
         dataset_truth: A validation dataset -> its items' ground truth as the run parser gives it, for
             the TensorBoard overlays (`baselines.callbacks.OverlayImages`); None: overlays show predictions only.
         per_class: (spec, parsed run, reference, scores) -> the per-class score rows of a run's results
-            page (`baselines.visual.tables`); None: the family's scorer gives no per-class numbers.
+            page (`baselines.visual.tables`); None: the kind's scorer gives no per-class numbers.
     """
 
     files: Callable[[TaskSpec, Path], dict[str, Path]]
@@ -109,25 +111,26 @@ class Drawer:
     per_class: Callable[[Any, Any, Any, Mapping[str, float]], list[dict[str, Any]]] | None = None
 
 
-_DRAWERS: list[tuple[type, Drawer]] = []
+_DRAWERS: dict[Kind, Drawer] = {}
 
 
-def register(spec_type: type, drawer: Drawer) -> None:
-    """Draws every task spec of spec_type (and its subclasses) with drawer; later registrations win."""
-    _DRAWERS.insert(0, (spec_type, drawer))
+def register(kind: Kind, drawer: Drawer) -> None:
+    """Draws every task of kind (`TaskSpec.kind`) with drawer, in place of the drawer it had."""
+    _DRAWERS[kind] = drawer
 
 
 def drawer_for(spec: TaskSpec) -> Drawer:
-    """The drawer of a task.
+    """The drawer of a task: its kind's.
 
     Raises:
         ValueError: For a task without pictures (SPLL: tabular data).
     """
-    _register_builtin()
-    for spec_type, drawer in _DRAWERS:
-        if isinstance(spec, spec_type):
-            return drawer
-    raise ValueError(f"task {spec.name} has no pictures to draw (it is not an image, retrieval or CT task)")
+    try:
+        return _DRAWERS[spec.kind]
+    except KeyError:
+        raise ValueError(
+            f"task {spec.name} has no pictures to draw (it is not an image, retrieval or CT task)"
+        ) from None
 
 
 def render(
@@ -391,32 +394,20 @@ def _name_files(spec: TaskSpec, folder: Path) -> dict[str, Path]:
     return find_images_by_name(folder)  # LMRT image ids are file names, extension included
 
 
-_REGISTERED = False
-
-
-def _register_builtin() -> None:
-    """Registers the drawers of the built-in task families (once; imports the task modules lazily)."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    _REGISTERED = True
-    from baselines.tasks.lifelog import LMRTSpec
-    from baselines.tasks.medcaption import CaptionSpec, ConceptSpec
-    from baselines.tasks.regions import RegionSpec
-    from baselines.tasks.tuberculosis import TuberculosisSpec
-    from baselines.tasks.vqamed import VQASpec, VQGSpec
-    from baselines.visual.tables import label_table, region_table
-
-    for spec_type in (ConceptSpec, CaptionSpec, VQASpec, VQGSpec):
-        _DRAWERS.append((spec_type, Drawer(_stem_files, _draw_text)))
-    regions = Drawer(
-        _region_files,
-        _draw_regions,
-        hidden=_hidden_regions,
-        truth_alone=True,
-        dataset_truth=_dataset_regions,
-        per_class=region_table,
-    )
-    _DRAWERS.append((RegionSpec, regions))
-    _DRAWERS.append((LMRTSpec, Drawer(_name_files, _draw_ranking, items_have_files=False)))
-    _DRAWERS.append((TuberculosisSpec, Drawer(_volume_files, _draw_volume, per_class=label_table)))
+# the built-in kinds: every task of one is drawn alike
+_TEXT = Drawer(_stem_files, _draw_text)
+_REGIONS = Drawer(
+    _region_files,
+    _draw_regions,
+    hidden=_hidden_regions,
+    truth_alone=True,
+    dataset_truth=_dataset_regions,
+    per_class=region_table,
+)
+register("boxes", _REGIONS)
+register("polygons", _REGIONS)
+register("label_sets", _TEXT)
+register("answers", _TEXT)
+register("texts", _TEXT)
+register("rankings", Drawer(_name_files, _draw_ranking, items_have_files=False))
+register("probabilities", Drawer(_volume_files, _draw_volume, per_class=label_table))
