@@ -292,6 +292,7 @@ def test_fast_dev_run(demo_cfg: Compose, name: str) -> None:
     get_task(name).parse_run(summary["run_file"], None)
 
 
+@pytest.mark.slow
 def test_full_polygon_run_is_validated_and_scored_per_subset(demo_cfg: Compose) -> None:
     cfg = demo_cfg("coral_polygons", *TINY, "trainer.max_epochs=1", "data.image_size=128")
     instantiate(cfg.synthetic)
