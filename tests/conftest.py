@@ -13,6 +13,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from baselines.config import compose_config
+from tasks import KITS
+from tasks._nets import VQA_NET
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # xdist runs one worker per core: more intra-op threads than that only contend for the same cores.
@@ -57,29 +59,12 @@ def demo_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     return make
 
 
-TINY_VQA_NET: Sequence[str] = (
-    "model.image_net.name=resnet10t",
-    "model.image_net.pretrained=false",
-    "model.text_net.name=null",
-    "model.text_net.hidden_size=32",
-    "model.text_net.layers=1",
-    "model.text_net.attention_heads=2",
-    "model.fusion_dim=32",
-    "data.image_size=32",
-    "data.batch_size=4",
-)
+TINY_VQA_NET: Sequence[str] = VQA_NET
 """A VQA network small enough for a CPU test (ResNet-10t, a 1-layer text encoder at 32 px), random init."""
 
-
-TINY_DRAWNUI: Sequence[str] = (
-    "synthetic.n_train=6",
-    "synthetic.n_test=3",
-    "data.image_size=192",
-    "data.batch_size=2",
-    "model.net.backbone=resnet10t",
-    "model.net.fpn_channels=32",
-    "model.net.representation_size=64",
-)
+_DRAWNUI = KITS["drawnui"]
+TINY_DRAWNUI: Sequence[str] = (*_DRAWNUI.tiny, *(_DRAWNUI.overfit.overrides if _DRAWNUI.overfit else ()))
+"""drawnUI's kit: its tiny set and the detector of its overfit check (192 px, ResNet-10t, a 32-channel FPN)."""
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from baselines.io.formats.medcaption import read_concepts
 from baselines.io.images import ImageReadError, load_rgb
 from baselines.pipeline import run
 from conftest import TINY_DRAWNUI
+from tasks import KITS
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_load_rgb_names_the_file(tmp_path: Path) -> None:
         load_rgb(tmp_path / "bad.jpg")
 
 
-TINY_TB = ("synthetic.n_train=8", "synthetic.n_test=3", "+synthetic.size=32", "data.size=[16,16,16]")
+TINY_TB = KITS["tbct"].tiny
 
 
 def test_corrupt_ct_and_missing_mask_are_named_or_skipped_and_reported(demo_cfg) -> None:  # type: ignore[no-untyped-def]

@@ -27,9 +27,10 @@ from baselines.cli import main
 from baselines.config import config_dir
 from baselines.pipeline import run
 from baselines.runfiles.provenance import provenance_path
+from tasks import KITS
 
 Compose = Callable[..., DictConfig]
-SPLL = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=2")
+SPLL = (*KITS["spll"].tiny, "trainer.max_epochs=2")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from baselines.cli import main
+from tasks import KITS
 
 DRAWNUI_RUN = "a.jpg;button 0.9:10x10+0+0\nb.jpg;\n"
 
@@ -53,7 +54,7 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.parametrize("task", ["drawnui", "coral_polygons", "concepts", "vqa", "vqg", "lmrt", "spll", "tbct"])
+@pytest.mark.parametrize("task", sorted(KITS))
 def test_validate_and_evaluate_never_import_torch(task: str) -> None:
     # A text file is read and scored with NumPy, pycocotools and (for VQA-Med) NLTK: importing torch,
     # Lightning or transformers would cost 10-20 s of start-up (scripts/bench_cli.py).

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
-from baselines.data.base import collate_dicts
 from baselines.data.detection import DetectionRecord, balanced_image_weights
 from baselines.errors import FormatError
 from baselines.evaluation.segmentation import independent_pixel_iou, label_map, pixel_iou, polygon_map
@@ -23,7 +21,7 @@ from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.coral import PIXEL_DRAW_ORDER
 from baselines.types import ImageSet, Region
-from conftest import train_steps
+from tasks import KITS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "coral"
 REAL = Path(__file__).parent / "fixtures" / "real" / "coral"
@@ -36,7 +34,7 @@ REAL_POLYGON_1 = REAL / "coral2020_annotations_train_polygons_line1_crlf.txt"
 REAL_POLYGON_1476 = REAL / "coral2020_annotations_train_polygons_line1476_single_point_crlf.txt"
 ALL = range(len(CORAL_CLASSES))
 Compose = Callable[..., DictConfig]
-TINY = ("synthetic.n_train=6", "synthetic.n_test=4")
+TINY = KITS["coral_polygons"].tiny
 
 
 def test_box_file_quirks_are_normalised_and_counted() -> None:
@@ -294,27 +292,12 @@ def test_fast_dev_run(demo_cfg: Compose, name: str) -> None:
     get_task(name).parse_run(summary["run_file"], None)
 
 
+@pytest.mark.slow
 def test_full_polygon_run_is_validated_and_scored_per_subset(demo_cfg: Compose) -> None:
     cfg = demo_cfg("coral_polygons", *TINY, "trainer.max_epochs=1", "data.image_size=128")
     instantiate(cfg.synthetic)
     scores = run(cfg)["scores"]
     assert {"map_50", "recall_50", "pixel_iou", "map_50/same_location"} <= set(scores)
-
-
-def test_segmenter_overfits_one_batch(demo_cfg: Compose) -> None:
-    torch.manual_seed(0)
-    cfg = demo_cfg("coral_polygons", *TINY, "data.image_size=128")
-    instantiate(cfg.synthetic)
-    dataset = instantiate(cfg.data).dataset("train")
-    batch = collate_dicts([dataset[i] for i in range(4)])
-    module = instantiate(cfg.model)
-    losses = train_steps(module, batch, steps=60, lr=3e-3)
-    module.eval()
-    with torch.no_grad():
-        predicted = module(batch["image"]).argmax(1)
-    foreground = batch["mask"] > 0
-    assert losses[-1] < 0.2 * losses[0]
-    assert (predicted == batch["mask"])[foreground].float().mean() > 0.5
 
 
 def test_vectorise_maps_components_back_to_original_pixels(demo_cfg: Compose) -> None:

@@ -25,6 +25,7 @@ def _cli(command: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SCRIPTS / "baselines-train").is_file(), reason="console scripts not installed")
 def test_ddp_run_file_equals_single_process(drawnui_root: Path, tmp_path: Path) -> None:
     common = [

@@ -16,9 +16,10 @@ from omegaconf import DictConfig
 
 from baselines.checkpoints import load_checkpoint
 from baselines.pipeline import run
+from tasks import KITS
 
 Compose = Callable[..., DictConfig]
-SPLL = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=3")
+SPLL = (*KITS["spll"].tiny, "trainer.max_epochs=3")
 
 
 class SigtermAt(pl.Callback):

@@ -125,6 +125,7 @@ def test_fast_dev_run(demo_cfg: Compose) -> None:
     assert all(row[1].endswith(".jpg") for row in rows) and judged & {row[1] for row in rows}
 
 
+@pytest.mark.slow
 def test_pipeline_retrieves_planted_scenes_and_caches_the_index(demo_cfg: Compose, tmp_path: Path) -> None:
     cfg = demo_cfg("lmrt", "synthetic.n_events=18", "trainer.max_epochs=20", f"model.index_dir={tmp_path}/index")
     instantiate(cfg.synthetic)

@@ -11,7 +11,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.metrics import f1_score
 
-from baselines.data.base import collate_dicts
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.medcaption import caption_scores, concept_f1
 from baselines.io.formats.medcaption import build_vocabulary, read_concepts
@@ -19,11 +18,11 @@ from baselines.models.multilabel import decide, per_image_f1
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.medcaption import CaptionReference
-from conftest import train_steps
+from tasks import KITS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "medcaption"
 Compose = Callable[..., DictConfig]
-TINY = ("synthetic.n_train=12", "synthetic.n_test=4", "data.batch_size=4")
+TINY = (*KITS["concepts"].tiny, "data.batch_size=4")
 
 
 def test_official_concept_file_parses_uppercased_with_empty_lists() -> None:
@@ -115,21 +114,6 @@ def test_concepts_train_then_predict_from_checkpoint(demo_cfg: Compose, tmp_path
                 output="mismatch",
             )
         )
-
-
-def test_multilabel_overfits_one_batch(demo_cfg: Compose) -> None:
-    torch.manual_seed(0)
-    cfg = demo_cfg("concepts", *TINY)
-    instantiate(cfg.synthetic)
-    datamodule = instantiate(cfg.data)
-    module = instantiate(cfg.model)
-    module.build_head(datamodule.vocabulary)
-    batch = collate_dicts([datamodule.dataset("train")[i] for i in range(8)])
-    losses = train_steps(module, batch, steps=40, lr=2e-3)
-    with torch.no_grad():  # train-mode batch statistics: the check is that the batch was memorised
-        probabilities = module(batch["image"]).sigmoid()
-    assert losses[-1] < 0.05
-    assert float(per_image_f1(probabilities > 0.5, batch["target"] > 0.5)) == pytest.approx(1.0)
 
 
 def test_concepts_validator_accepts_what_the_official_accepts_and_warns(tmp_path: Path) -> None:

@@ -18,9 +18,10 @@ from baselines.config import compose_config
 from baselines.errors import FormatWarning
 from baselines.pipeline import run
 from baselines.tasks import get_task
+from tasks import KITS
 
 NOISE = ("pin_memory", "dirpath has changed", "litlogger", "most confident of a class")
-SPLL = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=1", "data.pin_memory=true")
+SPLL = (*KITS["spll"].tiny, "trainer.max_epochs=1", "data.pin_memory=true")
 
 
 class _Records(logging.Handler):

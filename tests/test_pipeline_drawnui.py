@@ -61,6 +61,7 @@ def test_same_seed_gives_identical_run_file(demo_cfg: Compose, drawnui_root: Pat
     assert len(_run_file_bytes(first)) > 100  # non-trivial: detections were written
 
 
+@pytest.mark.slow
 def test_resume_from_last_checkpoint_matches_uninterrupted_run(demo_cfg: Compose, drawnui_root: Path) -> None:
     common = (*TINY_DRAWNUI, "model.net.box_score_thresh=0.0", "callbacks.model_checkpoint.monitor=null")
     whole = run(demo_cfg("drawnui", *common, "trainer.max_epochs=2", root=drawnui_root, output="whole"))
@@ -110,6 +111,7 @@ def test_predict_entry_reproduces_the_training_run_file(
     assert re.search(rf"^map_50 +{trained['scores']['map_50']:.4f}  \(primary\)$", capsys.readouterr().out, re.M)
 
 
+@pytest.mark.slow
 def test_failed_run_resumes_from_last_and_matches(demo_cfg: Compose, drawnui_root: Path) -> None:
     common = (*TINY_DRAWNUI, "trainer.max_epochs=2", "model.net.box_score_thresh=0.0")
     whole = run(demo_cfg("drawnui", *common, root=drawnui_root, output="whole"))

@@ -29,7 +29,7 @@ from baselines.config import config_dir, register_resolvers
 from baselines.synthetic import coral, drawnui, lifelog, medcaption, tuberculosis, vqamed
 from baselines.tasks import get_task
 from baselines.text.tokenizers import train_word_tokenizer
-from conftest import TINY_VQA_NET
+from tasks import KITS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 MARKER = "<!-- real-data commands: tests/test_real_data.py runs this block -->"
@@ -50,50 +50,9 @@ FAST = (
     "data.pin_memory=false",
     "data.persistent_workers=false",
 )
-_DETECTOR = (
-    "model.net.backbone=resnet10t",
-    "model.net.pretrained=false",
-    "model.net.fpn_channels=16",
-    "model.net.representation_size=32",
-    "data.image_size=128",
-    "data.batch_size=2",
-)
-_CAPTIONER = (
-    "model.net.encoder=null",
-    "model.net.decoder=null",
-    "model.net.hidden_size=32",
-    "model.net.encoder_layers=1",
-    "model.net.decoder_layers=1",
-    "model.net.attention_heads=2",
-    "model.net.max_positions=32",
-    "model.max_length=8",
-    "data.image_size=32",
-    "data.batch_size=4",
-)
-# Random-init tiny networks; `{weights}` is this test's folder of local files (tokenizers), as a user offline
-# would point `model.tokenizer` at a local folder.
-TINY: dict[str, tuple[str, ...]] = {
-    "drawnui": _DETECTOR,
-    "coral_boxes": _DETECTOR,
-    "coral_polygons": (
-        "model.net.encoder=tu-resnet10t",
-        "model.net.encoder_weights=null",
-        "model.net.encoder_depth=3",
-        "model.net.decoder_channels=[16,16,16]",
-        "data.image_size=128",
-        "data.batch_size=2",
-    ),
-    "concepts": ("model.net.name=resnet10t", "model.net.pretrained=false", "data.image_size=32", "data.batch_size=4"),
-    "caption": ("model.tokenizer={weights}/medcaption-tokenizer", *_CAPTIONER),
-    "vqg": ("model.tokenizer={weights}/vqamed-tokenizer", *_CAPTIONER),
-    "vqa": (
-        "model.tokenizer={weights}/vqamed-tokenizer",
-        *TINY_VQA_NET,
-    ),
-    "lmrt": ("model.model_name=baselines-tiny-clip", "model.pretrained=null", "data.image_size=64"),
-    "spll": (),
-    "tbct": ("model.net.name=resnet10", "data.size=[8,16,16]", "data.batch_size=2"),
-}
+# Random-init tiny networks (each task's kit, tests/tasks/); `{weights}` is this test's folder of local files
+# (tokenizers), as a user offline would point `model.tokenizer` at a local folder.
+TINY: dict[str, tuple[str, ...]] = {name: kit.real for name, kit in KITS.items()}
 
 
 Layout = dict[str, dict[str, list[str]]]

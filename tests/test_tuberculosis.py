@@ -11,12 +11,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.metrics import roc_auc_score
 
-from baselines.data.base import collate_dicts
 from baselines.data.tuberculosis import cached_ct, preprocess_ct
 from baselines.errors import FormatError
 from baselines.io.formats.tuberculosis import LABELS, lung_label_order, read_labels
@@ -24,10 +22,10 @@ from baselines.io.lungs import LungPreprocessing, locate_lungs
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.tuberculosis import CTReference
-from conftest import train_steps
+from tasks import KITS
 
 Compose = Callable[..., DictConfig]
-TINY = ("synthetic.n_train=8", "synthetic.n_test=3", "+synthetic.size=32", "data.size=[16,16,16]", "data.batch_size=2")
+TINY = (*KITS["tbct"].tiny, "data.batch_size=2")
 
 
 def _save(path: Path, array: np.ndarray) -> Path:
@@ -259,17 +257,3 @@ def test_pipeline_scores_mean_auc(demo_cfg: Compose) -> None:
     instantiate(cfg.synthetic)
     summary = run(cfg)
     assert "mean_auc" in summary["scores"] and "min_auc" in summary["scores"]
-
-
-def test_overfits_one_batch_with_gradient_checkpointing(demo_cfg: Compose) -> None:
-    torch.manual_seed(0)
-    cfg = demo_cfg("tbct", *TINY, "model.gradient_checkpointing=true")
-    instantiate(cfg.synthetic)
-    dataset = instantiate(cfg.data).dataset("train")
-    batch = collate_dicts([dataset[i] for i in range(4)])
-    module = instantiate(cfg.model)
-    losses = train_steps(module, batch, steps=30, lr=1e-3)
-    assert losses[-1] < 0.05
-    with torch.no_grad():
-        predicted = module.lung_logits(batch["volume"]) > 0
-    assert torch.equal(predicted, batch["target"] > 0.5)

@@ -10,26 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
 
 from baselines.data import vqamed as vqamed_data
-from baselines.data.base import collate_dicts
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.vqamed import accuracy, bleu, bleu_words, normalize_answer, question_bleu, sentence_score
 from baselines.io.formats.vqamed import read_answers, read_questions, read_reference_questions, read_test_ids
 from baselines.io.images import find_images_by_stem
-from baselines.models.vqa import flatten_questions
 from baselines.pipeline import run
 from baselines.tasks import get_task
 from baselines.tasks.vqamed import VQAReference, VQASpec
-from conftest import train_steps
+from tasks import KITS
 
 Compose = Callable[..., DictConfig]
 REAL = Path(__file__).parent / "fixtures" / "real" / "vqamed"
-TINY = ("synthetic.n_train=24", "synthetic.n_test=4", "data.batch_size=4")
+TINY = (*KITS["vqa"].tiny, "data.batch_size=4")
 
 
 @pytest.mark.parametrize(
@@ -134,25 +131,6 @@ def test_vqa_run_is_in_test_order_validated_and_scored(demo_cfg: Compose) -> Non
     ids = [line.split("|")[0] for line in Path(summary["run_file"]).read_text().splitlines()]
     questions = Path(cfg.data.predict_questions).read_text().splitlines()
     assert ids == [q.split("|")[0] for q in questions]
-
-
-def test_vqa_overfits_one_batch_with_type_routing(demo_cfg: Compose) -> None:
-    torch.manual_seed(0)
-    cfg = demo_cfg("vqa", *TINY)
-    instantiate(cfg.synthetic)
-    datamodule = instantiate(cfg.data)
-    module = instantiate(cfg.model)
-    module.build_head(datamodule.answers, datamodule.answer_types)
-    assert module.question_types == ["open", "yes/no"]  # no category files: yes/no and the others
-    batch = collate_dicts([datamodule.dataset("train")[i] for i in range(8)])
-    losses = train_steps(module, batch, steps=40, lr=2e-3)
-    questions, truth, _, image_index = flatten_questions(batch)
-    with torch.no_grad():
-        answers = module.answer(module(batch["image"], questions, image_index=image_index))
-    assert losses[-1] < 0.05
-    assert answers == [" ".join(a.lower().split()) for a in truth]
-    yes_no = [q.startswith("is ") for q in questions]
-    assert all((a in ("yes", "no")) == asked for a, asked in zip(answers, yes_no, strict=True))
 
 
 def test_reference_layouts_are_told_apart(tmp_path: Path) -> None:
