@@ -30,10 +30,11 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
+from baselines.ensemble.mmr import temporal_mmr
 from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
 from baselines.models.weights import MissingWeightsError, cached_hub_file, hub_reachable, offline_advice
 from baselines.retrieval.ann import IndexSettings, Searcher, open_searcher
-from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
+from baselines.retrieval.index import EmbeddingIndex
 from baselines.retrieval.shards import merge_shards, shard_folder, shard_key, shard_rows
 from baselines.retrieval.store import EmbeddingWriter
 
