@@ -33,7 +33,9 @@ class TaskSpec(ABC):
     Attributes:
         name: Registry key, also the `task` value in configs and `--task` on the command line.
         primary_metric: The key of `score`'s result that the official leaderboard ranks by.
-        run_file_name: Default file name of run files written by the pipeline.
+        run_file_name: A file name with this task's run-file extension, for the run-file text of a few items
+            written to a temporary file and parsed back (validation overlays, the results page, tests); the
+            pipeline's run file is named by the config (`callbacks.run_file_writer.output_path`).
         fusion: How `baselines ensemble` fuses several parsed runs of this task: a key of
             `baselines.ensemble.FUSERS` named after the parsed run's shape ("boxes", "label_sets",
             "rankings", ...); None: the task cannot be ensembled.
