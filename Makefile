@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make demo   - install into .venv, then train every task briefly on synthetic data and score it
-#   make test   - install into .venv, then lint, type-check and run the test suite
+#   make test   - install into .venv, then lint (ruff, import contracts), type-check and run the test suite
 # The install takes the exact versions of requirements/lock.txt; `make lock` regenerates the lock files.
 PYTHON ?= python3
 VENV ?= .venv
@@ -49,9 +49,12 @@ lock:
 demo: $(STAMP)
 	$(BIN)/baselines demo --out $(DEMO_OUT)
 
+# lint-imports holds pyproject.toml's import contracts: the floors of docs/extending.md, no import cycles,
+# and no torch under baselines validate / evaluate.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -75,4 +78,4 @@ gpu-wheels:
 	$(PYTHON) scripts/gpu_wheels.py download --dest .whl --python $(GPU_PYTHON)
 
 clean:
-	rm -rf $(DEMO_OUT) outputs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DEMO_OUT) outputs .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -26,9 +26,10 @@ from baselines.models.detection import DetectionModule
 from baselines.models.multilabel import MultiLabelModule
 from baselines.models.nets.detectors import faster_rcnn
 from baselines.models.nets.segmenters import smp_model
+from baselines.models.nets.volume_classifiers import monai_classifier
 from baselines.models.segmentation import SegmentationModule
 from baselines.models.tta import TTA
-from baselines.models.volume import VolumeClassificationModule, monai_classifier
+from baselines.models.volume import VolumeClassificationModule
 from baselines.models.weights import create_timm
 
 OPTIMIZER = partial(torch.optim.SGD, lr=0.1)

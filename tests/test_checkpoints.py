@@ -68,6 +68,23 @@ def test_predict_with_only_a_checkpoint_reproduces_the_run_file(
     assert record["checkpoint"] == summary["checkpoint"] and record["untrained"] is False
 
 
+def test_a_checkpoint_recording_a_moved_network_still_predicts(
+    spll_checkpoint: tuple[dict, list[str]], tmp_path: Path
+) -> None:
+    """The network builders moved to baselines.models.nets (issue 30): a checkpoint saved before records the old
+    `_target_` in its config, which is only a record: its overrides are replayed on today's configs."""
+    summary, _ = spll_checkpoint
+    state = torch.load(summary["checkpoint"], map_location="cpu", weights_only=True)
+    assert state[RECORD_KEY]["config"]["model"]["net"]["_target_"] == "baselines.models.nets.regressors.mlp"
+    state[RECORD_KEY]["config"]["model"]["net"]["_target_"] = "baselines.models.tabular.mlp"  # where it was
+    before = tmp_path / "before.ckpt"
+    torch.save(state, before)
+    out = tmp_path / "predicted"
+    argv = [f"ckpt_path={before}", f"paths.root_dir={tmp_path}", f"paths.output_dir={out}", f"hydra.run.dir={out}"]
+    assert main(["predict", *argv]) == 0
+    assert (out / "runs" / "spll.csv").read_bytes() == Path(summary["run_file"]).read_bytes()
+
+
 def test_predict_without_a_checkpoint_is_refused(demo_cfg: Compose) -> None:
     instantiate(demo_cfg("spll", *SPLL).synthetic)
     with pytest.raises(CheckpointError, match=r"ckpt_path=<checkpoint file>.*allow_untrained=true"):

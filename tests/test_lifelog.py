@@ -15,6 +15,7 @@ from PIL import Image
 
 from baselines.data.lifelog import LifelogDataModule
 from baselines.data.transforms import detection_pipeline
+from baselines.ensemble.mmr import temporal_mmr
 from baselines.errors import FormatError, FormatWarning
 from baselines.evaluation.lifelog import lmrt_scores, spll_scores, topic_scores
 from baselines.io.formats.lifelog import (
@@ -26,7 +27,7 @@ from baselines.io.formats.lifelog import (
 )
 from baselines.io.images import load_rgb
 from baselines.pipeline import run
-from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
+from baselines.retrieval.index import EmbeddingIndex
 from baselines.tasks import get_task
 from baselines.tasks.lifelog import LifelogReference
 

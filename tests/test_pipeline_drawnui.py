@@ -14,8 +14,9 @@ from omegaconf import DictConfig
 
 from baselines.cli import main
 from baselines.config import compose_config
+from baselines.io.hashes import sha256_file
 from baselines.pipeline import run
-from baselines.runfiles.provenance import provenance_path, sha256_file
+from baselines.runfiles.provenance import provenance_path
 from baselines.tasks import get_task
 from conftest import TINY_DRAWNUI
 

@@ -71,7 +71,7 @@ def test_help_is_the_commands_own_and_loads_no_torch(command: str) -> None:
         ("max_epochs=1", "Did you mean trainer.max_epochs=1"),  # a trainer key given without its node
         (
             "model.net.hiden=3",
-            "no such key in model.net (baselines.models.tabular.mlp). Did you mean model.net.hidden=3?",
+            "no such key in model.net (baselines.models.nets.regressors.mlp). Did you mean model.net.hidden=3?",
         ),
         ("trainer=gpuu", "no config trainer=gpuu. Did you mean trainer=gpu?"),
         ("trainer.limit_train_batches=2", "add it with +trainer.limit_train_batches=2"),  # Trainer's, not in the node

@@ -15,9 +15,10 @@ import torch
 from hydra.utils import instantiate
 
 from baselines.ensemble import ensemble_runs
+from baselines.io.hashes import sha256_file
 from baselines.io.sidecar import read_sidecar, sidecar_path
 from baselines.pipeline import run
-from baselines.runfiles.provenance import provenance_path, sha256_file
+from baselines.runfiles.provenance import provenance_path
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import get_task
 

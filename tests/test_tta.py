@@ -18,10 +18,12 @@ from baselines.config import compose_config
 from baselines.models.detection import DetectionModule, _internal_scale
 from baselines.models.multilabel import MultiLabelModule
 from baselines.models.nets.detectors import faster_rcnn
+from baselines.models.nets.text_encoders import bert_encoder
+from baselines.models.nets.volume_classifiers import monai_classifier
 from baselines.models.segmentation import SegmentationModule
 from baselines.models.tta import TTA, View, apply_view, average_maps
-from baselines.models.volume import VolumeClassificationModule, monai_classifier
-from baselines.models.vqa import VQAModule, bert_encoder
+from baselines.models.volume import VolumeClassificationModule
+from baselines.models.vqa import VQAModule
 from baselines.models.weights import create_timm
 from baselines.text.tokenizers import train_word_tokenizer
 

@@ -110,7 +110,8 @@ def ensemble_runs(
         FormatError: An invalid member run or sidecar; or a fused run the validator refuses (then removed).
     """
     from baselines.io.atomic import atomic_write_text
-    from baselines.runfiles.provenance import provenance_path, sha256_file, write_provenance
+    from baselines.io.hashes import sha256_file
+    from baselines.runfiles.provenance import provenance_path, write_provenance
 
     options = options or FusionOptions()
     kind = spec.kind

@@ -4,7 +4,7 @@ Reciprocal rank fusion (Cormack, Clarke and Buettcher, SIGIR 2009) scores an ima
 `sum over runs of weight / (k + rank)`, rank 1-based within the run's topic by confidence, as the
 evaluator ranks (equal confidences keep file order); k = 60 is the paper's value. Fused scores are
 divided by the topic's best one (so the top image has relevance 1, the scale of the retrieval model's
-cosine scores) and re-ranked by `baselines.retrieval.index.temporal_mmr` with the model's defaults,
+cosine scores) and re-ranked by `baselines.ensemble.mmr.temporal_mmr` with the model's defaults,
 which needs every image's time: from the image folder (the released names carry it) or the metadata CSV
 given as --images, else the re-ranking is skipped.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.ensemble.base import FusionContext, Member, common_ids, normalised_weights, register
+from baselines.ensemble.mmr import temporal_mmr
 from baselines.evaluation.lifelog import rank
 
 
@@ -48,8 +49,6 @@ def _times(context: FusionContext) -> Mapping[str, float] | None:
 def fuse_rankings(members: Sequence[Member], context: FusionContext) -> list[dict[str, Any]]:
     """LMRT: per topic, RRF over the runs, temporal MMR over the fused list, at most the task's maximum
     per topic; confidences fall with the final rank, as the retrieval model writes them."""
-    from baselines.retrieval.index import temporal_mmr
-
     options = context.options
     limit = int(getattr(context.spec, "warn_above", 50))  # as many per topic as a run may hold without a warning
     weights = normalised_weights(members)

@@ -25,6 +25,7 @@ import numpy as np
 
 from baselines.errors import FormatError, Problem
 from baselines.io.atomic import atomic_write_bytes
+from baselines.io.hashes import sha256_file
 from baselines.io.npy import npy_bytes, npy_header
 
 SIDECAR_SUFFIX = ".raw_scores.npz"
@@ -76,8 +77,6 @@ def write_sidecar(
             place last); by default the sha256 of the file at run_path.
         to: Write here instead (a staging file the writer renames into place).
     """
-    from baselines.runfiles.provenance import sha256_file
-
     scores = np.asarray(scores, np.float32)
     if scores.shape != (len(ids), len(labels)):
         raise ValueError(f"scores of shape {scores.shape}; expected ({len(ids)} items, {len(labels)} labels)")
@@ -162,8 +161,6 @@ def read_sidecar(
     Raises:
         FormatError: Not a sidecar, inconsistent shapes, over max_bytes, or written for another version of the run.
     """
-    from baselines.runfiles.provenance import sha256_file
-
     path = Path(path)
     check_sidecar_header(path, max_bytes)
     try:

@@ -11,7 +11,7 @@
   time (temporal MMR), and the top `top_k` are returned with confidences that decrease with rank (the
   evaluator ranks by confidence).
 
-`baselines-tiny-clip` is a random-init configuration registered with open_clip for tests and the demo.
+The network is `baselines.models.nets.clip.create_clip`'s (`baselines-tiny-clip` is its random-init test size).
 """
 
 from __future__ import annotations
@@ -30,38 +30,17 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
+from baselines.ensemble.mmr import temporal_mmr
 from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
-from baselines.models.weights import MissingWeightsError, cached_hub_file, hub_reachable, offline_advice
+from baselines.models.nets.clip import create_clip
 from baselines.retrieval.ann import IndexSettings, Searcher, open_searcher
-from baselines.retrieval.index import EmbeddingIndex, temporal_mmr
+from baselines.retrieval.index import EmbeddingIndex
 from baselines.retrieval.shards import merge_shards, shard_folder, shard_key, shard_rows
 from baselines.retrieval.store import EmbeddingWriter
-
-open_clip.add_model_config(Path(__file__).parent / "clip_configs")
 
 log = logging.getLogger(__name__)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def create_clip(model_name: str, pretrained: str | None) -> torch.nn.Module:
-    """open_clip model by name with a pretrained tag (e.g. "openai", "laion2b_s34b_b79k"), a local
-    checkpoint path, or None for random init."""
-    local = "pass a checkpoint file path as pretrained, or pretrained=null for random init"
-    if pretrained and not Path(pretrained).expanduser().is_file() and not hub_reachable():
-        # a tag offline: its file from the local hub cache, or a clear error at once (no retries)
-        hub_id = (open_clip.get_pretrained_cfg(model_name, pretrained) or {}).get("hf_hub", "")
-        cached = cached_hub_file(hub_id.rstrip("/")) if hub_id else None
-        if cached is None:
-            raise MissingWeightsError(offline_advice(f"open_clip weights {pretrained!r} of {model_name}", local))
-        pretrained = str(cached)
-    try:
-        return open_clip.create_model(model_name, pretrained=pretrained)
-    except RuntimeError as exc:  # open_clip raises RuntimeError for unknown tags and failed downloads
-        raise MissingWeightsError(
-            f"could not load open_clip weights {pretrained!r} for {model_name} ({exc}). Download the checkpoint "
-            f"elsewhere (open_clip.create_model(name, pretrained=tag) caches it under HF_HOME) and {local}"
-        ) from exc
 
 
 class RetrievalModule(BaseModule):

@@ -16,37 +16,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import BertConfig, BertModel, PreTrainedModel
 
 from baselines.data.vqamed import YES_NO, answer_targets
 from baselines.evaluation.vqamed import accuracy
 from baselines.models.base import OptimizerFactory, SchedulerFactory
-from baselines.models.nets.captioners import _pretrained
 from baselines.models.tta import TTA, mean_over_views
 from baselines.models.vocabulary import VocabularyHeadModule
 from baselines.text.tokenizers import load_tokenizer
-
-
-def bert_encoder(
-    tokenizer: str,
-    name: str | None = None,
-    hidden_size: int = 256,
-    layers: int = 4,
-    attention_heads: int = 4,
-    max_positions: int = 64,
-) -> PreTrainedModel:
-    """A BERT-style question encoder: pretrained (hub name or folder) or random init of the given sizes."""
-    if name is not None:
-        return _pretrained(BertModel, name, {"add_pooling_layer": False})
-    config = BertConfig(
-        vocab_size=len(load_tokenizer(tokenizer)),
-        hidden_size=hidden_size,
-        num_hidden_layers=layers,
-        num_attention_heads=attention_heads,
-        intermediate_size=4 * hidden_size,
-        max_position_embeddings=max_positions,
-    )
-    return BertModel(config, add_pooling_layer=False)
 
 
 class VQAModule(VocabularyHeadModule):

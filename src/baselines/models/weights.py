@@ -13,12 +13,15 @@ import functools
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import timm
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # transformers is imported by the callers that hand in a class of it
+    from transformers import PreTrainedModel
 
 HUB_CHECK_TIMEOUT = 3.0
 _HUB_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -114,6 +117,27 @@ def create_timm(name: str, pretrained: bool | str = False, **kwargs: Any) -> nn.
                 "or train from scratch with pretrained=false"
             ) from exc
     return timm.create_model(name, pretrained=False, **kwargs)
+
+
+def pretrained_transformer(kind: type[PreTrainedModel], name: str, options: dict[str, Any]) -> PreTrainedModel:
+    """A transformers model of class `kind` from a hub name or a local folder, with `from_pretrained` options.
+
+    Offline, only the local hub cache is looked at (no retries).
+
+    Raises:
+        MissingWeightsError: The weights cannot be loaded; the message says how to provide them.
+    """
+    local = (
+        f"run `{kind.__name__}.from_pretrained(NAME).save_pretrained(DIR)` on a machine with internet, copy DIR "
+        "here and pass its path, or pass null for a random-init model"
+    )
+    offline = not Path(name).expanduser().is_dir() and not hub_reachable()
+    try:
+        return kind.from_pretrained(name, local_files_only=offline, **options)
+    except OSError as exc:
+        if offline:
+            raise MissingWeightsError(offline_advice(f"{kind.__name__} {name!r}", local)) from exc
+        raise MissingWeightsError(f"could not load {name!r} ({exc}). Offline, {local}") from exc
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:

@@ -1,5 +1,6 @@
 """A persistent embedding index: L2-normalised embeddings (memory-mapped .npy) + ids + times, exact
-cosine top-k by chunked matrix products, and a time-aware MMR re-ranking for diverse moments.
+cosine top-k by chunked matrix products. The time-aware MMR re-ranking of the results for diverse moments
+is `baselines.ensemble.mmr.temporal_mmr`.
 
 Approximate (faiss) indexes over the same embeddings: `baselines.retrieval.ann`."""
 
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,29 +151,3 @@ def _check(folder: Path) -> tuple[str | None, dict[str, Any]]:
         if (folder / name).stat().st_size != offset + npy_bytes(shape, dtype):
             return f"{name} is truncated (its header says {shape} {dtype})", meta
     return None, meta
-
-
-def temporal_mmr(
-    relevance: Sequence[float], times: Sequence[float], k: int, weight: float = 0.7, time_scale: float = 1800.0
-) -> list[int]:
-    """Maximal marginal relevance with a temporal redundancy term.
-
-    Picks k of the candidates, each maximising `weight * relevance - (1 - weight) * max_similarity` where
-    the similarity to an already picked item is `exp(-|dt| / time_scale)`: moments close in time are
-    usually the same event (cluster), so spreading over time raises cluster recall.
-
-    Returns:
-        Positions into the candidate lists, in picking order.
-    """
-    rel = np.asarray(relevance, np.float64)
-    t = np.asarray(times, np.float64)
-    picked: list[int] = []
-    redundancy = np.zeros(len(rel))
-    available = np.ones(len(rel), bool)
-    for _ in range(min(k, len(rel))):
-        score = np.where(available, weight * rel - (1 - weight) * redundancy, -np.inf)
-        best = int(score.argmax())
-        picked.append(best)
-        available[best] = False
-        redundancy = np.maximum(redundancy, np.exp(-np.abs(t - t[best]) / time_scale))
-    return picked

@@ -15,14 +15,7 @@ import torch
 
 import baselines
 from baselines.io.atomic import atomic_write_text
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+from baselines.io.hashes import sha256_file
 
 
 def git_sha(start: Path | None = None) -> str | None:

@@ -15,8 +15,9 @@ import torch.distributed as dist
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from baselines.io.atomic import atomic_path, atomic_write_text
+from baselines.io.hashes import sha256_file
 from baselines.io.sidecar import sidecar_path, write_sidecar
-from baselines.runfiles.provenance import provenance_path, scores_path, sha256_file, write_provenance
+from baselines.runfiles.provenance import provenance_path, scores_path, write_provenance
 
 
 def gather_predictions(predictions: Sequence[Any]) -> list[dict[str, Any]]:

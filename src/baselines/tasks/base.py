@@ -52,7 +52,9 @@ class TaskSpec(ABC):
     Attributes:
         name: Registry key, also the `task` value in configs and `--task` on the command line.
         primary_metric: The key of `score`'s result that the official leaderboard ranks by.
-        run_file_name: Default file name of run files written by the pipeline.
+        run_file_name: A file name with this task's run-file extension, for the run-file text of a few items
+            written to a temporary file and parsed back (validation overlays, the results page, tests); the
+            pipeline's run file is named by the config (`callbacks.run_file_writer.output_path`).
         kind: The task's problem family (`Kind`): how its runs are ensembled, drawn and plotted.
         id_separators: The characters that separate the fields of a run-file line: an id holding one
             (or any whitespace) cannot be written so that the validator reads it back.

@@ -132,10 +132,6 @@ class LMRTSpec(TaskSpec):
             missing.append("image ids against the collection (give --images <image folder or metadata CSV>)")
         return missing
 
-    def with_metadata(self, reference: LifelogReference, metadata: str | Path) -> LifelogReference:
-        reference.images = {image.image_id for image in read_metadata(metadata)}
-        return reference
-
     def parse_run(self, path: str | Path, reference: LifelogReference | None) -> dict[str, list[tuple[str, float]]]:
         problems = ProblemCollector(path)
         result: dict[str, list[tuple[str, float]]] = {}

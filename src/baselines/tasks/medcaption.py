@@ -91,7 +91,6 @@ def _cuis(text: str) -> bool:
 
 
 class _TabSpec(TaskSpec):
-    ground_truth_what: str
     reference_hint = "give --images <test image folder>, or --gt <ground truth>"
     id_separators = "\t"
 

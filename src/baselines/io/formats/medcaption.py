@@ -14,8 +14,6 @@ from pathlib import Path
 from baselines.errors import ProblemCollector
 from baselines.io.lines import read_lines
 
-MODALITIES = ("DRAN", "DRCO", "DRCT", "DRMR", "DRPE", "DRUS", "DRXR")
-
 
 def read_tab_file(path: str | Path, what: str, check: Callable[[str], str | None] | None = None) -> dict[str, str]:
     """Reads `id<TAB>value` lines (value may be empty, the tab may not be missing).

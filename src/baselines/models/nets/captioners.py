@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
@@ -14,23 +11,8 @@ from transformers import (
     ViTModel,
 )
 
-from baselines.models.weights import MissingWeightsError, hub_reachable, offline_advice
+from baselines.models.weights import pretrained_transformer
 from baselines.text.tokenizers import load_tokenizer
-
-
-def _pretrained(kind: type[PreTrainedModel], name: str, options: dict[str, Any]) -> PreTrainedModel:
-    """A hub name or a local folder; offline, only the local hub cache is looked at (no retries)."""
-    local = (
-        f"run `{kind.__name__}.from_pretrained(NAME).save_pretrained(DIR)` on a machine with internet, copy DIR "
-        "here and pass its path, or pass null for a random-init model"
-    )
-    offline = not Path(name).expanduser().is_dir() and not hub_reachable()
-    try:
-        return kind.from_pretrained(name, local_files_only=offline, **options)
-    except OSError as exc:
-        if offline:
-            raise MissingWeightsError(offline_advice(f"{kind.__name__} {name!r}", local)) from exc
-        raise MissingWeightsError(f"could not load {name!r} ({exc}). Offline, {local}") from exc
 
 
 def vision_encoder_decoder(
@@ -70,7 +52,7 @@ def vision_encoder_decoder(
         )
         encoder_model: PreTrainedModel = ViTModel(vit, add_pooling_layer=False)
     else:
-        encoder_model = _pretrained(ViTModel, encoder, {"add_pooling_layer": False})
+        encoder_model = pretrained_transformer(ViTModel, encoder, {"add_pooling_layer": False})
     if decoder is None:
         gpt = GPT2Config(
             vocab_size=len(tok),
@@ -85,7 +67,7 @@ def vision_encoder_decoder(
         )
         decoder_model: PreTrainedModel = GPT2LMHeadModel(gpt)
     else:
-        decoder_model = _pretrained(GPT2LMHeadModel, decoder, {"add_cross_attention": True})
+        decoder_model = pretrained_transformer(GPT2LMHeadModel, decoder, {"add_cross_attention": True})
         decoder_model.resize_token_embeddings(len(tok))
     model = VisionEncoderDecoderModel(encoder=encoder_model, decoder=decoder_model)
     start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
