@@ -66,7 +66,7 @@ TINY_VQA_NET: Sequence[str] = (
     "model.text_net.attention_heads=2",
     "model.fusion_dim=32",
     "data.image_size=32",
-    "data.batch_size=4",
+    "data.loader.batch_size=4",
 )
 """A VQA network small enough for a CPU test (ResNet-10t, a 1-layer text encoder at 32 px), random init."""
 
@@ -75,7 +75,7 @@ TINY_DRAWNUI: Sequence[str] = (
     "synthetic.n_train=6",
     "synthetic.n_test=3",
     "data.image_size=192",
-    "data.batch_size=2",
+    "data.loader.batch_size=2",
     "model.net.backbone=resnet10t",
     "model.net.fpn_channels=32",
     "model.net.representation_size=64",

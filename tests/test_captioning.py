@@ -18,7 +18,7 @@ from baselines.text.tokenizers import load_tokenizer, train_word_tokenizer
 from conftest import train_steps
 
 Compose = Callable[..., DictConfig]
-TINY = ("synthetic.n_train=12", "synthetic.n_test=4", "data.batch_size=4")
+TINY = ("synthetic.n_train=12", "synthetic.n_test=4", "data.loader.batch_size=4")
 
 
 def test_word_tokenizer_round_trips_normalised_text(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from conftest import train_steps
 
 FIXTURES = Path(__file__).parent / "fixtures" / "medcaption"
 Compose = Callable[..., DictConfig]
-TINY = ("synthetic.n_train=12", "synthetic.n_test=4", "data.batch_size=4")
+TINY = ("synthetic.n_train=12", "synthetic.n_test=4", "data.loader.batch_size=4")
 
 
 def test_official_concept_file_parses_uppercased_with_empty_lists() -> None:

@@ -20,7 +20,7 @@ from baselines.pipeline import run
 from baselines.tasks import get_task
 
 NOISE = ("pin_memory", "dirpath has changed", "litlogger", "most confident of a class")
-SPLL = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=1", "data.pin_memory=true")
+SPLL = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=1", "data.loader.pin_memory=true")
 
 
 class _Records(logging.Handler):

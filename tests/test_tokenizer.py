@@ -150,8 +150,8 @@ def test_a_folder_that_cannot_be_carried_says_so(tmp_path: Path, caplog: pytest.
 # ---- a checkpoint carries its tokenizer ------------------------------------------------------------------------
 
 TINY = {
-    "caption": ("synthetic.n_train=12", "synthetic.n_test=4", "data.batch_size=4", "trainer.max_epochs=1"),
-    "vqa": ("synthetic.n_train=24", "synthetic.n_test=4", "data.batch_size=4", "trainer.max_epochs=1"),
+    "caption": ("synthetic.n_train=12", "synthetic.n_test=4", "data.loader.batch_size=4", "trainer.max_epochs=1"),
+    "vqa": ("synthetic.n_train=24", "synthetic.n_test=4", "data.loader.batch_size=4", "trainer.max_epochs=1"),
 }
 TOKENIZER = {"caption": "medcaption/tokenizer", "vqa": "vqamed/tokenizer"}
 

@@ -27,7 +27,13 @@ from baselines.tasks.tuberculosis import CTReference
 from conftest import train_steps
 
 Compose = Callable[..., DictConfig]
-TINY = ("synthetic.n_train=8", "synthetic.n_test=3", "+synthetic.size=32", "data.size=[16,16,16]", "data.batch_size=2")
+TINY = (
+    "synthetic.n_train=8",
+    "synthetic.n_test=3",
+    "+synthetic.size=32",
+    "data.size=[16,16,16]",
+    "data.loader.batch_size=2",
+)
 
 
 def _save(path: Path, array: np.ndarray) -> Path:

@@ -29,7 +29,7 @@ from conftest import train_steps
 
 Compose = Callable[..., DictConfig]
 REAL = Path(__file__).parent / "fixtures" / "real" / "vqamed"
-TINY = ("synthetic.n_train=24", "synthetic.n_test=4", "data.batch_size=4")
+TINY = ("synthetic.n_train=24", "synthetic.n_test=4", "data.loader.batch_size=4")
 
 
 @pytest.mark.parametrize(
