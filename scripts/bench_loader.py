@@ -45,8 +45,8 @@ def _loader(name: str, root: Path, workers: int, overrides: list[str]) -> Any:
             f"+demo={name}",
             f"paths.root_dir={root}",
             f"paths.output_dir={root}/out",
-            f"data.num_workers={workers}",
-            f"data.persistent_workers={workers > 0}",
+            f"data.loader.num_workers={workers}",
+            f"data.loader.persistent_workers={workers > 0}",
             *overrides,
         ],
     )
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every task, e.g. data.batch_size=32")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every task, e.g. data.loader.batch_size=32")
     parser.add_argument("--transforms", action="store_true", help="time the training pipelines instead")
     args = parser.parse_args()
     if args.transforms:

@@ -21,7 +21,7 @@ converted data stay under --work, nothing is committed.
 
 Training runs in a subprocess (`python -m baselines.cli train experiment=<task> paths.data_dir=$DATA ...`, the
 official-layout pipeline unchanged) with `--threads` torch threads (OMP_NUM_THREADS), data loading in the
-training process (`data.num_workers=0`), and `baselines.callbacks.CpuBudget`, which ends training after the
+training process (`data.loader.num_workers=0`), and `baselines.callbacks.CpuBudget`, which ends training after the
 epoch that leaves too little of `--cpu-minutes` for another. Its CPU time is measured as user + sys of the
 subprocess (`resource.getrusage(RUSAGE_CHILDREN)`), start-up, prediction of the test set and scoring included.
 
@@ -178,9 +178,9 @@ class Bench:
             "trainer=cpu",
             f"paths.data_dir={self.data}",
             f"hydra.run.dir={out}",
-            "data.num_workers=0",
-            "data.pin_memory=false",
-            "data.persistent_workers=false",
+            "data.loader.num_workers=0",
+            "data.loader.pin_memory=false",
+            "data.loader.persistent_workers=false",
             "+callbacks.cpu_budget._target_=baselines.callbacks.CpuBudget",
             f"+callbacks.cpu_budget.minutes={self.cpu_minutes}",
             "overwrite=true",
@@ -231,17 +231,17 @@ DETECTOR = [
     "model.net.pretrained=false",
     "model.net.fpn_channels=64",
     "model.net.representation_size=256",
-    "model.optimizer.lr=1e-3",
-    "data.batch_size=4",
+    "model.optim.optimizer.lr=1e-3",
+    "data.loader.batch_size=4",
     "trainer.max_epochs=60",
 ]
 SEGMENTER = [
     "model.net.encoder=tu-resnet10t",
     "model.net.encoder_weights=null",
     "model.net.decoder_channels=[64,32,16,16,16]",
-    "model.optimizer.lr=3e-3",
+    "model.optim.optimizer.lr=3e-3",
     "data.image_size=256",
-    "data.batch_size=8",
+    "data.loader.batch_size=8",
     "trainer.max_epochs=60",
 ]
 CAPTIONER = [
@@ -252,9 +252,9 @@ CAPTIONER = [
     "model.net.decoder_layers=2",
     "model.net.attention_heads=4",
     "model.net.max_positions=64",
-    "model.optimizer.lr=5e-4",
+    "model.optim.optimizer.lr=5e-4",
     "data.image_size=64",
-    "data.batch_size=32",
+    "data.loader.batch_size=32",
     "trainer.max_epochs=40",
 ]
 
@@ -386,9 +386,9 @@ def concepts(bench: Bench) -> Result:
     overrides = [
         "model.net.name=resnet10t",
         "model.net.pretrained=false",
-        "model.optimizer.lr=1e-3",
+        "model.optim.optimizer.lr=1e-3",
         "data.image_size=96",
-        "data.batch_size=32",
+        "data.loader.batch_size=32",
         "trainer.max_epochs=40",
         f"data.val_concepts={root / 'val/concepts.txt'}",
         f"data.val_images={root / 'val/images'}",
@@ -517,9 +517,9 @@ VQA = [
     "model.text_net.hidden_size=128",
     "model.text_net.layers=2",
     "model.text_net.attention_heads=2",
-    "model.optimizer.lr=2e-3",
+    "model.optim.optimizer.lr=2e-3",
     "data.image_size=64",
-    "data.batch_size=32",
+    "data.loader.batch_size=32",
     "trainer.max_epochs=10",
     "trainer.check_val_every_n_epoch=10",  # validation once, at the end: the reported split selects nothing
 ]
@@ -553,7 +553,7 @@ def vqa(bench: Bench) -> Result:
     for category in others:
         out = bench.run_dir(f"vqa-val-{category}")
         argv = [sys.executable, "-m", "baselines.cli", "predict", f"ckpt_path={checkpoint}", f"hydra.run.dir={out}"]
-        argv += [f"paths.data_dir={bench.data}", "data.num_workers=0", "overwrite=true"]
+        argv += [f"paths.data_dir={bench.data}", "data.loader.num_workers=0", "overwrite=true"]
         argv += [f"data.predict_questions={release.category_file(bench.data, category)}"]
         argv += [f"data.predict_images={images}"]
         _, seconds = bench._run(argv)

@@ -34,9 +34,10 @@ def _sync(device: str) -> None:
 
 
 def embed_throughput(model: str, device: str, precision: str, images: int, batch: int, size: int) -> float:
+    from baselines.models.base import Optim
     from baselines.models.retrieval import RetrievalModule  # open_clip: not imported by the index benchmarks
 
-    task = RetrievalModule(model, None, optimizer=lambda p: torch.optim.SGD(p, lr=0.0)).to(device).eval()
+    task = RetrievalModule(model, None, Optim(lambda p: torch.optim.SGD(p, lr=0.0))).to(device).eval()
     pixels = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, device=device)  # as loaders give
     autocast = torch.autocast(device, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     with torch.no_grad(), autocast:

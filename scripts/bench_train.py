@@ -169,7 +169,7 @@ def _setup(name: str, root: Path, overrides: Sequence[str]) -> tuple[Any, Any, i
     )
     instantiate(cfg.synthetic)
     datamodule = instantiate(cfg.data)
-    return datamodule, cfg, int(cfg.data.batch_size)
+    return datamodule, cfg, int(cfg.data.loader.batch_size)
 
 
 def bench_lightning(cfg: Any, datamodule: Any, steps: int, warmup: int, device: str, precision: str) -> LoopResult:
@@ -262,7 +262,7 @@ def main() -> None:
     parser.add_argument("--precision", default=None, help="32-true (CPU default) or bf16-mixed (GPU default)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every task, e.g. data.batch_size=16")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every task, e.g. data.loader.batch_size=16")
     args = parser.parse_args()
     precision = args.precision or ("bf16-mixed" if args.device == "cuda" else "32-true")
     names = args.tasks.split(",") if args.tasks else demo_names()

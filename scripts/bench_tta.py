@@ -22,6 +22,7 @@ from typing import Any
 import lightning
 import torch
 
+from baselines.models.base import Optim
 from baselines.models.detection import DetectionModule
 from baselines.models.multilabel import MultiLabelModule
 from baselines.models.nets.detectors import faster_rcnn
@@ -32,7 +33,7 @@ from baselines.models.tta import TTA
 from baselines.models.volume import VolumeClassificationModule
 from baselines.models.weights import create_timm
 
-OPTIMIZER = partial(torch.optim.SGD, lr=0.1)
+OPTIM = Optim(partial(torch.optim.SGD, lr=0.1))
 SETTINGS = {"off": None, "hflip": TTA(hflip=True), "hflip+2 scales": TTA(hflip=True, scales=[0.75, 1.25])}
 
 
@@ -48,16 +49,16 @@ def _images(batch: int, size: int, device: str) -> dict[str, Any]:
 
 def detection(size: int, device: str) -> tuple[Any, dict[str, Any]]:
     net = faster_rcnn(21, "resnet18", image_size=size, fpn_channels=64, representation_size=256)
-    return DetectionModule(net, OPTIMIZER), _images(2, size, device)
+    return DetectionModule(net, OPTIM), _images(2, size, device)
 
 
 def segmentation(size: int, device: str) -> tuple[Any, dict[str, Any]]:
     net = smp_model(13, "Unet", "tu-resnet18", encoder_weights=None, decoder_channels=[128, 64, 32, 16, 8])
-    return SegmentationModule(net, 13, OPTIMIZER), _images(2, size, device)
+    return SegmentationModule(net, 13, OPTIM), _images(2, size, device)
 
 
 def classification(size: int, device: str) -> tuple[Any, dict[str, Any]]:
-    module = MultiLabelModule(create_timm("resnet18", False, num_classes=0), OPTIMIZER)
+    module = MultiLabelModule(create_timm("resnet18", False, num_classes=0), OPTIM)
     module.build_head([f"C{i:07d}" for i in range(100)])
     return module, _images(8, size // 2, device)
 
@@ -69,7 +70,7 @@ def volume(size: int, device: str) -> tuple[Any, dict[str, Any]]:
         "id": ["a", "b"],
         "index": torch.arange(2),
     }
-    return VolumeClassificationModule(monai_classifier("resnet18"), OPTIMIZER), batch
+    return VolumeClassificationModule(monai_classifier("resnet18"), OPTIM), batch
 
 
 BUILDERS: dict[str, Callable[[int, str], tuple[Any, dict[str, Any]]]] = {

@@ -57,28 +57,19 @@ TINY_SYNTHETIC: dict[str, dict[str, Any]] = {
 TINY: dict[str, dict[str, Any]] = {
     "drawnui": {
         "data.image_size": 96,
-        "data.batch_size": 2,
+        "data.loader.batch_size": 2,
         "model.net.backbone": "resnet10t",
         "model.net.fpn_channels": 32,
         "model.net.representation_size": 64,
         "model.net.rpn_batch_size_per_image": 32,
         "model.net.box_batch_size_per_image": 32,
     },
-    "caption": {"data.batch_size": 2},
-    "vqa": {"data.batch_size": 2},
-    "tbct": {"data.batch_size": 2, "data.size": [16, 16, 16]},
+    "caption": {"data.loader.batch_size": 2},
+    "vqa": {"data.loader.batch_size": 2},
+    "tbct": {"data.loader.batch_size": 2, "data.size": [16, 16, 16]},
 }
 # The real configs' data keys that set what reaches the model and how it is loaded (not where files are).
-LOADER_KEYS = (
-    "image_size",
-    "size",
-    "batch_size",
-    "augmentations",
-    "num_workers",
-    "pin_memory",
-    "persistent_workers",
-    "balanced_sampling",
-)
+LOADER_KEYS = ("image_size", "size", "loader", "augmentations", "balanced_sampling")
 # The GPU machine has no internet: hub weights off, random networks of the configs' sizes. The tokenizers
 # are the word-level ones the synthetic generators train (GPT-2's and BERT's are hub downloads).
 OFFLINE: dict[str, dict[str, Any]] = {
@@ -205,7 +196,7 @@ def training_stage(task: str, settings: Settings, emit: Emit) -> None:
     cfg = task_config(task, root, settings.tiny)
     instantiate(cfg.synthetic)
     datamodule = instantiate(cfg.data)
-    batch = int(cfg.data.batch_size)
+    batch = int(cfg.data.loader.batch_size)
     for precision in PRECISIONS:
         row: dict[str, Any] = {
             "key": f"{task} {precision}",
@@ -213,7 +204,7 @@ def training_stage(task: str, settings: Settings, emit: Emit) -> None:
             "model": str(cfg.model._target_).rsplit(".", 1)[1],
             "input": _input_shape(cfg),
             "batch": batch,
-            "workers": int(cfg.data.num_workers),
+            "workers": int(cfg.data.loader.num_workers),
             "precision": precision,
         }
         try:

@@ -16,6 +16,7 @@ import torch
 from baselines.data import tuberculosis as tuberculosis_data
 from baselines.data.tuberculosis import cached_ct, preprocess_ct
 from baselines.io.lungs import LungPreprocessing
+from baselines.models.base import Optim
 from baselines.models.retrieval import RetrievalModule
 from baselines.retrieval.index import EmbeddingIndex
 from baselines.synthetic import tuberculosis
@@ -140,7 +141,9 @@ def _loader(images: torch.Tensor) -> _Loader:
 def test_changed_images_under_the_same_ids_rebuild_the_lmrt_index(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model = RetrievalModule("baselines-tiny-clip", None, partial(torch.optim.AdamW), index_dir=str(tmp_path / "idx"))
+    model = RetrievalModule(
+        "baselines-tiny-clip", None, Optim(partial(torch.optim.AdamW)), index_dir=str(tmp_path / "idx")
+    )
     model.eval()
     files = {}
     for k in range(3):

@@ -18,7 +18,7 @@ from baselines.text.tokenizers import load_tokenizer, train_word_tokenizer
 from tasks import KITS
 
 Compose = Callable[..., DictConfig]
-TINY = (*KITS["caption"].tiny, "data.batch_size=4")
+TINY = (*KITS["caption"].tiny, "data.loader.batch_size=4")
 
 
 def test_word_tokenizer_round_trips_normalised_text(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from baselines.checkpoints import (
     with_checkpoint_overrides,
 )
 from baselines.cli import main
-from baselines.config import config_dir
+from baselines.config import compose_config, config_dir
 from baselines.pipeline import run
 from baselines.runfiles.provenance import provenance_path
 from tasks import KITS
@@ -81,6 +81,34 @@ def test_a_checkpoint_recording_a_moved_network_still_predicts(
     torch.save(state, before)
     out = tmp_path / "predicted"
     argv = [f"ckpt_path={before}", f"paths.root_dir={tmp_path}", f"paths.output_dir={out}", f"hydra.run.dir={out}"]
+    assert main(["predict", *argv]) == 0
+    assert (out / "runs" / "spll.csv").read_bytes() == Path(summary["run_file"]).read_bytes()
+
+
+def test_a_checkpoint_recorded_before_the_shared_settings_nodes_still_predicts(
+    spll_checkpoint: tuple[dict, list[str]], tmp_path: Path
+) -> None:
+    """A record written before issue 30 spells the loader and optimizer keys as they were (`data.batch_size`,
+    `model.optimizer.lr`, `+model.compile_model`): they are replayed as data.loader.* and model.optim.*, and the
+    prediction writes the same run file."""
+    summary, _ = spll_checkpoint
+    checkpoint = torch.load(summary["checkpoint"], weights_only=True)
+    old = ["data.batch_size=16", "data.num_workers=0", "model.optimizer.lr=0.5", "+model.compile_model=false"]
+    checkpoint[RECORD_KEY]["overrides"] += old
+    path = tmp_path / "before.ckpt"
+    torch.save(checkpoint, path)
+    out = tmp_path / "predicted"
+    argv = [f"ckpt_path={path}", f"paths.root_dir={tmp_path}", f"paths.output_dir={out}", f"hydra.run.dir={out}"]
+    replayed = with_checkpoint_overrides(argv)
+    new = [
+        "data.loader.batch_size=16",
+        "data.loader.num_workers=0",
+        "model.optim.optimizer.lr=0.5",
+        "++model.optim.compile_model=false",
+    ]
+    assert replayed[-len(argv) - len(new) : -len(argv)] == new
+    cfg = compose_config("predict", replayed)
+    assert cfg.data.loader.batch_size == 16 and cfg.model.optim.optimizer.lr == 0.5
     assert main(["predict", *argv]) == 0
     assert (out / "runs" / "spll.csv").read_bytes() == Path(summary["run_file"]).read_bytes()
 
@@ -153,8 +181,10 @@ def test_replayed_overrides_yield_to_the_users_and_never_include_run_specific_on
     path = tmp_path / "mine.ckpt"
     stored = ["experiment=spll", "+demo=spll", "paths.output_dir=/old", "data.batch_size=8", "ckpt_path=a.ckpt"]
     torch.save({"state_dict": {}, RECORD_KEY: {"task": "spll", **record_overrides(stored)}}, path)
-    argv = [f"ckpt_path={path}", "data.batch_size=2"]
+    argv = [f"ckpt_path={path}", "data.loader.batch_size=2"]
     assert with_checkpoint_overrides(argv) == ["experiment=spll", "+demo=spll", *argv]
+    # the user's own, in the spelling before issue 30, still wins over the checkpoint's
+    assert with_checkpoint_overrides([argv[0], "data.batch_size=2"]) == ["experiment=spll", "+demo=spll", *argv]
     explicit = ["experiment=spll", f"ckpt_path={path}"]
     assert with_checkpoint_overrides(explicit) == explicit
 
@@ -290,7 +320,7 @@ def test_the_composed_config_may_name_only_known_targets(tmp_path: Path, capsys:
     check_composed_targets(["experiment=spll", "+demo=spll"])  # the project's own: accepted
     check_composed_targets(["experiment=drawnui", "+demo=drawnui", "trainer=fsdp", "logger=tensorboard"])
     for extra in ("+model.hook={_target_:os.system,command:id}", "model.optimizer._target_=torch.save"):
-        with pytest.raises(CheckpointError, match=r"never use: model\.\w+: (os\.system|torch\.save)"):
+        with pytest.raises(CheckpointError, match=r"never use: model\.[\w.]+: (os\.system|torch\.save)"):
             check_composed_targets(["experiment=spll", extra])
     # a target that an interpolation would hide is reported as written, never resolved
     with pytest.raises(CheckpointError, match=r"callbacks\.lr_monitor: \$\{x\}"):

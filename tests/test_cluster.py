@@ -74,13 +74,13 @@ def test_optuna_sweep_of_three_trials_returns_the_best_metric(
     listed = json.loads(capsys.readouterr().out)
     values = [job["summary"]["monitor"]["value"] for job in listed["jobs"]]
     assert values == sorted(values) and values[0] == pytest.approx(results["best_value"])  # best (lowest) first
-    assert all(any(o.startswith("model.optimizer.lr=") for o in job["swept"]) for job in listed["jobs"])
+    assert all(any(o.startswith("model.optim.optimizer.lr=") for o in job["swept"]) for job in listed["jobs"])
     assert main(["sweep-summary", str(sweep)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0] == f"{sweep}: 3 jobs, val/mae (min), best first"
     assert re.match(r"job +val/mae +test sign_accuracy +overrides$", table[1])
     assert table[2].split()[:2] == [listed["jobs"][0]["job"], f"{values[0]:.4f}"]
-    assert table[-1].startswith(f"optuna best: val/mae={results['best_value']:.4f} model.optimizer.lr=")
+    assert table[-1].startswith(f"optuna best: val/mae={results['best_value']:.4f} model.optim.optimizer.lr=")
 
 
 @pytest.mark.slow

@@ -70,7 +70,9 @@ def test_debug_and_logger_configs_instantiate(
 
 
 def test_compile_keeps_state_dict_keys(tmp_path: Path) -> None:
-    cfg = compose_config("train", ["experiment=spll", "+demo=spll", *_overrides(tmp_path), "+model.compile_model=true"])
+    cfg = compose_config(
+        "train", ["experiment=spll", "+demo=spll", *_overrides(tmp_path), "model.optim.compile_model=true"]
+    )
     module = instantiate(cfg.model)
     keys = set(module.state_dict())
     module.setup("fit")  # compiles in place (lazily: nothing is traced until the first call)

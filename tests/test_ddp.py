@@ -105,10 +105,11 @@ def _clip_rank(rank: int, module: Any, batch: dict[str, Any], port: int, out: Pa
 
 
 def test_clip_loss_under_ddp_equals_one_process_over_the_global_batch(tmp_path: Path) -> None:
+    from baselines.models.base import Optim
     from baselines.models.retrieval import RetrievalModule
 
     torch.manual_seed(0)
-    module = RetrievalModule("baselines-tiny-clip", None, optimizer=partial(torch.optim.AdamW)).eval()
+    module = RetrievalModule("baselines-tiny-clip", None, Optim(partial(torch.optim.AdamW))).eval()
     batch = {
         "id": [f"i{k}" for k in range(4)],
         "image": torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8),

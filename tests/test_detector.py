@@ -59,6 +59,7 @@ def test_missing_local_weights_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_torchvision_faster_rcnn_random_init_with_flat_anchors_trains(drawnui_root: Path) -> None:
+    from baselines.models.base import Optim
     from baselines.models.detection import DetectionModule
     from baselines.models.nets.detectors import torchvision_faster_rcnn
 
@@ -68,7 +69,7 @@ def test_torchvision_faster_rcnn_random_init_with_flat_anchors_trains(drawnui_ro
     assert net.rpn.head.cls_logits.out_channels == 5 * 4  # 5 sizes per level in this model, 4 ratios
     assert net.roi_heads.box_predictor.cls_score.out_features == 22
     _, batch = _tiny_module_and_batch(drawnui_root)
-    module = DetectionModule(net, optimizer=lambda params: torch.optim.SGD(params, lr=0.01))
+    module = DetectionModule(net, Optim(lambda params: torch.optim.SGD(params, lr=0.01)))
     module.train()
     loss = module.training_step(batch, 0)
     loss.backward()

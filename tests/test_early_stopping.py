@@ -41,7 +41,7 @@ def _validated_epochs(output_dir: Path) -> list[int]:
 
 def test_a_metric_that_never_improves_stops_training_after_patience(demo_cfg: Compose, tmp_path: Path) -> None:
     # lr=0: the weights, hence val/mae, never change, so no epoch after the first improves on it
-    tiny = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=6", "model.optimizer.lr=0")
+    tiny = ("synthetic.n_train=16", "synthetic.n_test=4", "trainer.max_epochs=6", "model.optim.optimizer.lr=0")
     instantiate(demo_cfg("spll", *tiny).synthetic)
     stopped = run(demo_cfg("spll", *tiny, "callbacks=early_stopping", "callbacks.early_stopping.patience=1"))
     assert _validated_epochs(tmp_path / "out") == [0, 1]  # epoch 0 sets the best, epoch 1 fails to beat it: stop

@@ -22,7 +22,7 @@ from tasks import KITS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "medcaption"
 Compose = Callable[..., DictConfig]
-TINY = (*KITS["concepts"].tiny, "data.batch_size=4")
+TINY = (*KITS["concepts"].tiny, "data.loader.batch_size=4")
 
 
 def test_official_concept_file_parses_uppercased_with_empty_lists() -> None:

@@ -21,7 +21,7 @@ from baselines.tasks import get_task
 from tasks import KITS
 
 NOISE = ("pin_memory", "dirpath has changed", "litlogger", "most confident of a class")
-SPLL = (*KITS["spll"].tiny, "trainer.max_epochs=1", "data.pin_memory=true")
+SPLL = (*KITS["spll"].tiny, "trainer.max_epochs=1", "data.loader.pin_memory=true")
 
 
 class _Records(logging.Handler):

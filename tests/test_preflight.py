@@ -75,7 +75,11 @@ def test_help_is_the_commands_own_and_loads_no_torch(command: str) -> None:
         ),
         ("trainer=gpuu", "no config trainer=gpuu. Did you mean trainer=gpu?"),
         ("trainer.limit_train_batches=2", "add it with +trainer.limit_train_batches=2"),  # Trainer's, not in the node
-        ("data.foo=1", "no such key in data (baselines.data.tabular.TabularDataModule) (its keys: batch_size,"),
+        ("data.foo=1", "no such key in data (baselines.data.tabular.TabularDataModule) (its keys: loader, predict_"),
+        (
+            "data.loader.batch_sise=4",
+            "no such key in data.loader (baselines.data.base.Loader). Did you mean data.loader.batch_size=4?",
+        ),
     ],
 )
 def test_config_errors_name_the_fix(override: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:

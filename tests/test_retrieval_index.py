@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from baselines.data.lifelog import collate_readable
+from baselines.models.base import Optim
 from baselines.models.retrieval import RetrievalModule
 from baselines.retrieval import ann, store
 from baselines.retrieval.ann import ApproximateIndex, IndexSettings, open_searcher
@@ -238,7 +239,7 @@ class _Images(Dataset):
 
 
 def _model(folder: Path) -> RetrievalModule:
-    model = RetrievalModule("baselines-tiny-clip", None, partial(torch.optim.AdamW), index_dir=str(folder))
+    model = RetrievalModule("baselines-tiny-clip", None, Optim(partial(torch.optim.AdamW)), index_dir=str(folder))
     return model.eval()
 
 

@@ -228,7 +228,7 @@ def test_ctrl_c_twice_stops_at_once_and_points_at_the_last_saved_checkpoint(
 def test_last_ckpt_is_the_last_epoch_even_when_it_did_not_improve(demo_cfg: Compose, tmp_path: Path) -> None:
     # lr=0: val/mae never improves after epoch 0, so only epoch 0 is a best checkpoint; last.ckpt (what
     # ckpt_path=last resumes from) must still be epoch 2's, and the best one epoch 0's
-    tiny = (*SPLL[:2], "trainer.max_epochs=3", "model.optimizer.lr=0")
+    tiny = (*SPLL[:2], "trainer.max_epochs=3", "model.optim.optimizer.lr=0")
     instantiate(demo_cfg("spll", *tiny).synthetic)
     summary = run(demo_cfg("spll", *tiny))
     folder = tmp_path / "out" / "checkpoints"

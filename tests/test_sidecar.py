@@ -43,7 +43,7 @@ def test_predict_writes_a_score_sidecar_that_ensembles_average(
         task,
         *tiny,
         "synthetic.n_test=4",
-        "data.batch_size=4",
+        "data.loader.batch_size=4",
         "debug=fast_dev_run",
         "callbacks.run_file_writer.sidecar=true",
         "model.tta.hflip=true",

@@ -151,8 +151,8 @@ def test_a_folder_that_cannot_be_carried_says_so(tmp_path: Path, caplog: pytest.
 # ---- a checkpoint carries its tokenizer ------------------------------------------------------------------------
 
 TINY = {
-    "caption": (*KITS["caption"].tiny, "data.batch_size=4", "trainer.max_epochs=1"),
-    "vqa": (*KITS["vqa"].tiny, "data.batch_size=4", "trainer.max_epochs=1"),
+    "caption": (*KITS["caption"].tiny, "data.loader.batch_size=4", "trainer.max_epochs=1"),
+    "vqa": (*KITS["vqa"].tiny, "data.loader.batch_size=4", "trainer.max_epochs=1"),
 }
 TOKENIZER = {"caption": "medcaption/tokenizer", "vqa": "vqamed/tokenizer"}
 

@@ -32,8 +32,11 @@ def test_wandb_offline_run_records_config_and_test_scores(
         summary = run(cfg)
         logged = wandb.run
         assert logged is not None and logged.offline
-        assert logged.config["model"]["optimizer"]["lr"] == cfg.model.optimizer.lr  # the resolved config
-        assert logged.config["task"] == "spll" and logged.config["data"]["batch_size"] == cfg.data.batch_size
+        assert logged.config["model"]["optim"]["optimizer"]["lr"] == cfg.model.optim.optimizer.lr  # the resolved config
+        assert (
+            logged.config["task"] == "spll"
+            and logged.config["data"]["loader"]["batch_size"] == cfg.data.loader.batch_size
+        )
         for name, value in summary["scores"].items():
             assert logged.summary[f"test/{name}"] == pytest.approx(value)
     finally:
@@ -74,7 +77,7 @@ def test_mlflow_file_store_records_params_and_test_scores(
     (logged,) = client.search_runs([experiment.experiment_id])
     assert logged.info.status == "FINISHED"
     params = logged.data.params
-    assert params["task"] == "spll" and float(params["model/optimizer/lr"]) == 0.003  # flattened resolved config
+    assert params["task"] == "spll" and float(params["model/optim/optimizer/lr"]) == 0.003  # flattened resolved config
     assert params["trainer/max_epochs"] == "3"
     for name, value in summary["scores"].items():
         assert logged.data.metrics[f"test/{name}"] == pytest.approx(value)

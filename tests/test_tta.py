@@ -15,6 +15,7 @@ from torch import nn
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 
 from baselines.config import compose_config
+from baselines.models.base import Optim
 from baselines.models.detection import DetectionModule, _internal_scale
 from baselines.models.multilabel import MultiLabelModule
 from baselines.models.nets.detectors import faster_rcnn
@@ -27,7 +28,7 @@ from baselines.models.vqa import VQAModule
 from baselines.models.weights import create_timm
 from baselines.text.tokenizers import train_word_tokenizer
 
-OPTIMIZER = partial(torch.optim.SGD, lr=0.1)
+OPTIM = Optim(partial(torch.optim.SGD, lr=0.1))
 FLIP = TTA(hflip=True)
 
 
@@ -67,7 +68,7 @@ def _predict(module: Any, batch: dict[str, Any], tta: TTA | None) -> list[dict[s
 
 def test_concepts_flip_on_a_symmetric_image_equals_no_tta() -> None:
     torch.manual_seed(0)
-    module = MultiLabelModule(create_timm("resnet10t", False, num_classes=0), OPTIMIZER).eval()
+    module = MultiLabelModule(create_timm("resnet10t", False, num_classes=0), OPTIM).eval()
     module.build_head(["C0000001", "C0000002", "C0000003"])
     module.emit_raw_scores = True
     symmetric = _batch(_symmetric(2, 3, 32, 32))
@@ -87,7 +88,7 @@ def test_vqa_flip_on_a_symmetric_image_equals_no_tta(tmp_path: Path) -> None:
     torch.manual_seed(0)
     text = bert_encoder(str(tmp_path / "tok"), hidden_size=32, layers=1, attention_heads=2, max_positions=16)
     image = create_timm("resnet10t", False, num_classes=0)
-    module = VQAModule(image, text, str(tmp_path / "tok"), OPTIMIZER, fusion_dim=16).eval()
+    module = VQAModule(image, text, str(tmp_path / "tok"), OPTIM, fusion_dim=16).eval()
     batch = _batch(_symmetric(2, 3, 32, 32), question=questions)
     with pytest.raises(RuntimeError, match=r"call build_head\(answers\) \(or fit/predict with a data module\) first"):
         _predict(module, batch, FLIP)
@@ -103,7 +104,7 @@ def test_vqa_flip_on_a_symmetric_image_equals_no_tta(tmp_path: Path) -> None:
 
 def test_tb_flip_on_a_symmetric_volume_equals_no_tta() -> None:
     torch.manual_seed(0)
-    module = VolumeClassificationModule(monai_classifier("resnet10"), OPTIMIZER).eval()
+    module = VolumeClassificationModule(monai_classifier("resnet10"), OPTIM).eval()
     volume = _symmetric(1, 2, 1, 8, 16, 16).float() / 255
     batch = {"volume": volume, "id": ["CTR_TST_001.nii.gz"], "index": torch.arange(1)}
     a, b = _predict(module, batch, None), _predict(module, batch, FLIP)
@@ -127,7 +128,7 @@ class MirrorSymmetricConv(nn.Module):
 
 def _segmenter(tta: TTA | None) -> SegmentationModule:
     torch.manual_seed(0)
-    return SegmentationModule(MirrorSymmetricConv(3), 2, OPTIMIZER, min_area=1, tta=tta).eval()
+    return SegmentationModule(MirrorSymmetricConv(3), 2, OPTIM, min_area=1, tta=tta).eval()
 
 
 def test_segmentation_flip_on_a_symmetric_image_equals_no_tta() -> None:
@@ -165,7 +166,7 @@ class BrightBoxDetector(nn.Module):
 
 
 def _detect(tta: TTA | None, images: torch.Tensor) -> dict[str, Any]:
-    module = DetectionModule(BrightBoxDetector(), OPTIMIZER, tta=tta).eval()
+    module = DetectionModule(BrightBoxDetector(), OPTIM, tta=tta).eval()
     extra = {"orig_size": torch.tensor([[64, 64]]), "scale": torch.tensor([1.0])}
     with torch.no_grad():
         return module.predict_step(_batch(images, **extra), 0)[0]
@@ -204,7 +205,7 @@ def test_torchvision_detector_scales_inside_and_restores() -> None:
     torch.manual_seed(0)
     net = faster_rcnn(3, "resnet10t", image_size=64, fpn_channels=16, representation_size=32, box_score_thresh=0.0)
     net.roi_heads.detections_per_img = 5  # few boxes per view: a quick fusion
-    module = DetectionModule(net, OPTIMIZER, tta=TTA(hflip=True, scales=[0.5])).eval()
+    module = DetectionModule(net, OPTIM, tta=TTA(hflip=True, scales=[0.5])).eval()
     extra = {"orig_size": torch.tensor([[64, 64]]), "scale": torch.tensor([1.0])}
     with torch.no_grad():
         (out,) = module.predict_step(_batch(torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8), **extra), 0)

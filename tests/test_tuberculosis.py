@@ -25,7 +25,7 @@ from baselines.tasks.tuberculosis import CTReference
 from tasks import KITS
 
 Compose = Callable[..., DictConfig]
-TINY = (*KITS["tbct"].tiny, "data.batch_size=2")
+TINY = (*KITS["tbct"].tiny, "data.loader.batch_size=2")
 
 
 def _save(path: Path, array: np.ndarray) -> Path:

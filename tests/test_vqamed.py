@@ -26,7 +26,7 @@ from tasks import KITS
 
 Compose = Callable[..., DictConfig]
 REAL = Path(__file__).parent / "fixtures" / "real" / "vqamed"
-TINY = (*KITS["vqa"].tiny, "data.batch_size=4")
+TINY = (*KITS["vqa"].tiny, "data.loader.batch_size=4")
 
 
 @pytest.mark.parametrize(

@@ -36,9 +36,9 @@ FILES = {"modality": "C1_Modality", "plane": "C2_Plane", "organ": "C3_Organ", "a
 TINY = (
     *TINY_VQA_NET,
     "data.augmentations=[]",
-    "data.num_workers=0",
-    "data.pin_memory=false",
-    "data.persistent_workers=false",
+    "data.loader.num_workers=0",
+    "data.loader.pin_memory=false",
+    "data.loader.persistent_workers=false",
     "trainer=cpu",
     "trainer.max_epochs=1",
 )

@@ -39,7 +39,7 @@ class CpuBudget(Callback):
     machine; a wall-clock limit (`trainer.max_time`) would do less work on a busy machine and stop mid-epoch.
 
     The next epoch is assumed to cost as much as the costliest one so far. CPU time is counted as
-    `cpu_seconds` does: data-loader workers count once they have ended, so use it with `data.num_workers=0`
+    `cpu_seconds` does: data-loader workers count once they have ended, so use it with `data.loader.num_workers=0`
     (or non-persistent workers) for a strict budget. Add it to a run with
     `+callbacks.cpu_budget._target_=baselines.callbacks.CpuBudget +callbacks.cpu_budget.minutes=8`.
 

@@ -52,6 +52,7 @@ KNOWN_TARGETS = frozenset(
         "albumentations.VerticalFlip",
         "baselines.callbacks.EpochSummary",
         "baselines.callbacks.OverlayImages",
+        "baselines.data.base.Loader",
         "baselines.data.coral.read_coral_records",
         "baselines.data.detection.DetectionDataModule",
         "baselines.data.detection.read_grouped_records",
@@ -72,6 +73,7 @@ KNOWN_TARGETS = frozenset(
         "baselines.models.nets.regressors.mlp",
         "baselines.models.nets.text_encoders.bert_encoder",
         "baselines.models.nets.volume_classifiers.monai_classifier",
+        "baselines.models.base.Optim",
         "baselines.models.captioning.CaptioningModule",
         "baselines.models.detection.DetectionModule",
         "baselines.models.nets.detectors.faster_rcnn",
@@ -388,12 +390,17 @@ def replayed_overrides(record: Mapping[str, Any], given: Sequence[str], trust: b
     Raises:
         CheckpointError: Naming each refused override and why, when trust is False.
     """
+    from baselines.config import moved_override
+
     stored = [str(o) for o in record.get("overrides", [])]
-    mine = {override_key(o) for o in given}
+    # a checkpoint made before a key moved into a shared settings node (data.batch_size) replays it the new way;
+    # a refusal quotes the override as the checkpoint holds it
+    moved = {o: moved_override(o) for o in stored}
+    mine = {override_key(moved_override(o)) for o in given}
     if trust:  # the run's own paths too, as it was trained
-        stored += [str(o) for o in record.get("run_overrides", [])]
+        stored = [moved_override(o) for o in [*stored, *map(str, record.get("run_overrides", []))]]
         return [o for o in stored if override_key(o) not in mine and override_key(o) not in _RUN_FLAGS]
-    verdicts = {o: vet_override(o) for o in stored}
+    verdicts = {o: vet_override(moved[o]) for o in stored}
     refused = [f"{_quote(o)}: {why}" for o, why in verdicts.items() if why is not None]
     if refused:
         raise CheckpointError(
@@ -404,7 +411,7 @@ def replayed_overrides(record: Mapping[str, Any], given: Sequence[str], trust: b
         )
     if not any(override_key(o) == "experiment" and why is None for o, why in verdicts.items()):
         raise CheckpointError("the checkpoint's stored config names no experiment: give experiment=<name>")
-    return [o for o, why in verdicts.items() if why is None and override_key(o) not in mine]
+    return [moved[o] for o, why in verdicts.items() if why is None and override_key(moved[o]) not in mine]
 
 
 def _quote(text: str, limit: int = 100) -> str:
@@ -462,7 +469,9 @@ def with_checkpoint_overrides(argv: Sequence[str]) -> list[str]:
     The checkpoint's stored config is checked as data (`replayed_overrides`), then every `_target_` of the config
     they compose is checked against KNOWN_TARGETS, before Hydra starts and anything is instantiated.
     """
-    argv = list(argv)
+    from baselines.config import moved_override
+
+    argv = [moved_override(a) for a in argv]
     values = {override_key(a): a.split("=", 1)[1] for a in argv if "=" in a}
     checkpoint = values.get("ckpt_path")
     if not checkpoint or checkpoint in ("null", "last") or "experiment" in values:

@@ -42,8 +42,12 @@ def _hydra_command(command: str, argv: Sequence[str]) -> int:
     """`baselines train|predict`: checked in about a second (baselines.preflight), then run by `hydra.main`.
 
     torch and Lightning are imported only once the command line is known to compose: `--help`, `--cfg` and a
-    config error never load them (a checkpoint to predict from does: it is read with torch).
+    config error never load them (a checkpoint to predict from does: it is read with torch). Keys that moved into
+    a shared settings node are spelled the new way first (`data.batch_size` -> `data.loader.batch_size`).
     """
+    from baselines.config import moved_override
+
+    argv = [moved_override(arg) for arg in argv]
     if command == "predict" and _names_checkpoint(argv):
         from baselines.checkpoints import with_checkpoint_overrides
 

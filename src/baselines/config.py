@@ -16,6 +16,16 @@ from baselines.tasks import get_task
 
 _UNSET = object()
 
+# Keys that moved into the shared settings nodes (issue 30): data.loader (baselines.data.base.Loader) and model.optim
+# (baselines.models.base.Optim). A command line, a test or a checkpoint's record that spells them the old way is read
+# the new way (`moved_override`); a config file that sets them the old way is refused by name (baselines.preflight).
+_LOADER_KEYS = ("batch_size", "num_workers", "pin_memory", "persistent_workers", "predict_batch_size")
+_OPTIM_KEYS = ("optimizer", "scheduler", "scheduler_interval", "monitor", "channels_last", "compile_model")
+MOVED_KEYS = {
+    **{f"data.{key}": f"data.loader.{key}" for key in _LOADER_KEYS},
+    **{f"model.{key}": f"model.optim.{key}" for key in _OPTIM_KEYS},
+}
+
 
 def config_dir() -> Path:
     """The config tree: $BASELINES_CONFIG_DIR, the copy inside an installed wheel, or the repo's configs/."""
@@ -102,6 +112,22 @@ def resolved_for_record(cfg: DictConfig) -> dict[str, Any]:
     return dict(_unmark(resolved))
 
 
+def moved_override(override: str) -> str:
+    """An override of a key in MOVED_KEYS (or below one) spelled the new way; any other override as given.
+
+    `data.batch_size=4` -> `data.loader.batch_size=4`, `model.optimizer.lr=1e-3` -> `model.optim.optimizer.lr=1e-3`,
+    `~model.scheduler` -> `~model.optim.scheduler`. An addition (`+model.compile_model=true`, needed when the key was
+    not in the model's config) becomes an addition or assignment (`++`): the shared node now has every key.
+    """
+    body = override.lstrip("~+")
+    prefix = override[: len(override) - len(body)]
+    key, equals, value = body.partition("=")
+    for old, new in MOVED_KEYS.items():
+        if key == old or key.startswith(old + "."):
+            return f"{'++' if prefix == '+' else prefix}{new}{key[len(old) :]}{equals}{value}"
+    return override
+
+
 def compose_config(
     config_name: str = "train", overrides: Sequence[str] = (), return_hydra_config: bool = False
 ) -> DictConfig:
@@ -114,7 +140,8 @@ def compose_config(
     """
     register_resolvers()
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        return compose(config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
+        moved = [moved_override(o) for o in overrides]
+        return compose(config_name, overrides=moved, return_hydra_config=return_hydra_config)
 
 
 register_resolvers()

@@ -13,7 +13,9 @@ run starts:
 - a data path that does not exist where the data module's constructor requires it (a parameter without a
   default) for a split the run uses (`train_*` and `val_*` when training, `predict_*` when predicting);
 - `trainer.accelerator` gpu/cuda on a machine without a GPU device, with `trainer=cpu` suggested;
-- `evaluation.ground_truth` that does not exist, or reads as another task's ground truth (`TaskSpec.sniff`).
+- `evaluation.ground_truth` that does not exist, or reads as another task's ground truth (`TaskSpec.sniff`);
+- a config file that sets a key that moved into a shared settings node (`data.batch_size`, now
+  `data.loader.batch_size`: `baselines.config.MOVED_KEYS`; on the command line the old key is read as the new one).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from baselines.config import compose_config
+from baselines.config import MOVED_KEYS, compose_config
 
 # lightning.pytorch.Trainer's parameters, known without importing torch (tests/test_preflight.py compares this
 # with inspect.signature(Trainer), so a Lightning upgrade that changes them fails there).
@@ -114,7 +116,7 @@ def check(config_name: str, overrides: Sequence[str]) -> None:
     cfg = _compose(config_name, list(overrides))
     if OmegaConf.is_missing(cfg, "task"):
         raise ConfigError(f"no task: give experiment=<name> ({', '.join(_options('experiment'))})")
-    problems = [*_missing_data(cfg), *_gpu_problems(cfg), *_ground_truth_problems(cfg)]
+    problems = [*_moved_keys(cfg), *_missing_data(cfg), *_gpu_problems(cfg), *_ground_truth_problems(cfg)]
     if len(problems) == 1:
         raise ConfigError(problems[0])
     if problems:
@@ -270,6 +272,17 @@ def _signature(function: ast.FunctionDef) -> tuple[list[str], set[str]]:
 def _paths_of(value: Any) -> list[str]:
     values = list(value) if isinstance(value, list | tuple | ListConfig) else [value]
     return [str(v) for v in values if isinstance(v, str) and "/" in v]
+
+
+def _moved_keys(cfg: DictConfig) -> Iterator[str]:
+    """Keys that a config file (an experiment, a demo, the user's own) still sets where they were before issue 30:
+    the module would refuse them as unexpected arguments once torch has loaded."""
+    for old, new in MOVED_KEYS.items():
+        parent, _, leaf = old.rpartition(".")
+        node = cfg.get(parent)
+        if isinstance(node, DictConfig) and leaf in node:
+            folder = new.rpartition(".")[0].replace(".", "/")
+            yield f"{old} is set by a config file, but that key is {new} now (configs/{folder}/): move it there"
 
 
 def _missing_data(cfg: DictConfig) -> Iterator[str]:

@@ -16,7 +16,7 @@ import hydra
 from omegaconf import DictConfig
 
 from baselines.checkpoints import CheckpointError, with_checkpoint_overrides
-from baselines.config import config_dir
+from baselines.config import config_dir, moved_override
 from baselines.errors import exits_on_data_error
 from baselines.io.atomic import atomic_write_text
 from baselines.pipeline import run
@@ -56,12 +56,19 @@ def _report(cfg: DictConfig) -> float | None:
     return monitor
 
 
-main = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_report)
+train = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")(_report)
 predict = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="predict")(_report)
 
 
+def main() -> None:
+    """`baselines-train`: overrides of keys that moved into a shared settings node are spelled the new way."""
+    sys.argv = [sys.argv[0], *(moved_override(arg) for arg in sys.argv[1:])]
+    train()
+
+
 def predict_main() -> None:
-    """`baselines-predict`: without `experiment=`, the checkpoint's own overrides are composed first."""
+    """`baselines-predict`: without `experiment=`, the checkpoint's own overrides are composed first (and
+    overrides of keys that moved into a shared settings node are spelled the new way)."""
     try:
         sys.argv = [sys.argv[0], *with_checkpoint_overrides(sys.argv[1:])]
     except CheckpointError as exc:

@@ -8,7 +8,7 @@ DETECTOR: tuple[str, ...] = (
     "model.net.fpn_channels=16",
     "model.net.representation_size=32",
     "data.image_size=128",
-    "data.batch_size=2",
+    "data.loader.batch_size=2",
 )
 """Faster R-CNN on ResNet-10t with a thin FPN at 128 px (drawnUI, coral boxes)."""
 
@@ -22,7 +22,7 @@ CAPTIONER: tuple[str, ...] = (
     "model.net.max_positions=32",
     "model.max_length=8",
     "data.image_size=32",
-    "data.batch_size=4",
+    "data.loader.batch_size=4",
 )
 """A 1-layer ViT encoder and decoder of width 32 (captions, VQG)."""
 
@@ -35,6 +35,6 @@ VQA_NET: tuple[str, ...] = (
     "model.text_net.attention_heads=2",
     "model.fusion_dim=32",
     "data.image_size=32",
-    "data.batch_size=4",
+    "data.loader.batch_size=4",
 )
 """A VQA network small enough for a CPU test (ResNet-10t, a 1-layer text encoder at 32 px), random init."""

@@ -25,6 +25,11 @@ KIT = TaskKit(
     tiny=("synthetic.n_train=12", "synthetic.n_test=4"),
     real=("model.tokenizer={weights}/medcaption-tokenizer", *CAPTIONER),
     overfit=Overfit(
-        items=4, steps=250, lr=1e-3, loss_ratio=0.2, overrides=("data.batch_size=4",), memorised=_says_its_captions
+        items=4,
+        steps=250,
+        lr=1e-3,
+        loss_ratio=0.2,
+        overrides=("data.loader.batch_size=4",),
+        memorised=_says_its_captions,
     ),
 )

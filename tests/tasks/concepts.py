@@ -24,13 +24,13 @@ def _names_its_concepts(module: Any, batch: dict[str, Any]) -> None:
 KIT = TaskKit(
     name="concepts",
     tiny=("synthetic.n_train=12", "synthetic.n_test=4"),
-    real=("model.net.name=resnet10t", "model.net.pretrained=false", "data.image_size=32", "data.batch_size=4"),
+    real=("model.net.name=resnet10t", "model.net.pretrained=false", "data.image_size=32", "data.loader.batch_size=4"),
     overfit=Overfit(
         items=8,
         steps=40,
         lr=2e-3,
         final_loss=0.05,
-        overrides=("data.batch_size=4",),
+        overrides=("data.loader.batch_size=4",),
         prepare=_size_head,
         memorised=_names_its_concepts,
     ),

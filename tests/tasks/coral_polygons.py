@@ -27,7 +27,7 @@ KIT = TaskKit(
         "model.net.encoder_depth=3",
         "model.net.decoder_channels=[16,16,16]",
         "data.image_size=128",
-        "data.batch_size=2",
+        "data.loader.batch_size=2",
     ),
     overfit=Overfit(
         items=4, steps=60, lr=3e-3, loss_ratio=0.2, overrides=("data.image_size=128",), memorised=_labels_its_pixels

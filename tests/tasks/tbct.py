@@ -18,13 +18,13 @@ def _reports_its_lungs(module: Any, batch: dict[str, Any]) -> None:
 KIT = TaskKit(
     name="tbct",
     tiny=("synthetic.n_train=8", "synthetic.n_test=3", "+synthetic.size=32", "data.size=[16,16,16]"),
-    real=("model.net.name=resnet10", "data.size=[8,16,16]", "data.batch_size=2"),
+    real=("model.net.name=resnet10", "data.size=[8,16,16]", "data.loader.batch_size=2"),
     overfit=Overfit(
         items=4,
         steps=30,
         lr=1e-3,
         final_loss=0.05,
-        overrides=("data.batch_size=2", "model.gradient_checkpointing=true"),
+        overrides=("data.loader.batch_size=2", "model.gradient_checkpointing=true"),
         memorised=_reports_its_lungs,
     ),
 )

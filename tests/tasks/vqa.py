@@ -34,7 +34,7 @@ KIT = TaskKit(
         steps=40,
         lr=2e-3,
         final_loss=0.05,
-        overrides=("data.batch_size=4",),
+        overrides=("data.loader.batch_size=4",),
         prepare=_size_heads,
         memorised=_answers_its_questions,
     ),

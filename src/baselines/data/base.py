@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -40,8 +41,10 @@ def collate_dicts(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
-class BaseDataModule(pl.LightningDataModule):
-    """Builds train/val/predict datasets lazily and serves them with the suite's loader defaults.
+@dataclass(frozen=True)
+class Loader:
+    """How a data module serves its datasets: the settings every data module shares (`data.loader`, built from
+    configs/data/loader/default.yaml).
 
     Args:
         batch_size: Samples per batch (per device).
@@ -49,25 +52,33 @@ class BaseDataModule(pl.LightningDataModule):
         pin_memory: Page-locked host memory for faster host-to-GPU copies (used only when the trainer runs on
             an accelerator).
         persistent_workers: Keep workers alive between epochs (only with num_workers > 0).
-        predict_batch_size: Batch size for prediction; defaults to batch_size.
+        predict_batch_size: Batch size for validation and prediction; None: batch_size.
+    """
+
+    batch_size: int = 8
+    num_workers: int = 0
+    pin_memory: bool = False
+    persistent_workers: bool = False
+    predict_batch_size: int | None = None
+
+
+class BaseDataModule(pl.LightningDataModule):
+    """Builds train/val/predict datasets lazily and serves them as its `Loader` says.
+
+    Args:
+        loader: Batch sizes and loader workers; None: `Loader()`.
     """
 
     collate_fn: Callable[[Sequence[dict[str, Any]]], dict[str, Any]] = staticmethod(collate_dicts)
 
-    def __init__(
-        self,
-        batch_size: int = 8,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
-    ) -> None:
+    def __init__(self, loader: Loader | None = None) -> None:
         super().__init__()
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
-        self.persistent_workers = persistent_workers and num_workers > 0
-        self.predict_batch_size = predict_batch_size or batch_size
+        loader = loader or Loader()
+        self.batch_size = loader.batch_size
+        self.num_workers = loader.num_workers
+        self.pin_memory = loader.pin_memory
+        self.persistent_workers = loader.persistent_workers and loader.num_workers > 0
+        self.predict_batch_size = loader.predict_batch_size or loader.batch_size
         self._datasets: dict[str, Dataset] = {}
         self.skipped: dict[str, list[str]] = {}
 

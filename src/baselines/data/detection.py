@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
-from baselines.data.base import BaseDataModule, Split
+from baselines.data.base import BaseDataModule, Loader, Split
 from baselines.data.transforms import detection_pipeline, letterbox_scale, to_chw_uint8
 from baselines.io.grouped import parse_grouped_file
 from baselines.io.images import BadImagePolicy, IdFrom, images_by_id, load_rgb, read_header
@@ -174,7 +174,7 @@ class DetectionDataModule(BaseDataModule):
         id_from: Whether the official id of a predicted image is its file name or its stem.
         balanced_sampling: Draw training images with weights favouring rare classes (for strong
             class imbalance, e.g. coral); an epoch then has as many draws as there are images.
-        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+        loader: Batch sizes and loader workers (see BaseDataModule).
     """
 
     def __init__(
@@ -192,13 +192,9 @@ class DetectionDataModule(BaseDataModule):
         on_bad_image: BadImagePolicy = "error",
         id_from: IdFrom = "name",
         balanced_sampling: bool = False,
-        batch_size: int = 4,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
+        loader: Loader | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        super().__init__(loader)
         self.reader = reader
         self.train_annotations = train_annotations
         self.train_images = train_images

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from baselines.data.base import BaseDataModule, Split, collate_dicts
+from baselines.data.base import BaseDataModule, Loader, Split, collate_dicts
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.errors import MissingDataError, listing
 from baselines.io.formats.lifelog import LifelogImage, images_from_names, read_metadata, read_topics
@@ -113,7 +113,7 @@ class LifelogDataModule(BaseDataModule):
         split_seed: Seed of that split.
         on_bad_image: "error" (default) stops at the first missing or unreadable image, naming it; "skip"
             leaves such images out of the index and of training and reports them (`skipped["collection"]`).
-        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+        loader: Batch sizes and loader workers (see BaseDataModule).
     """
 
     def __init__(
@@ -125,13 +125,9 @@ class LifelogDataModule(BaseDataModule):
         val_fraction: float = 0.1,
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
+        loader: Loader | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        super().__init__(loader)
         self.images_root, self.metadata, self.topics = images, metadata, topics
         self.image_size = image_size
         self.val_fraction = val_fraction

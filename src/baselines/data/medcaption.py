@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from baselines.data.base import BaseDataModule, Split
+from baselines.data.base import BaseDataModule, Loader, Split
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.io.formats.medcaption import build_vocabulary, read_concepts, read_tab_file
 from baselines.io.images import BadImagePolicy, image_paths, load_rgb
@@ -80,7 +80,7 @@ class MedicalCaptionDataModule(BaseDataModule):
         augmentations: Training-time albumentations transforms.
         split_seed: Seed of the train/val split.
         on_bad_image: "error" or "skip" (see baselines.io.images.check_images).
-        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+        loader: Batch sizes and loader workers (see BaseDataModule).
     """
 
     def __init__(
@@ -98,13 +98,9 @@ class MedicalCaptionDataModule(BaseDataModule):
         augmentations: Sequence[A.BasicTransform] = (),
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
-        batch_size: int = 32,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
+        loader: Loader | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        super().__init__(loader)
         if train_concepts is None and train_captions is None:
             raise ValueError("give train_concepts, train_captions or both")
         self.train_images = train_images

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from baselines.data.base import BaseDataModule, Split
+from baselines.data.base import BaseDataModule, Loader, Split
 from baselines.errors import FormatError, Problem
 from baselines.io.formats.tabular import read_table
 
@@ -47,7 +47,7 @@ class TabularDataModule(BaseDataModule):
         predict_features: Features of the participants to predict.
         val_fraction: Share of training rows held out.
         split_seed: Seed of that split.
-        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+        loader: Batch sizes and loader workers (see BaseDataModule).
     """
 
     def __init__(
@@ -57,13 +57,9 @@ class TabularDataModule(BaseDataModule):
         predict_features: str,
         val_fraction: float = 0.2,
         split_seed: int = 0,
-        batch_size: int = 16,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
+        loader: Loader | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        super().__init__(loader)
         self.train_features, self.train_targets, self.predict_features = train_features, train_targets, predict_features
         self.val_fraction = val_fraction
         self.split_seed = split_seed

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, Sampler, WeightedRandomSampler
 
-from baselines.data.base import BaseDataModule, Split
+from baselines.data.base import BaseDataModule, Loader, Split
 from baselines.io.atomic import atomic_write_text
 from baselines.io.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.io.images import BadImagePolicy
@@ -222,7 +222,7 @@ class TuberculosisDataModule(BaseDataModule):
         on_bad_image: "error" (default) stops before training or prediction, listing every CT that is
             unreadable, has no or a mismatched lung mask; "skip" leaves those out and reports them.
         max_ct_voxels: A CT or mask whose header claims more voxels is refused before it is read.
-        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+        loader: Batch sizes and loader workers (see BaseDataModule).
     """
 
     def __init__(
@@ -246,13 +246,9 @@ class TuberculosisDataModule(BaseDataModule):
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
         max_ct_voxels: int = MAX_CT_VOXELS,
-        batch_size: int = 4,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
+        loader: Loader | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        super().__init__(loader)
         self.train_cts, self.train_masks, self.train_labels = Path(train_cts), Path(train_masks), train_labels
         self.predict_cts, self.predict_masks = Path(predict_cts), Path(predict_masks)
         self.labels = tuple(labels)

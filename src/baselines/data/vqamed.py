@@ -22,7 +22,7 @@ import albumentations as A
 import torch
 from torch.utils.data import Dataset
 
-from baselines.data.base import BaseDataModule, Split
+from baselines.data.base import BaseDataModule, Loader, Split
 from baselines.data.transforms import detection_pipeline, to_chw_uint8
 from baselines.io.formats.vqamed import answer_key, read_generated_questions, read_qa, read_questions
 from baselines.io.images import BadImagePolicy, find_images_by_stem, image_paths, load_rgb
@@ -115,7 +115,7 @@ class VQAMedDataModule(BaseDataModule):
         augmentations: Training-time albumentations transforms.
         split_seed: Seed of the train/val split.
         on_bad_image: "error" or "skip" (see baselines.io.images.check_images).
-        batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size: See BaseDataModule.
+        loader: Batch sizes and loader workers (see BaseDataModule).
     """
 
     def __init__(
@@ -134,13 +134,9 @@ class VQAMedDataModule(BaseDataModule):
         augmentations: Sequence[A.BasicTransform] = (),
         split_seed: int = 0,
         on_bad_image: BadImagePolicy = "error",
-        batch_size: int = 32,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        predict_batch_size: int | None = None,
+        loader: Loader | None = None,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, predict_batch_size)
+        super().__init__(loader)
         if mode == "vqa" and predict_questions is None:
             raise ValueError("VQA needs predict_questions (the test questions file)")
         self.mode = mode

@@ -1,14 +1,15 @@
 """The thin base every problem-type LightningModule derives from.
 
-It owns what is the same everywhere: optimiser and scheduler from Hydra partials, optional
-channels_last and torch.compile, and the `predict_step` contract (a list of per-sample dicts that
-each carry `id` and `index`, consumed by the run-file writer callback).
+It owns what is the same everywhere: its `Optim` settings (`model.optim`, built from configs/model/optim/: optimiser
+and scheduler from Hydra partials, optional channels_last and torch.compile) and the `predict_step` contract (a list
+of per-sample dicts that each carry `id` and `index`, consumed by the run-file writer callback).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import lightning.pytorch as pl
@@ -42,36 +43,44 @@ def set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-class BaseModule(pl.LightningModule):
-    """Shared training plumbing.
+@dataclass(frozen=True)
+class Optim:
+    """How a module trains and runs: the settings every LightningModule shares.
 
     Args:
         optimizer: Partial that takes the parameters (Hydra `_partial_: true`).
         scheduler: Optional partial that takes the optimizer.
         scheduler_interval: "epoch" or "step".
-        monitor: Metric a plateau scheduler watches.
+        monitor: Metric a plateau scheduler watches (the config gives the experiment's `monitor`).
         channels_last: Use channels_last memory format (faster convolutions on GPUs).
         compile_model: Wrap the network in torch.compile at fit start.
     """
 
+    optimizer: OptimizerFactory
+    scheduler: SchedulerFactory | None = None
+    scheduler_interval: str = "epoch"
+    monitor: str | None = None
+    channels_last: bool = False
+    compile_model: bool = False
+
+
+class BaseModule(pl.LightningModule):
+    """Shared training plumbing.
+
+    Args:
+        optim: Optimizer, scheduler, memory format and compilation.
+    """
+
     net: nn.Module
 
-    def __init__(
-        self,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = None,
-        channels_last: bool = False,
-        compile_model: bool = False,
-    ) -> None:
+    def __init__(self, optim: Optim) -> None:
         super().__init__()
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.scheduler_interval = scheduler_interval
-        self.monitor = monitor
-        self.channels_last = channels_last
-        self.compile_model = compile_model
+        self.optimizer_factory = optim.optimizer
+        self.scheduler_factory = optim.scheduler
+        self.scheduler_interval = optim.scheduler_interval
+        self.monitor = optim.monitor
+        self.channels_last = optim.channels_last
+        self.compile_model = optim.compile_model
         # set by the run-file writer when it writes a score sidecar: predict_step then adds `raw_scores`
         self.emit_raw_scores = False
 

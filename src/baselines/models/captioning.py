@@ -13,7 +13,7 @@ import sacrebleu
 import torch
 from torch import nn
 
-from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, Optim
 from baselines.text.tokenizers import load_tokenizer
 
 
@@ -24,22 +24,20 @@ class CaptioningModule(BaseModule):
     Args:
         net: A model called as `net(pixel_values=..., labels=...)` with a `generate(pixel_values=...)`.
         tokenizer: Hub name or local folder of the tokenizer the decoder was built for.
-        optimizer, scheduler, scheduler_interval, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
         max_length: Longest target (tokens) in training and longest generation.
         num_beams: Beam width at prediction (1 is greedy).
         num_return_sequences: Texts returned per image (VQG asks for several questions).
         length_penalty: Beam-search length penalty.
         no_repeat_ngram_size: Forbid repeating n-grams in generations (0 disables).
         image_mean, image_std: Input normalisation of the encoder.
-        monitor: Metric for checkpointing (`val/bleu`: corpus BLEU of greedy generations).
     """
 
     def __init__(
         self,
         net: nn.Module,
         tokenizer: str,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        optim: Optim,
         max_length: int = 64,
         num_beams: int = 4,
         num_return_sequences: int = 1,
@@ -47,12 +45,8 @@ class CaptioningModule(BaseModule):
         no_repeat_ngram_size: int = 0,
         image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5),
         image_std: tuple[float, float, float] = (0.5, 0.5, 0.5),
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/bleu",
-        channels_last: bool = False,
-        compile_model: bool = False,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         if num_return_sequences > max(num_beams, 1):
             raise ValueError(f"num_return_sequences ({num_return_sequences}) cannot exceed num_beams ({num_beams})")
         self.net = net

@@ -12,7 +12,7 @@ from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 
 from baselines.ensemble.wbf import weighted_boxes_fusion_pixels
-from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, Optim
 from baselines.models.tta import TTA, View, resize
 
 
@@ -42,7 +42,7 @@ class DetectionModule(BaseModule):
 
     Args:
         net: The detector (e.g. `baselines.models.nets.detectors.faster_rcnn`).
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
         tta: Test-time augmentation at predict time: each view's boxes are mapped back to the input and
             the views are fused by weighted boxes fusion (off when None).
     """
@@ -50,15 +50,10 @@ class DetectionModule(BaseModule):
     def __init__(
         self,
         net: nn.Module,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/map_50",
-        channels_last: bool = False,
-        compile_model: bool = False,
+        optim: Optim,
         tta: TTA | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         self.net = net
         self.tta = tta
         self.val_map = MeanAveragePrecision(box_format="xyxy", iou_thresholds=[0.5], backend="pycocotools")

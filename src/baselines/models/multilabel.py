@@ -14,7 +14,7 @@ import torch
 from timm.loss import AsymmetricLossMultiLabel
 from torch import nn
 
-from baselines.models.base import OptimizerFactory, SchedulerFactory
+from baselines.models.base import Optim
 from baselines.models.tta import TTA, mean_over_views
 from baselines.models.vocabulary import VocabularyHeadModule
 
@@ -44,33 +44,27 @@ class MultiLabelModule(VocabularyHeadModule):
 
     Args:
         net: A feature extractor returning pooled features, with `num_features` (timm, num_classes=0).
-        optimizer, scheduler, scheduler_interval, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
         loss: "bce" or "asl" (asymmetric loss for the many negatives of large vocabularies).
         threshold_mode: "global" (one threshold) or "per_class", tuned on validation.
         top_k: Most labels per image.
         min_labels: Fewest labels per image (an empty prediction scores 0 F1 on a labelled image).
         dropout: Dropout before the head.
-        monitor: Metric for checkpointing and plateau schedulers.
         tta: Test-time augmentation at predict time: the mean of the views' logits (off when None).
     """
 
     def __init__(
         self,
         net: nn.Module,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        optim: Optim,
         loss: Literal["bce", "asl"] = "bce",
         threshold_mode: Literal["global", "per_class"] = "global",
         top_k: int = 100,
         min_labels: int = 1,
         dropout: float = 0.0,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/f1",
-        channels_last: bool = False,
-        compile_model: bool = False,
         tta: TTA | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         self.net = net
         self.tta = tta
         self.loss_fn: nn.Module = nn.BCEWithLogitsLoss() if loss == "bce" else AsymmetricLossMultiLabel()

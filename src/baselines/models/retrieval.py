@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from open_clip.loss import ClipLoss
 
 from baselines.ensemble.mmr import temporal_mmr
-from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, Optim
 from baselines.models.nets.clip import create_clip
 from baselines.retrieval.ann import IndexSettings, Searcher, open_searcher
 from baselines.retrieval.index import EmbeddingIndex
@@ -47,7 +47,7 @@ class RetrievalModule(BaseModule):
     """Args:
     model_name: open_clip model name (ViT-B-32, ..., or baselines-tiny-clip).
     pretrained: open_clip pretrained tag or checkpoint path; None for random init.
-    optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
+    optim: Optimizer, scheduler and how the network runs (see BaseModule).
     top_k: Images returned per topic (50: no 2020 cap is published, the validator warns above 50).
     candidates: Cosine top candidates handed to the re-ranking.
     diversity_weight: MMR weight of relevance (1 disables the temporal diversity).
@@ -61,20 +61,15 @@ class RetrievalModule(BaseModule):
         self,
         model_name: str,
         pretrained: str | None,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        optim: Optim,
         top_k: int = 50,
         candidates: int = 500,
         diversity_weight: float = 0.7,
         time_scale_minutes: float = 30.0,
         index_dir: str | None = None,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/loss",
-        channels_last: bool = False,
-        compile_model: bool = False,
         index: IndexSettings | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         self.net = create_clip(model_name, pretrained)
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.model_name = model_name

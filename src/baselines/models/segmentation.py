@@ -11,7 +11,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassJaccardIndex
 
 from baselines.io.polygons import flat, scored_polygons
-from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, Optim
 from baselines.models.tta import TTA, average_maps
 
 
@@ -25,7 +25,7 @@ class SegmentationModule(BaseModule):
         dice_weight: Weight of an added multiclass Dice loss (0 disables it).
         polygon_epsilon: Douglas-Peucker tolerance, in original-image pixels, for predicted polygons.
         min_area: Smallest predicted component kept, in original-image pixels.
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
         tta: Test-time augmentation at predict time: the views' probability maps, mapped back, are
             averaged before vectorising (off when None).
     """
@@ -34,19 +34,14 @@ class SegmentationModule(BaseModule):
         self,
         net: nn.Module,
         num_classes: int,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        optim: Optim,
         class_weights: list[float] | None = None,
         dice_weight: float = 0.0,
         polygon_epsilon: float = 2.0,
         min_area: float = 16.0,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/miou",
-        channels_last: bool = False,
-        compile_model: bool = False,
         tta: TTA | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         self.net = net
         self.num_classes = num_classes
         self.tta = tta

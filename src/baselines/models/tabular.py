@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, Optim
 
 
 class TabularRegressionModule(BaseModule):
@@ -17,20 +17,11 @@ class TabularRegressionModule(BaseModule):
 
     Args:
         net: Maps (B, features) to (B, 1).
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
     """
 
-    def __init__(
-        self,
-        net: nn.Module,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/mae",
-        channels_last: bool = False,
-        compile_model: bool = False,
-    ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+    def __init__(self, net: nn.Module, optim: Optim) -> None:
+        super().__init__(optim)
         self.net = net
 
     def setup(self, stage: str) -> None:

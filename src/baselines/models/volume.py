@@ -16,7 +16,7 @@ from torch import nn
 from torchmetrics.classification import MultilabelAUROC
 
 from baselines.io.formats.tuberculosis import LABELS, lung_label_order
-from baselines.models.base import BaseModule, OptimizerFactory, SchedulerFactory
+from baselines.models.base import BaseModule, Optim
 from baselines.models.tta import TTA, mean_over_views
 
 
@@ -29,7 +29,7 @@ class VolumeClassificationModule(BaseModule):
         pos_weight: Optional BCE positive weight per finding (affected, caverns, pleurisy).
         gradient_checkpointing: Recompute the network's activations in the backward pass
             (less memory for large volumes, about a third more compute).
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
         tta: Test-time augmentation at predict time: the mean of the views' logits; `hflip` mirrors the
             last axis, the training augmentation's front-back flip, and scales resize the lung volumes
             (off when None).
@@ -38,18 +38,13 @@ class VolumeClassificationModule(BaseModule):
     def __init__(
         self,
         net: nn.Module,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        optim: Optim,
         labels: Sequence[str] = LABELS,
         pos_weight: Sequence[float] | None = None,
         gradient_checkpointing: bool = False,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/mean_auc",
-        channels_last: bool = False,
-        compile_model: bool = False,
         tta: TTA | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         self.net = net
         self.tta = tta
         self.labels = tuple(labels)

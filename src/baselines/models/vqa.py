@@ -19,7 +19,7 @@ from torch import nn
 
 from baselines.data.vqamed import YES_NO, answer_targets
 from baselines.evaluation.vqamed import accuracy
-from baselines.models.base import OptimizerFactory, SchedulerFactory
+from baselines.models.base import Optim
 from baselines.models.tta import TTA, mean_over_views
 from baselines.models.vocabulary import VocabularyHeadModule
 from baselines.text.tokenizers import load_tokenizer
@@ -38,7 +38,7 @@ class VQAModule(VocabularyHeadModule):
         max_question_length: Question tokens kept.
         type_routing: A question is answered only with the answers seen with its predicted type in training
             (`yes/no`, a category, `open`); off: any answer.
-        optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model: See BaseModule.
+        optim: Optimizer, scheduler and how the network runs (see BaseModule).
         tta: Test-time augmentation of the image at predict time: the mean of the views' logits (the
             question is encoded once; off when None).
     """
@@ -50,19 +50,14 @@ class VQAModule(VocabularyHeadModule):
         image_net: nn.Module,
         text_net: nn.Module,
         tokenizer: str,
-        optimizer: OptimizerFactory,
-        scheduler: SchedulerFactory | None = None,
+        optim: Optim,
         fusion_dim: int = 512,
         dropout: float = 0.2,
         max_question_length: int = 48,
         type_routing: bool = True,
-        scheduler_interval: str = "epoch",
-        monitor: str | None = "val/accuracy",
-        channels_last: bool = False,
-        compile_model: bool = False,
         tta: TTA | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval, monitor, channels_last, compile_model)
+        super().__init__(optim)
         self.tta = tta
         self.image_net = image_net
         self.text_net = text_net
