@@ -152,7 +152,8 @@ def test_a_data_module_serves_its_loader_settings() -> None:
 
 
 def test_a_module_trains_with_its_optim_settings() -> None:
-    from baselines.models.tabular import TabularRegressionModule, mlp
+    from baselines.models.nets.regressors import mlp
+    from baselines.models.tabular import TabularRegressionModule
 
     step = partial(torch.optim.lr_scheduler.StepLR, step_size=1)
     module = TabularRegressionModule(
