@@ -157,8 +157,8 @@ def _driver_version() -> str | None:
 
 
 def task_config(task: str, root: Path, tiny: bool) -> DictConfig:
-    """The experiment's config on synthetic files: the demo's data paths and generator, and (unless `tiny`)
-    the real-data config's image sizes, batch size, loader and model, offline."""
+    """The experiment's config on synthetic files: the demo's generator (writing the layout the experiment reads)
+    and (unless `tiny`) the real-data config's image sizes, batch size, loader and model, offline."""
     base = [f"experiment={task}", f"paths.root_dir={root}", f"paths.output_dir={root}/out"]
     cfg = compose_config("train", [*base, f"+demo={task}"])
     with open_dict(cfg):  # the generators' size arguments are not in the demo configs

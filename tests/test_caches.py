@@ -27,8 +27,7 @@ SETTINGS = LungPreprocessing(size=(4, 8, 8))
 @pytest.fixture(scope="module")
 def cts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tb")
-    tuberculosis.generate(root, n_train=2, n_test=0, size=24)
-    return root / "train"
+    return tuberculosis.generate(root, n_train=2, n_test=0, size=24)
 
 
 def _pair(cts: Path, tmp_path: Path, k: int = 1) -> tuple[Path, Path]:
@@ -37,8 +36,8 @@ def _pair(cts: Path, tmp_path: Path, k: int = 1) -> tuple[Path, Path]:
     (tmp_path / "ct").mkdir(exist_ok=True)
     (tmp_path / "masks").mkdir(exist_ok=True)
     volume, mask = tmp_path / "ct" / name, tmp_path / "masks" / name
-    volume.write_bytes((cts / "ct" / name).read_bytes())
-    mask.write_bytes((cts / "masks1" / name).read_bytes())
+    volume.write_bytes((cts / "CTR_TRN_data" / name).read_bytes())
+    mask.write_bytes((cts / "CTR_TRN_masks1" / name).read_bytes())
     return volume, mask
 
 
@@ -87,7 +86,9 @@ def test_a_ct_rewritten_with_the_same_size_and_mtime_is_not_served_stale(
     old = cached_ct(volume, mask, SETTINGS, tmp_path / "cache")
     info = os.stat(volume)
     # another CT (the other patient's voxels) as a gzip of exactly the first's size (gzip ignores trailing zeros)
-    body = gzip.compress(gzip.decompress((cts / "ct" / "CTR_TRN_002.nii.gz").read_bytes()), compresslevel=9, mtime=0)
+    body = gzip.compress(
+        gzip.decompress((cts / "CTR_TRN_data" / "CTR_TRN_002.nii.gz").read_bytes()), compresslevel=9, mtime=0
+    )
     assert len(body) <= info.st_size
     volume.write_bytes(body + b"\0" * (info.st_size - len(body)))
     os.utime(volume, ns=(info.st_atime_ns, info.st_mtime_ns))

@@ -22,8 +22,8 @@ from baselines.io.grouped import format_grouped_lines
 from baselines.tasks import get_task
 from baselines.types import Region
 
-GROUND_TRUTH = {"drawnui": "test/annotations.csv", "coral_boxes": "test/annotations_boxes.txt",
-                "coral_polygons": "test/annotations_polygons.txt"}  # fmt: skip
+GROUND_TRUTH = {"drawnui": "test-set.csv", "coral_boxes": "annotations_test_2020_boxes.cvs.txt",
+                "coral_polygons": "annotations_test_2020_polygons.cvs.txt"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _paths(data: Path, task: str) -> tuple[Path, Path]:
     folder = data / ("drawnui" if task == "drawnui" else "coral")
-    return folder / GROUND_TRUTH[task], folder / "test" / "images"
+    return folder / GROUND_TRUTH[task], folder / "test"
 
 
 def _noisy_run(task: str, gt: Path, images: Path, out: Path) -> Path:

@@ -106,8 +106,8 @@ def test_predict_entry_reproduces_the_training_run_file(
     )
     assert _run_file_bytes(predicted) == _run_file_bytes(trained)
     assert predicted["scores"] == pytest.approx(trained["scores"])
-    gt = drawnui_root / "data/drawnui/test/annotations.csv"
-    images = drawnui_root / "data/drawnui/test/images"
+    gt = drawnui_root / "data/drawnui/test-set.csv"
+    images = drawnui_root / "data/drawnui/test"
     assert main(["evaluate", "--task", "drawnui", predicted["run_file"], "--gt", str(gt), "--images", str(images)]) == 0
     assert re.search(rf"^map_50 +{trained['scores']['map_50']:.4f}  \(primary\)$", capsys.readouterr().out, re.M)
 

@@ -1,14 +1,16 @@
 """The real user's path: README.md's real-data commands, run as written on tiny files in the official layout.
 
-Every other pipeline test composes `+demo=<task>` (synthetic layout, demo sizes). Here nothing of the demo is
-used: each experiment's real-data config reads `$DATA/<task>/...` laid out as the organisers released it
-(`configs/data/<task>.yaml`, docs/tasks/<task>.md), `evaluation.*` stays at its defaults, and the README's
-commands run through the `baselines` entry point. The only additions are what makes them fast and offline:
-random-init tiny networks (as a user without internet would set them), local word-level tokenizers, one
-epoch of two batches, CPU. The synthetic generators write the official file formats; the files are moved
-and renamed into the official layout here. The image tasks run a second time on real images
-(tests/fixtures/real_images: VQA-Med 2019 radiology images with their QA lines, Sketch2Code sketches with their
-boxes; grayscale, palette, 16-bit, EXIF-rotated, transparent and odd-sized variants among them).
+Every other pipeline test composes `+demo=<task>` (the generators' data in this layout, demo sizes, their
+ground truth scored). Here nothing of the demo is used: each experiment's real-data config reads
+`$DATA/<task>/...` laid out as the organisers released it (`configs/data/<task>.yaml`, docs/tasks/<task>.md),
+`evaluation.*` stays at its defaults, and the README's commands run through the `baselines` entry point. The
+only additions are what makes them fast and offline: random-init tiny networks (as a user without internet
+would set them), local word-level tokenizers, one epoch of two batches, CPU. The synthetic generators write
+the official layout itself (with a validation split where the README scores one); here the coral training
+annotations are only rewritten CRLF without a final newline, as released, and the lifelog test topics cut to
+two. The image tasks run a second time on real images (tests/fixtures/real_images: VQA-Med 2019 radiology
+images with their QA lines, Sketch2Code sketches with their boxes; grayscale, palette, 16-bit, EXIF-rotated,
+transparent and odd-sized variants among them).
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ FAST = (
     "data.pin_memory=false",
     "data.persistent_workers=false",
 )
-# Random-init tiny networks (each task's kit, tests/tasks/); `{weights}` is this test's folder of local files
-# (tokenizers), as a user offline would point `model.tokenizer` at a local folder.
+# Random-init tiny networks (each task's kit, tests/tasks/); `{data}` is this test's data folder, where the builders
+# leave a word-level tokenizer of the training texts (`<task>/tokenizer`, as the generators write it), as a user
+# offline would point `model.tokenizer` at a local folder.
 TINY: dict[str, tuple[str, ...]] = {name: kit.real for name, kit in KITS.items()}
 
 
@@ -87,111 +90,55 @@ def test_readme_has_commands_for_every_experiment() -> None:
 # ---- tiny data sets in the official layouts (docs/tasks/<task>.md) --------------------------------------------
 
 
-def _move(source: Path, target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(source), str(target))
-    return target
-
-
 def _crlf_without_final_newline(path: Path) -> None:
     """As the released coral annotation files are written."""
     path.write_bytes(path.read_bytes().rstrip(b"\n").replace(b"\n", b"\r\n"))
 
 
-def _drawnui(data: Path, work: Path, weights: Path) -> Layout:
-    drawnui.generate(work, n_train=4, n_test=2)
-    root = data / "drawnui"
-    _move(work / "train/annotations.csv", root / "train-set.csv")
-    _move(work / "train/images", root / "train")
-    _move(work / "test/images", root / "test")
+def _ids(path: Path) -> list[str]:
+    """The ids of a `|`-separated VQA-Med file, in file order."""
+    return [line.split("|", 1)[0] for line in path.read_text().splitlines()]
+
+
+def _drawnui(data: Path) -> Layout:
+    root = drawnui.generate(data / "drawnui", n_train=4, n_test=2)
     return {"drawnui": {"test": sorted(p.name for p in (root / "test").iterdir())}}
 
 
-def _coral(data: Path, work: Path, weights: Path) -> Layout:
-    coral.generate(work, n_train=4, n_test=2)
-    root = data / "coral"
+def _coral(data: Path) -> Layout:
+    root = coral.generate(data / "coral", n_train=4, n_test=2)
     for kind in ("boxes", "polygons"):
-        _crlf_without_final_newline(
-            _move(work / f"train/annotations_{kind}.txt", root / f"annotations_train_2020_{kind}.cvs.txt")
-        )
-    for split in ("train", "test"):
-        for image in (work / split / "images").iterdir():  # the released images are `<img_id>.JPG`
-            _move(image, root / split / f"{image.stem}.JPG")
+        _crlf_without_final_newline(root / coral.ANNOTATIONS["train", kind])
     test = sorted(p.stem for p in (root / "test").iterdir())
     return {"coral_boxes": {"test": test}, "coral_polygons": {"test": test}}
 
 
-def _medcaption(data: Path, work: Path, weights: Path) -> Layout:
-    medcaption.generate(work, n_train=11, n_test=3, size=48)
-    _move(work / "tokenizer", weights / "medcaption-tokenizer")
-    root = data / "medcaption"
-    val_ids: list[str] = []
-    for kind in ("concepts", "captions"):
-        lines = (work / f"train/{kind}.txt").read_text().splitlines(keepends=True)
-        (root / "train").mkdir(parents=True, exist_ok=True)
-        (root / "val").mkdir(parents=True, exist_ok=True)
-        (root / f"train/{kind}.txt").write_text("".join(lines[:-3]))
-        (root / f"val/{kind}.txt").write_text("".join(lines[-3:]))
-        val_ids = [line.split("\t", 1)[0] for line in lines[-3:]]
-    for image in sorted((work / "train/images").rglob("*.jpg")):
-        split = "val" if image.stem in val_ids else "train"
-        _move(image, root / split / "images" / image.parent.name / image.name)
-    _move(work / "test/images", root / "test/images")
-    test_ids = sorted(p.stem for p in (root / "test/images").rglob("*.jpg"))
-    splits = {"val": sorted(val_ids), "test": test_ids}
+def _medcaption(data: Path) -> Layout:
+    root = medcaption.generate(data / "medcaption", n_train=8, n_val=3, n_test=3, size=48)
+    splits = {split: sorted(p.stem for p in (root / split / "images").rglob("*.jpg")) for split in ("val", "test")}
     return {"concepts": splits, "caption": splits}
 
 
-def _vqamed(data: Path, work: Path, weights: Path) -> Layout:
-    vqamed.generate(work, n_train=11, n_test=3, size=32)
-    _move(work / "tokenizer", weights / "vqamed-tokenizer")
-    root = data / "vqamed"
-    train = root / "VQA-TrainingSet-VQAMed2020-Task1"
-    val = root / "VQA-ValidationSet-VQAMed2020-Task1"
-    test = root / "VQA-TestSet-ReferenceAnswers-VQAMed2020-Task1"
-    qa = (work / "train/qa.txt").read_text().splitlines(keepends=True)
-    val_ids = [line.split("|", 1)[0] for line in qa[-3:]]
-    for folder in (train, val, test, root / "vqg/train", root / "vqg/val"):
-        folder.mkdir(parents=True)
-    (train / "VQAnswering_2020_Train_QA_pairs.txt").write_text("".join(qa[:-3]))
-    (val / "VQAnswering_2020_Val_QA_Pairs.txt").write_text("".join(qa[-3:]))
-    vqg = (work / "train/vqg.txt").read_text().splitlines(keepends=True)
-    (root / "vqg/train/questions.txt").write_text("".join(q for q in vqg if q.split("|", 1)[0] not in val_ids))
-    (root / "vqg/val/questions.txt").write_text("".join(q for q in vqg if q.split("|", 1)[0] in val_ids))
-    folders = {"train": train / "VQAnswering_2020_Train_images", "val": val / "VQAnswering_2020_Val_images"}
-    for image in sorted((work / "train/images").iterdir()):
-        split = "val" if image.stem in val_ids else "train"
-        (root / "vqg" / split / "images").mkdir(parents=True, exist_ok=True)
-        shutil.copy(image, root / "vqg" / split / "images" / image.name)  # VQG comes with its own images
-        _move(image, folders[split] / image.name)
-    _move(work / "test/questions.txt", test / "VQAMed2020-Task1-VQAnswering-Test-Questions.txt")
-    _move(work / "test/answers.txt", test / "VQAMed2020-Task1-VQAnswering-Test-ReferenceAnswers.txt")
-    shutil.copytree(work / "test/images", root / "vqg/test/images")
-    _move(work / "test/images", test / "Task1-2020-VQAnswering-Test-Images")
-    test_ids = [
-        line.split("|", 1)[0]
-        for line in (test / "VQAMed2020-Task1-VQAnswering-Test-Questions.txt").read_text().splitlines()
-    ]
+def _vqamed(data: Path) -> Layout:
+    root = vqamed.generate(data / "vqamed", n_train=8, n_val=3, n_test=3, size=32)
+    val_ids, test_ids = (
+        _ids(root / folder / qa_file) for folder, qa_file, _ in map(vqamed.VQA_SETS.get, ("val", "test"))
+    )
     return {
         "vqa": {"val": val_ids, "test": test_ids},  # in file order: a VQA run follows the questions' order
         "vqg": {"val": sorted(val_ids), "test": sorted(test_ids)},
     }
 
 
-def _lifelog(data: Path, work: Path, weights: Path) -> Layout:
-    lifelog.generate(work, n_events=8, size=32)
-    root = data / "lifelog"
-    _move(work / "images", root / "images")  # one folder per day, as released
-    _move(work / "gt.txt", root / "ImageCLEF2020_dev_gt.txt")
-    _move(work / "clusters.txt", root / "ImageCLEF2020_dev_clusters.txt")
-    topics = (work / "topics.csv").read_text().splitlines(keepends=True)
-    (root / "ImageCLEF2020_dev_topics.csv").write_text("".join(topics))
-    (root / "ImageCLEF2020_test_topics.csv").write_text("".join(topics[:3]))  # other topics, also numbered from 1
+def _lifelog(data: Path) -> Layout:
+    root = lifelog.generate(data / "lifelog", n_events=8, size=32)
+    topics = (root / lifelog.DEV_TOPICS).read_text().splitlines(keepends=True)
+    (root / lifelog.TEST_TOPICS).write_text("".join(topics[:3]))  # other topics than the dev ones, also from 1
     dev = [line.split(",", 1)[0] for line in topics[1:]]
     return {"lmrt": {"val": dev, "test": dev[:2]}}  # topics in file order
 
 
-def _spll(data: Path, work: Path, weights: Path) -> Layout:
+def _spll(data: Path) -> Layout:
     # No 2020 SPLL file was seen: the project's tables, with another number of features than the demo's 6.
     root = data / "spll"
     (root / "train").mkdir(parents=True)
@@ -206,18 +153,12 @@ def _spll(data: Path, work: Path, weights: Path) -> Layout:
     return {"spll": {"test": ["t0", "t1", "t2"]}}
 
 
-def _tuberculosis(data: Path, work: Path, weights: Path) -> Layout:
-    tuberculosis.generate(work, n_train=6, n_test=2, size=24)
-    root = data / "tuberculosis"
-    for split, tag in (("train", "TRN"), ("test", "TST")):
-        _move(work / split / "ct", root / f"CTR_{tag}_data")
-        for masks in ("masks1", "masks2"):
-            _move(work / split / masks, root / f"CTR_{tag}_{masks}")
-    _move(work / "train/labels.csv", root / "CTR_TRN_labels.csv")
+def _tuberculosis(data: Path) -> Layout:
+    root = tuberculosis.generate(data / "tuberculosis", n_train=6, n_test=2, size=24)
     return {"tbct": {"test": sorted(p.name for p in (root / "CTR_TST_data").iterdir())}}
 
 
-BUILD: dict[str, Callable[[Path, Path, Path], Layout]] = {
+BUILD: dict[str, Callable[[Path], Layout]] = {
     "drawnui": _drawnui,
     "coral_boxes": _coral,
     "coral_polygons": _coral,
@@ -280,7 +221,7 @@ def _radiology_qa() -> dict[str, list[tuple[str, str]]]:
     return qa
 
 
-def _real_drawnui(data: Path, work: Path, weights: Path) -> Layout:
+def _real_drawnui(data: Path) -> Layout:
     root = data / "drawnui"
     _copy(REAL / "sketches_boxes.csv", root / "train-set.csv")  # the sketches' real boxes, drawnUI classes
     for sketch in (REAL / "sketches").iterdir():
@@ -290,7 +231,7 @@ def _real_drawnui(data: Path, work: Path, weights: Path) -> Layout:
     return {"drawnui": {"test": sorted(p.name for p in (root / "test").iterdir())}}
 
 
-def _real_coral(data: Path, work: Path, weights: Path) -> Layout:
+def _real_coral(data: Path) -> Layout:
     """Real images with made-up substrates: two regions per image, placed from the size it shows at."""
     root = data / "coral"
     boxes, polygons = [], []
@@ -326,7 +267,7 @@ def _real_coral(data: Path, work: Path, weights: Path) -> Layout:
     return {"coral_boxes": {"test": test}, "coral_polygons": {"test": test}}
 
 
-def _real_medcaption(data: Path, work: Path, weights: Path) -> Layout:
+def _real_medcaption(data: Path) -> Layout:
     """The radiology images in their modality folders; concepts (`C99...`, made up: one per 2019 modality,
     plane and organ answer, not UMLS CUIs) and captions (the 2019 answers joined) for them."""
     qa = _radiology_qa()
@@ -346,12 +287,12 @@ def _real_medcaption(data: Path, work: Path, weights: Path) -> Layout:
         if split != "test":
             (root / split / "concepts.txt").write_text("".join(concepts))
             (root / split / "captions.txt").write_text("".join(texts))
-    train_word_tokenizer([captions[i] for i in RADIOLOGY["train"]], weights / "medcaption-tokenizer")
+    train_word_tokenizer([captions[i] for i in RADIOLOGY["train"]], root / "tokenizer")
     splits = {"val": sorted(RADIOLOGY["val"]), "test": sorted(RADIOLOGY["test"])}
     return {"concepts": splits, "caption": splits}
 
 
-def _real_vqamed(data: Path, work: Path, weights: Path) -> Layout:
+def _real_vqamed(data: Path) -> Layout:
     """The radiology images with their real 2019 questions: for VQA one per image and file (the 2020 files
     hold one), a different category for each; for VQG all four."""
     qa = _radiology_qa()
@@ -380,14 +321,14 @@ def _real_vqamed(data: Path, work: Path, weights: Path) -> Layout:
     (test / "VQAMed2020-Task1-VQAnswering-Test-ReferenceAnswers.txt").write_text(
         "".join(f"{i}|{a}\n" for i, _, a in asked["test"])
     )
-    train_word_tokenizer([q for i in RADIOLOGY["train"] for q, _ in qa[i]], weights / "vqamed-tokenizer")
+    train_word_tokenizer([q for i in RADIOLOGY["train"] for q, _ in qa[i]], root / "tokenizer")
     return {
         "vqa": {"val": RADIOLOGY["val"], "test": RADIOLOGY["test"]},  # in file order
         "vqg": {"val": sorted(RADIOLOGY["val"]), "test": sorted(RADIOLOGY["test"])},
     }
 
 
-REAL_BUILD: dict[str, Callable[[Path, Path, Path], Layout]] = {
+REAL_BUILD: dict[str, Callable[[Path], Layout]] = {
     "drawnui": _real_drawnui,
     "coral_boxes": _real_coral,
     "coral_polygons": _real_coral,
@@ -428,9 +369,7 @@ def _check_run_file(run_file: Path) -> list[str]:
 def test_readme_real_data_commands(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, weights = tmp_path / "data", tmp_path / "weights"
-    weights.mkdir()
-    layout = BUILD[name](data, tmp_path / "generated", weights)
+    layout = BUILD[name](tmp_path / "data")
     _run_readme(name, layout, tmp_path, monkeypatch, capsys)
 
 
@@ -440,9 +379,7 @@ def test_readme_real_data_commands_on_real_images(
 ) -> None:
     """The same commands on real radiology images and sketches: JPEGs as released, a JPEG named .png, and
     grayscale, palette, 16-bit, EXIF-rotated, transparent and odd-sized variants, with real QA lines and boxes."""
-    weights = tmp_path / "weights"
-    weights.mkdir()
-    layout = REAL_BUILD[name](tmp_path / "data", tmp_path / "generated", weights)
+    layout = REAL_BUILD[name](tmp_path / "data")
     _run_readme(name, layout, tmp_path, monkeypatch, capsys)
 
 
@@ -451,12 +388,12 @@ def _run_readme(
 ) -> None:
     """Runs the README's commands of one experiment on `tmp_path/data`, as a user would, and checks each
     output: run files valid for the images predicted, covering `layout`'s ids; printed scores as scored."""
-    data, weights = tmp_path / "data", tmp_path / "weights"
+    data = tmp_path / "data"
     monkeypatch.chdir(tmp_path)  # the README's outputs/ folders (and paths.root_dir, `.`) land here
     monkeypatch.delenv("BASELINES_ROOT", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine without internet: nothing may be fetched
     released = _snapshot(data)
-    extra = [*FAST, *(o.format(weights=weights) for o in TINY[name])]
+    extra = [*FAST, *(o.format(data=data) for o in TINY[name])]
     scored = False
     for command in readme_commands()[name]:
         argv = shlex.split(command.replace("$DATA", str(data)), comments=True)[1:]

@@ -56,7 +56,7 @@ def test_a_tiny_training_leaves_curves_per_class_scores_and_pictures(
     assert [row["ap_50"] == "" for row in rows] == [row["ground_truth"] == "0" for row in rows]
     assert np.mean(scored) == pytest.approx(summary["scores"]["map_50"])
     spec = get_task("drawnui")
-    truth = spec.load_reference(drawnui_root / "data/drawnui/test/annotations.csv", None).ground_truth
+    truth = spec.load_reference(drawnui_root / "data/drawnui/test-set.csv", None).ground_truth
     counts = {name: sum(r.label == k for regions in truth.values() for r in regions) for k, name in
               enumerate(DRAWNUI_CLASSES)}  # fmt: skip
     assert {row["class"]: int(row["ground_truth"]) for row in rows} == counts

@@ -227,13 +227,16 @@ def _pictures(folder: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize("task", ["concepts", "caption", "vqa", "vqg"])
 def test_text_tasks_draw_the_image_with_the_text_beside_it(synthetic: Path, tmp_path: Path, task: str) -> None:
-    folder, truth = {
-        "concepts": ("m", "concepts.txt"),
-        "caption": ("m", "captions.txt"),
-        "vqa": ("v", "answers.txt"),
-        "vqg": ("v", "vqg_reference.txt"),
+    from baselines.synthetic.vqamed import TEST_ANSWERS, VQA_SETS
+
+    test_set, questions, test_images = VQA_SETS["test"]
+    images, truth = {
+        "concepts": ("m/test/images", "m/test/concepts.txt"),
+        "caption": ("m/test/images", "m/test/captions.txt"),
+        "vqa": (f"v/{test_set}/{test_images}", f"v/{TEST_ANSWERS}"),
+        "vqg": ("v/vqg/test/images", "v/vqg/test/questions.txt"),
     }[task]
-    gt = synthetic / folder / "test" / truth
+    gt = synthetic / truth
     run = tmp_path / "run.txt"
     run.write_text(gt.read_text())  # a perfect run: the reference in run-file form
     if task == "vqg":  # the reference has a line per question, a run a line per image
@@ -241,30 +244,36 @@ def test_text_tasks_draw_the_image_with_the_text_beside_it(synthetic: Path, tmp_
         for line in gt.read_text().splitlines():
             grouped.setdefault(line.split("|")[0], []).append(line.split("|")[1])
         run.write_text("".join("|".join([image, *questions]) + "\n" for image, questions in grouped.items()))
-    extra = ["--questions", str(synthetic / "v" / "test" / "questions.txt")] if task == "vqa" else []
-    assert _draw("--task", task, str(run), "--images", str(synthetic / folder / "test" / "images"),
+    extra = ["--questions", str(synthetic / "v" / test_set / questions)] if task == "vqa" else []
+    assert _draw("--task", task, str(run), "--images", str(synthetic / images),
                  "--gt", str(gt), "--out", str(tmp_path / "out"), *extra) == 0  # fmt: skip
     sizes = _pictures(tmp_path / "out")
     assert len(sizes) == 2 and all(width > 384 for width, _ in sizes.values())  # image plus the text panel
 
 
 def test_lmrt_draws_a_contact_sheet_per_topic(synthetic: Path, tmp_path: Path) -> None:
-    truth = [line.split(", ") for line in (synthetic / "l" / "gt.txt").read_text().splitlines()]
+    from baselines.synthetic import lifelog
+
+    gt = synthetic / "l" / lifelog.DEV_GT
+    truth = [line.split(", ") for line in gt.read_text().splitlines()]
     run = tmp_path / "run.csv"
     run.write_text("".join(f"{topic},{image},{1 - k / 100:.2f}\n" for k, (topic, image, _) in enumerate(truth)))
-    assert _draw("--task", "lmrt", str(run), "--images", str(synthetic / "l" / "images"),
-                 "--gt", str(synthetic / "l" / "gt.txt"), "--out", str(tmp_path / "out")) == 0  # fmt: skip
+    assert _draw("--task", "lmrt", str(run), "--images", str(synthetic / "l" / lifelog.IMAGES),
+                 "--gt", str(gt), "--out", str(tmp_path / "out")) == 0  # fmt: skip
     assert set(_pictures(tmp_path / "out")) == {f"{topic}.png" for topic, _, _ in truth}
 
 
 def test_tb_draws_a_slice_montage_per_ct(synthetic: Path, tmp_path: Path) -> None:
-    labels = (synthetic / "t" / "test" / "labels.csv").read_text().splitlines()[1:]
+    from baselines.synthetic.tuberculosis import CTS, LABEL_CSV, MASKS1
+
+    gt, cts, masks1 = (synthetic / "t" / pattern.format(tag="TST") for pattern in (LABEL_CSV, CTS, MASKS1))
+    labels = gt.read_text().splitlines()[1:]
     run = tmp_path / "run.csv"
     run.write_text("".join(line.split(",")[0] + ",0.2,0.8,0.5,0.5,0.1,0.9\n" for line in labels))
-    for masks in ([], ["--masks", str(synthetic / "t" / "test" / "masks1")]):
+    for masks in ([], ["--masks", str(masks1)]):
         out = tmp_path / f"out{len(masks)}"
-        assert _draw("--task", "tbct", str(run), "--images", str(synthetic / "t" / "test" / "ct"),
-                     "--gt", str(synthetic / "t" / "test" / "labels.csv"), "--out", str(out), *masks) == 0  # fmt: skip
+        assert _draw("--task", "tbct", str(run), "--images", str(cts), "--gt", str(gt), "--out", str(out),
+                     *masks) == 0  # fmt: skip
         assert set(_pictures(out)) == {"CTR_TST_001.png", "CTR_TST_002.png"}
 
 

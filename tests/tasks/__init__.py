@@ -56,8 +56,8 @@ class TaskKit:
     name: The experiment (and demo config) name, which is also the task's `task=` name or its family's.
     tiny: Overrides for the smallest synthetic set that still gives the task a few batches.
     fast: Overrides that make a whole pipeline run on the tiny set fast (smaller images or backbones).
-    real: Overrides of a random-init network small enough for the real-data commands on CPU (`{weights}` is
-        the test's folder of local files, such as tokenizers).
+    real: Overrides of a random-init network small enough for the real-data commands on CPU (`{data}` is the
+        test's data folder, where the real-data builders leave a tokenizer at `<task>/tokenizer`).
     overfit: How the model shows it learns; None where no one-batch check exists yet.
     """
 

@@ -23,7 +23,7 @@ def _says_its_captions(module: Any, batch: dict[str, Any]) -> None:
 KIT = TaskKit(
     name="caption",
     tiny=("synthetic.n_train=12", "synthetic.n_test=4"),
-    real=("model.tokenizer={weights}/medcaption-tokenizer", *CAPTIONER),
+    real=("model.tokenizer={data}/medcaption/tokenizer", *CAPTIONER),
     overfit=Overfit(
         items=4,
         steps=250,

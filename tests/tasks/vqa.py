@@ -28,7 +28,7 @@ def _answers_its_questions(module: Any, batch: dict[str, Any]) -> None:
 KIT = TaskKit(
     name="vqa",
     tiny=("synthetic.n_train=24", "synthetic.n_test=4"),
-    real=("model.tokenizer={weights}/vqamed-tokenizer", *VQA_NET),
+    real=("model.tokenizer={data}/vqamed/tokenizer", *VQA_NET),
     overfit=Overfit(
         items=8,
         steps=40,

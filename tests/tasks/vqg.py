@@ -8,5 +8,5 @@ from tasks._nets import CAPTIONER
 KIT = TaskKit(
     name="vqg",
     tiny=("synthetic.n_train=24", "synthetic.n_test=4"),
-    real=("model.tokenizer={weights}/vqamed-tokenizer", *CAPTIONER),
+    real=("model.tokenizer={data}/vqamed/tokenizer", *CAPTIONER),
 )

@@ -96,15 +96,27 @@ def _annotation_lines(
     return boxes, polygons
 
 
+# The official layout under `$DATA/coral/` (configs/data/coral_boxes.yaml, docs/tasks/coral.md): images
+# `<img_id>.JPG` in `train/` and `test/`, the training annotations as released; the test ground truth, never
+# released, is named as scripts/real_data/eilatmixx.py names it, and the subsets file is the project's.
+ANNOTATIONS = {
+    (split, kind): f"annotations_{split}_2020_{kind}.cvs.txt"
+    for split in ("train", "test")
+    for kind in ("boxes", "polygons")
+}
+TEST_SUBSETS = "test_subsets.txt"
+
+
 def generate(
     root: str | Path, n_train: int = 120, n_test: int = 32, seed: int = 0, width: int = 480, height: int = 360
 ) -> Path:
-    """Writes `<root>/{train,test}/images/*.jpg`, `{train,test}/annotations_{boxes,polygons}.txt` (official
-    formats; quirks in train only) and `test/subsets.txt` (`img_id subset`)."""
+    """Writes the official coral layout under root (`$DATA/coral`): `train/*.JPG`, `test/*.JPG`,
+    `annotations_{train,test}_2020_{boxes,polygons}.cvs.txt` (official formats; quirks in train only) and
+    `test_subsets.txt` (`img_id subset`)."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     for split, count in (("train", n_train), ("test", n_test)):
-        folder = root / split / "images"
+        folder = root / split
         folder.mkdir(parents=True, exist_ok=True)
         box_lines: list[str] = []
         polygon_lines: list[str] = []
@@ -113,14 +125,14 @@ def generate(
             image_id = f"{split}_{i:04d}"
             image, regions = render_scene(rng, width, height)
             cv2.imwrite(
-                str(folder / f"{image_id}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
+                str(folder / f"{image_id}.JPG"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
             )
             boxes, polygons = _annotation_lines(image_id, regions, quirks=split == "train", rng=rng)
             box_lines += boxes
             polygon_lines += polygons
             subset_lines.append(f"{image_id} {SUBSETS[i % len(SUBSETS)]}")
-        atomic_write_text(root / split / "annotations_boxes.txt", "\n".join(box_lines) + "\n")
-        atomic_write_text(root / split / "annotations_polygons.txt", "\n".join(polygon_lines) + "\n")
+        atomic_write_text(root / ANNOTATIONS[split, "boxes"], "\n".join(box_lines) + "\n")
+        atomic_write_text(root / ANNOTATIONS[split, "polygons"], "\n".join(polygon_lines) + "\n")
         if split == "test":
-            atomic_write_text(root / split / "subsets.txt", "\n".join(subset_lines) + "\n")
+            atomic_write_text(root / TEST_SUBSETS, "\n".join(subset_lines) + "\n")
     return root

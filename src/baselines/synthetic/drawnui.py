@@ -156,18 +156,25 @@ def render_page(rng: np.random.Generator, width: int = 360, height: int = 480) -
     return image, regions
 
 
+# The official layout under `$DATA/drawnui/` (configs/data/drawnui.yaml, docs/tasks/drawnui.md): images in
+# `train/` and `test/`, the development ground truth; the test ground truth, never released, is named as
+# scripts/real_data/sketch2code.py names it.
+TRAIN_ANNOTATIONS, TEST_ANNOTATIONS = "train-set.csv", "test-set.csv"
+
+
 def generate(
     root: str | Path, n_train: int = 160, n_test: int = 40, seed: int = 0, width: int = 360, height: int = 480
 ) -> Path:
-    """Writes `<root>/{train,test}/images/*.jpg` and `<root>/{train,test}/annotations.csv`.
+    """Writes the official drawnUI layout under root (`$DATA/drawnui`): `train-set.csv`, `train/*.jpg`,
+    `test/*.jpg`, and the test ground truth `test-set.csv`.
 
     Returns:
         root. Existing files are regenerated, deterministically for a given seed.
     """
     root = Path(root)
     rng = np.random.default_rng(seed)
-    for split, count in (("train", n_train), ("test", n_test)):
-        folder = root / split / "images"
+    for split, count, truth_file in (("train", n_train, TRAIN_ANNOTATIONS), ("test", n_test, TEST_ANNOTATIONS)):
+        folder = root / split
         folder.mkdir(parents=True, exist_ok=True)
         truth: dict[str, list[Region]] = {}
         for i in range(count):
@@ -175,5 +182,5 @@ def generate(
             name = f"{split}_{i:05d}.jpg"
             cv2.imwrite(str(folder / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
             truth[name] = regions
-        atomic_write_text(root / split / "annotations.csv", format_grouped_lines(truth, DRAWNUI_CLASSES, "box"))
+        atomic_write_text(root / truth_file, format_grouped_lines(truth, DRAWNUI_CLASSES, "box"))
     return root

@@ -56,11 +56,22 @@ def _frame(scene: int, rng: np.random.Generator, size: int) -> np.ndarray:
     return image
 
 
+# The layout of configs/data/lmrt.yaml under `$DATA/lifelog/` (docs/tasks/lifelog.md). The synthetic collection
+# has one set of scenes to ask about: the test topics are the development topics, so the development ground
+# truth scores a run of either. The metadata CSV (for fine-tuning) is the project's format and name.
+IMAGES = "images"
+DEV_GT, DEV_CLUSTERS = "ImageCLEF2020_dev_gt.txt", "ImageCLEF2020_dev_clusters.txt"
+DEV_TOPICS, TEST_TOPICS = "ImageCLEF2020_dev_topics.csv", "ImageCLEF2020_test_topics.csv"
+METADATA = "metadata.csv"
+
+
 def generate(root: str | Path, n_events: int = 36, seed: int = 0, size: int = 64) -> Path:
-    """Writes `<root>/images/<day>/<id>` (ids like `20180501_070000_000.jpg`, the 2016 form of the real ids),
-    `metadata.csv`, `topics.csv`, and the ground truth in the released layout: `gt.txt`
-    (`topic, image_id, cluster`) and `clusters.txt` (`topic, cluster`), topics numbered from 1 and each
-    topic's clusters (its scene's separate visits) numbered from 1 in time order.
+    """Writes the lifelog layout under root (`$DATA/lifelog`): `images/<day>/<id>` (ids like
+    `20180501_070000_000.jpg`, the 2016 form of the real ids), `metadata.csv`, the topics
+    (`ImageCLEF2020_{dev,test}_topics.csv`, the same six) and the development ground truth as released:
+    `ImageCLEF2020_dev_gt.txt` (`topic, image_id, cluster`) and `ImageCLEF2020_dev_clusters.txt`
+    (`topic, cluster`), topics numbered from 1 and each topic's clusters (its scene's separate visits)
+    numbered from 1 in time order.
     """
     root = Path(root)
     rng = np.random.default_rng(seed)
@@ -79,7 +90,7 @@ def generate(root: str | Path, n_events: int = 36, seed: int = 0, size: int = 64
         clusters.append((topic_of[name], visits[name]))
         for _ in range(int(rng.integers(4, 10))):
             image_id = f"{clock:%Y%m%d_%H%M%S}_000.jpg"
-            folder = root / "images" / f"{clock:%Y-%m-%d}"
+            folder = root / IMAGES / f"{clock:%Y-%m-%d}"
             folder.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(folder / image_id), cv2.cvtColor(_frame(scene, rng, size), cv2.COLOR_RGB2BGR))
             metadata.append(f"{image_id},{clock.isoformat(sep=' ')},{location},{activity},{concepts}")
@@ -90,8 +101,9 @@ def generate(root: str | Path, n_events: int = 36, seed: int = 0, size: int = 64
         f"{topic_of[key]},{text.split('. ', 1)[0]},{text.split('. ', 1)[1]}" for key, text in TOPICS.items()
     ]
     ordered = sorted(judgements, key=lambda line: int(line.split(",")[0]))  # released files are grouped by topic
-    atomic_write_text(root / "metadata.csv", "\n".join(metadata) + "\n")
-    atomic_write_text(root / "topics.csv", "\n".join(topics) + "\n")
-    atomic_write_text(root / "gt.txt", "\n".join(ordered) + "\n")
-    atomic_write_text(root / "clusters.txt", "".join(f"{t}, {c}\n" for t, c in sorted(clusters)))
+    atomic_write_text(root / METADATA, "\n".join(metadata) + "\n")
+    for name in (DEV_TOPICS, TEST_TOPICS):
+        atomic_write_text(root / name, "\n".join(topics) + "\n")
+    atomic_write_text(root / DEV_GT, "\n".join(ordered) + "\n")
+    atomic_write_text(root / DEV_CLUSTERS, "".join(f"{t}, {c}\n" for t, c in sorted(clusters)))
     return root

@@ -1,9 +1,10 @@
 """Synthetic radiology-like images for the medical caption tasks: each drawn finding is a concept,
 and the caption is written from what is drawn, so both baselines can learn something checkable.
 
-Writes `<root>/{train,test}/images/<MODALITY>/<id>.jpg` (DRXR radiographs, DRCT slices with a round
-field of view), `{train,test}/concepts.txt` (`id<TAB>C1;C2`), `{train,test}/captions.txt`, and
-`<root>/tokenizer/`, a word-level tokenizer trained on the training captions (no hub needed).
+Writes the layout of `configs/data/medcaption.yaml` (docs/tasks/medcaption.md):
+`<root>/{train,val,test}/images/<MODALITY>/<id>.jpg` (DRXR radiographs, DRCT slices with a round field of
+view), `{train,val,test}/concepts.txt` (`id<TAB>C1;C2`), `{train,val,test}/captions.txt`, and `<root>/tokenizer/`,
+a word-level tokenizer trained on the training captions (no hub needed).
 """
 
 from __future__ import annotations
@@ -109,11 +110,17 @@ def render(
     return cv2.cvtColor(blurred, cv2.COLOR_GRAY2RGB), [modality_cui] + [FINDINGS[i][0] for i in chosen], caption
 
 
-def generate(root: str | Path, n_train: int = 240, n_test: int = 60, seed: int = 0, size: int = 128) -> Path:
-    """Writes the official-format concept and caption files and modality-folder images; returns root."""
+def generate(
+    root: str | Path, n_train: int = 240, n_test: int = 60, seed: int = 0, size: int = 128, n_val: int = 0
+) -> Path:
+    """Writes the layout of configs/data/medcaption.yaml under root (`$DATA/medcaption`): per split (`val` only
+    when n_val > 0) the modality-folder images and the concept and caption files (on `test` the ground truth);
+    returns root."""
     root = Path(root)
     rng = np.random.default_rng(seed)
-    for split, count in (("train", n_train), ("test", n_test)):
+    for split, count in (("train", n_train), ("val", n_val), ("test", n_test)):
+        if split == "val" and not count:  # no validation split: no empty files
+            continue
         concept_lines, caption_lines = [], []
         for i in range(count):
             modality = "DRXR" if rng.random() < 0.5 else "DRCT"

@@ -53,8 +53,16 @@ def render_ct(rng: np.random.Generator, size: int = 48) -> tuple[np.ndarray, np.
     return ct.astype(np.int16), mask, labels
 
 
+# The layout of configs/data/tuberculosis.yaml under `$DATA/tuberculosis/` (docs/tasks/tuberculosis.md), per
+# split tag (TRN, TST): the CTs, the two mask versions (each named as its CT) and the labels CSV (on TST the
+# ground truth, never released, named by analogy).
+CTS, MASKS1, MASKS2, LABEL_CSV = "CTR_{tag}_data", "CTR_{tag}_masks1", "CTR_{tag}_masks2", "CTR_{tag}_labels.csv"
+
+
 def generate(root: str | Path, n_train: int = 48, n_test: int = 16, seed: int = 0, size: int = 48) -> Path:
-    """Writes `<root>/{train,test}/{ct,masks1,masks2}/CTR_{TRN,TST}_NNN.nii.gz` and `{train,test}/labels.csv`.
+    """Writes the tuberculosis layout under root (`$DATA/tuberculosis`): `CTR_{TRN,TST}_data/`,
+    `CTR_{TRN,TST}_masks1/`, `CTR_{TRN,TST}_masks2/` (files `CTR_{TRN,TST}_NNN.nii.gz`) and
+    `CTR_{TRN,TST}_labels.csv`.
 
     masks2 is masks1 eroded by one voxel, standing in for the second official mask version.
     """
@@ -63,10 +71,11 @@ def generate(root: str | Path, n_train: int = 48, n_test: int = 16, seed: int = 
     ras = np.diag([1.5, 1.5, 2.5, 1.0])
     las = ras.copy()
     las[0, 0], las[0, 3] = -1.5, 1.5 * (size - 1)  # voxel i of the flipped array is voxel size-1-i of the RAS one
-    for split, count, tag in (("train", n_train, "TRN"), ("test", n_test, "TST")):
+    for count, tag in ((n_train, "TRN"), (n_test, "TST")):
         rows = ["Filename," + ",".join(LABELS)]
-        for sub in ("ct", "masks1", "masks2"):
-            (root / split / sub).mkdir(parents=True, exist_ok=True)
+        folders = [root / pattern.format(tag=tag) for pattern in (CTS, MASKS1, MASKS2)]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
         for i in range(1, count + 1):
             name = f"CTR_{tag}_{i:03d}.nii.gz"
             ct, mask, labels = render_ct(rng, size)
@@ -74,9 +83,8 @@ def generate(root: str | Path, n_train: int = 48, n_test: int = 16, seed: int = 
             affine = ras if i % 2 else las
             if affine is las:
                 ct, mask, eroded = ct[::-1], mask[::-1], eroded[::-1]
-            nib.save(nib.Nifti1Image(np.ascontiguousarray(ct), affine), str(root / split / "ct" / name))
-            nib.save(nib.Nifti1Image(np.ascontiguousarray(mask), affine), str(root / split / "masks1" / name))
-            nib.save(nib.Nifti1Image(np.ascontiguousarray(eroded), affine), str(root / split / "masks2" / name))
+            for folder, array in zip(folders, (ct, mask, eroded), strict=True):
+                nib.save(nib.Nifti1Image(np.ascontiguousarray(array), affine), str(folder / name))
             rows.append(name + "," + ",".join(str(labels[label]) for label in LABELS))
-        atomic_write_text(root / split / "labels.csv", "\n".join(rows) + "\n")
+        atomic_write_text(root / LABEL_CSV.format(tag=tag), "\n".join(rows) + "\n")
     return root
