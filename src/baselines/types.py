@@ -116,6 +116,29 @@ class RegionArrays(Mapping[str, list[Region]]):
             return self._handed[image_id]
         return self._made(image_id) if image_id in self._index else []
 
+    def columns(self, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The regions of ids, in that order (an id not in the file has none), as flat arrays without a
+        `Region` made: each one's position in ids, label, score and box corners. An image whose list was
+        handed out (`[image_id]`) is read from that list, which its consumer may have edited."""
+        where = np.asarray([self._index.get(image_id, -1) for image_id in ids], np.int64)
+        handed = np.asarray([image_id in self._handed for image_id in ids], bool) if self._handed else None
+        present = where >= 0 if handed is None else (where >= 0) & ~handed
+        starts = np.where(present, self.offsets[np.maximum(where, 0)], 0)
+        counts = np.where(present, self.offsets[np.maximum(where, 0) + 1] - starts, 0)
+        image = np.repeat(np.arange(len(ids)), counts)
+        rows = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        label, score, boxes = self.labels[rows], self.scores[rows], self.boxes[rows]
+        if handed is not None and handed.any():
+            edited = [(k, r) for k in np.flatnonzero(handed).tolist() for r in self._handed[ids[k]]]
+            image = np.concatenate([image, np.asarray([k for k, _ in edited], np.int64)])
+            label = np.concatenate([label, np.asarray([r.label for _, r in edited], label.dtype)])
+            score = np.concatenate([score, np.asarray([r.score for _, r in edited], np.float64)])
+            added = np.asarray([r.box for _, r in edited], np.float64).reshape(-1, 4)
+            boxes = np.concatenate([boxes.astype(np.float64), added])  # an edit may hold float corners
+            order = np.argsort(image, kind="stable")
+            image, label, score, boxes = image[order], label[order], score[order], boxes[order]
+        return image, label, score, boxes
+
     def _made(self, image_id: str) -> list[Region]:
         k = self._index[image_id]
         start, end = int(self.offsets[k]), int(self.offsets[k + 1])

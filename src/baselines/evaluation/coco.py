@@ -26,6 +26,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from baselines.data.polygons import Sizes, canvas_size, drawable, polygon_rle, xywh
+from baselines.evaluation.box_matches import Boxes, match_boxes
 from baselines.evaluation.matches import (
     CHUNK_IMAGES,
     IouType,
@@ -137,9 +138,25 @@ def region_matches(
     max_detections: int = MAX_DETECTIONS,
 ) -> RegionMatches:
     """COCOeval's matches of a region run at some IoU thresholds, over the images of truth in its order
-    (`region_average_precision`), computed `CHUNK_IMAGES` images at a time."""
-    iou_type: IouType = "bbox" if kind == "box" else "segm"
-    return match_regions(region_records(run, truth, sizes, kind), len(truth), iou_type, thresholds, max_detections)
+    (`region_average_precision`): boxes by COCOeval's matching on arrays (`evaluation.box_matches`, no
+    COCO record made), polygons by COCOeval itself `CHUNK_IMAGES` images at a time."""
+    if kind == "box":
+        ids = list(truth)
+        return match_boxes(_boxes(truth, ids), _boxes(run, ids), len(ids), thresholds, max_detections)
+    return match_regions(region_records(run, truth, sizes, kind), len(truth), "segm", thresholds, max_detections)
+
+
+def _boxes(regions: Mapping[str, Sequence[Region]], ids: Sequence[str]) -> Boxes:
+    """The boxes of ids' images (positions in ids), read as arrays from a run kept as arrays (`parse_run`)."""
+    if isinstance(regions, RegionArrays):
+        return Boxes.from_corners(*regions.columns(ids))
+    rows = [(k, region) for k, image_id in enumerate(ids) for region in regions.get(image_id, ())]
+    return Boxes.from_corners(
+        np.asarray([k for k, _ in rows], np.int64),
+        np.asarray([region.label for _, region in rows], np.int64),
+        np.asarray([region.score for _, region in rows], np.float64),
+        np.asarray([region.box for _, region in rows], np.float64).reshape(-1, 4),
+    )
 
 
 def region_records(
