@@ -162,3 +162,25 @@ class RegionArrays(Mapping[str, list[Region]]):
 
     def __contains__(self, image_id: object) -> bool:
         return image_id in self._index
+
+
+def region_columns(
+    regions: Mapping[str, Sequence[Region]], ids: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The regions of ids' images as flat arrays (`RegionArrays.columns`): each one's position in ids,
+    label, score and box corners (int64 as parsed from a box file, else float64); read from a
+    `RegionArrays` without making a `Region`."""
+    if isinstance(regions, RegionArrays):
+        return regions.columns(ids)
+    rows = [(k, region) for k, image_id in enumerate(ids) for region in regions.get(image_id, ())]
+    return (
+        np.asarray([k for k, _ in rows], np.int64),
+        np.asarray([region.label for _, region in rows], np.int64),
+        np.asarray([region.score for _, region in rows], np.float64),
+        np.asarray([region.box for _, region in rows], np.float64).reshape(-1, 4),
+    )
+
+
+def peek_regions(regions: Mapping[str, Sequence[Region]], image_id: str) -> Sequence[Region]:
+    """image_id's regions (none if absent), without a `RegionArrays` keeping the list it makes (`peek`)."""
+    return regions.peek(image_id) if isinstance(regions, RegionArrays) else regions.get(image_id, ())

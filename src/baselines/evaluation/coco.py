@@ -38,7 +38,7 @@ from baselines.evaluation.matches import (
     mean_recall,
     recall_points,
 )
-from baselines.types import Region, RegionArrays, RegionKind
+from baselines.types import Region, RegionKind, peek_regions, region_columns
 
 MAX_DETECTIONS = 100
 """COCOeval's default `maxDets` (the last of [1, 10, 100]): detections kept per image and class, the
@@ -148,15 +148,7 @@ def region_matches(
 
 def _boxes(regions: Mapping[str, Sequence[Region]], ids: Sequence[str]) -> Boxes:
     """The boxes of ids' images (positions in ids), read as arrays from a run kept as arrays (`parse_run`)."""
-    if isinstance(regions, RegionArrays):
-        return Boxes.from_corners(*regions.columns(ids))
-    rows = [(k, region) for k, image_id in enumerate(ids) for region in regions.get(image_id, ())]
-    return Boxes.from_corners(
-        np.asarray([k for k, _ in rows], np.int64),
-        np.asarray([region.label for _, region in rows], np.int64),
-        np.asarray([region.score for _, region in rows], np.float64),
-        np.asarray([region.box for _, region in rows], np.float64).reshape(-1, 4),
-    )
+    return Boxes.from_corners(*region_columns(regions, ids))
 
 
 def region_records(
@@ -181,7 +173,7 @@ def region_records(
     for image_id, regions in truth.items():
         number = len(images) + 1
         # a run kept as arrays (`parse_run`) is read an image at a time, never held as Regions
-        predictions = run.peek(image_id) if isinstance(run, RegionArrays) else run.get(image_id, ())
+        predictions = peek_regions(run, image_id)
         if kind == "box":
             images.append({"id": number})
             for region in regions:
