@@ -110,3 +110,20 @@ def test_columns_read_the_arrays_and_an_edited_image_from_its_list(tmp_path: Pat
     image, label, score, boxes = arrays.columns(["a.jpg", "b.jpg", "c.jpg"])
     assert image.tolist() == [0, 0, 0, 1, 2, 2] and score.tolist()[3] == 0.5
     assert boxes[3].tolist() == [1.5, 2.0, 3.0, 4.0] and boxes[0].tolist() == [0.0, 0.0, 10.0, 10.0]
+
+
+def test_drawnui_ground_truth_is_kept_as_arrays_with_every_image(tmp_path: Path) -> None:
+    """drawnUI's ground truth is read as arrays too; a test image without a line is added with no region,
+    and it holds what the `Region` parser reads."""
+    from baselines.types import RegionArrays
+
+    gt = _write(tmp_path, BOXES.replace("b.jpg;\n", ""))
+    spec = get_task("drawnui")
+    reference = spec.load_reference(gt, None)
+    assert isinstance(reference.ground_truth, RegionArrays)
+    expected = parse_grouped_file(gt, DRAWNUI_CLASSES, "box")
+    assert dict(reference.ground_truth.items()) == expected
+    extended = reference.ground_truth.with_images(["b.jpg", "z.jpg"])
+    assert list(extended) == ["a.jpg", "c.jpg", "b.jpg", "z.jpg"]
+    assert extended["z.jpg"] == [] and extended["c.jpg"] == expected["c.jpg"]
+    assert extended.columns(["z.jpg", "c.jpg"])[0].tolist() == [1, 1]

@@ -44,7 +44,7 @@ class ImageSet:
     """
 
     sizes: dict[str, tuple[int, int] | None]
-    ground_truth: dict[str, list[Region]] | None = None
+    ground_truth: Mapping[str, list[Region]] | None = None
     subsets: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -139,6 +139,14 @@ class RegionArrays(Mapping[str, list[Region]]):
             image, label, score, boxes = image[order], label[order], score[order], boxes[order]
         return image, label, score, boxes
 
+    def with_images(self, ids: Sequence[str]) -> RegionArrays:
+        """These regions with ids (not in the file) added after its images, with no region."""
+        known = list(self._index)
+        offsets = np.concatenate([self.offsets, np.full(len(ids), self.offsets[-1])])
+        extended = RegionArrays([*known, *ids], offsets, self.labels, self.scores, self.boxes, self.polygons)
+        extended._handed = self._handed
+        return extended
+
     def _made(self, image_id: str) -> list[Region]:
         k = self._index[image_id]
         start, end = int(self.offsets[k]), int(self.offsets[k + 1])
@@ -179,6 +187,14 @@ def region_columns(
         np.asarray([region.score for _, region in rows], np.float64),
         np.asarray([region.box for _, region in rows], np.float64).reshape(-1, 4),
     )
+
+
+def with_images(regions: Mapping[str, list[Region]], ids: Sequence[str]) -> Mapping[str, list[Region]]:
+    """regions with images ids (none of them in it) added after its own, with no region; a `RegionArrays`
+    stays arrays."""
+    if isinstance(regions, RegionArrays):
+        return regions.with_images(ids)
+    return {**regions, **{image_id: [] for image_id in ids}}
 
 
 def peek_regions(regions: Mapping[str, Sequence[Region]], image_id: str) -> Sequence[Region]:
