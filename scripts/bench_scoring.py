@@ -133,19 +133,25 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=50)
     parser.add_argument("--main", default=None, help="src folder of another checkout to time `evaluate` with")
     parser.add_argument("--no-export", action="store_true", help="leave out the export rows")
+    parser.add_argument(
+        "--no-pycocotools", action="store_true", help="leave out pycocotools (13 GB at 200 MB: mind a shared machine)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         truth_path, run_path, images, boxes = write_files(folder, args.megabytes)
-        truth_json, run_json = export_coco(folder, truth_path, run_path)
         evaluate = [sys.executable, "-m", "baselines.cli", "evaluate", "--task", "drawnui", str(run_path)]
         evaluate += ["--gt", str(truth_path), "--json"]
         rows = [("`baselines evaluate` (this checkout)", *measure(evaluate))]
         if args.main:
             env = {**os.environ, "PYTHONPATH": args.main}
             rows.append((f"`baselines evaluate` ({args.main})", *measure(evaluate, env)))
-        rows.append(("pycocotools on the exported JSON", *measure([sys.executable, "-c", PYCOCOTOOLS,
-                                                                    str(truth_json), str(run_json)])))  # fmt: skip
+        json_size = 0.0
+        if not args.no_pycocotools:
+            truth_json, run_json = export_coco(folder, truth_path, run_path)
+            json_size = run_json.stat().st_size / 1e6
+            rows.append(("pycocotools on the exported JSON", *measure([sys.executable, "-c", PYCOCOTOOLS,
+                                                                        str(truth_json), str(run_json)])))  # fmt: skip
         if not args.no_export:
             export = [sys.executable, "-c", EXPORT, str(truth_path), str(run_path), str(folder / "export.json")]
             rows.append(("export of the run as COCO results (this checkout)", *measure(export)))
@@ -153,7 +159,6 @@ def main() -> None:
                 env = {**os.environ, "PYTHONPATH": args.main}
                 rows.append((f"export of the run as COCO results ({args.main})", *measure(export, env)))
         size = run_path.stat().st_size / 1e6
-        json_size = run_json.stat().st_size / 1e6
         print(f"run: {size:.0f} MB, {images:,} images, {boxes:,} boxes; exported results JSON {json_size:.0f} MB")
         print("| scorer | load | seconds | peak MB | map_50 |")
         print("| --- | ---: | ---: | ---: | --- |")
