@@ -34,7 +34,7 @@ from baselines.evaluation.matches import RegionMatches
 AREA_RANGE = (0.0, 1e10)
 """COCOeval's area range as the project sets it (`areaRng = [[0, 1e10]]`): a box outside it is ignored."""
 
-PAIR_BUDGET = 4_000_000
+PAIR_BUDGET = 1_000_000
 """Detection-ground truth pairs whose IoU is computed at once: bounds the memory of one step."""
 
 
