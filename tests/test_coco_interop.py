@@ -288,3 +288,42 @@ def test_a_file_name_with_separators_or_control_characters_is_refused(
     dataset["images"][0]["file_name"] = "folder/a.jpg"  # a folder in the name is fine: the id is the name
     (tmp_path / "coco.json").write_text(json.dumps(dataset))
     assert main(args) == 0 and (tmp_path / "run.txt").read_text() == "a.jpg;button 1:30x40+1+2\n"
+
+
+@pytest.mark.parametrize("task", ["drawnui", "coral_boxes", "coral_polygons"])
+def test_streamed_export_is_json_dumps_of_the_records(data: Path, tmp_path: Path, task: str) -> None:
+    """`export-coco` writes its JSON piece by piece (from the arrays for boxes): the same text as
+    `json.dumps` of the records, for a parsed run, the ground truth and Regions made in memory (float
+    corners, written as floats)."""
+    from baselines.io import coco
+
+    gt, images = _paths(data, task)
+    spec = get_task(task)
+    reference = spec.load_reference(gt, images)
+    ids = list(reference.sizes)
+    numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
+    parsed = spec.parse_run(_noisy_run(task, gt, images, tmp_path / "run.txt"), reference)
+    made = {image_id: [Region(r.label, r.score, tuple(v + 0.5 for v in r.box), r.polygon) for r in regions]
+            for image_id, regions in parsed.items()}  # fmt: skip
+    for run in (parsed, made):
+        expected = json.dumps(coco.coco_results(run, numbers, reference.sizes, spec.kind))
+        handle = io.StringIO()
+        assert coco.write_coco_results(handle, run, numbers, reference.sizes, spec.kind) == len(json.loads(expected))
+        assert handle.getvalue() == expected
+    truth = reference.ground_truth
+    expected = json.dumps(coco.coco_dataset(truth, ids, reference.sizes, spec.classes, spec.kind))
+    handle = io.StringIO()
+    counts = coco.write_coco_dataset(handle, truth, ids, reference.sizes, spec.classes, spec.kind)
+    assert handle.getvalue() == expected
+    assert counts == (len(json.loads(expected)["images"]), len(json.loads(expected)["annotations"])) != (0, 0)
+
+
+def test_streamed_export_writes_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from baselines.io import coco
+
+    monkeypatch.setattr(coco, "WRITE_CHUNK", 2)
+    handle = io.StringIO()
+    assert coco._write_list(handle, (json.dumps(n) for n in range(5))) == 5
+    assert handle.getvalue() == json.dumps(list(range(5)))
+    handle = io.StringIO()
+    assert coco._write_list(handle, iter([])) == 0 and handle.getvalue() == "[]"

@@ -93,3 +93,37 @@ def test_an_edited_image_list_is_kept_and_scored(tmp_path: Path) -> None:
     arrays["b.jpg"].append(Region(button, 0.5, (0, 0, 5, 5)))
     assert arrays["b.jpg"] == arrays.peek("b.jpg") == [Region(button, 0.5, (0, 0, 5, 5))]
     assert spec.score(arrays, reference)["recall_50"] == 1.0
+
+
+def test_columns_read_the_arrays_and_an_edited_image_from_its_list(tmp_path: Path) -> None:
+    """`columns` (how the box scorer reads a run) gives each image's regions in file order, positions in the
+    ids asked for, none for an image not in the file; an image handed out and edited is read as edited."""
+    arrays = parse_grouped_arrays(_write(tmp_path, BOXES), DRAWNUI_CLASSES, "box")
+    image, label, score, boxes = arrays.columns(["c.jpg", "z.jpg", "a.jpg", "b.jpg"])
+    assert image.tolist() == [0, 0, 2, 2, 2]
+    assert score.tolist() == [0.25, 0.123456789, 0.9, 0.5, 1.0]
+    assert boxes.tolist() == [[1, 2, 3, 6], [4, 4, 11, 7], [0, 0, 10, 10], [30, 40, 50, 45], [95, 75, 100, 80]]
+    assert label.tolist() == [
+        DRAWNUI_CLASSES.index(n) for n in ("button", "button", "paragraph", "paragraph", "button")
+    ]
+    arrays["b.jpg"].append(Region(1, 0.5, (1.5, 2.0, 3.0, 4.0)))
+    image, label, score, boxes = arrays.columns(["a.jpg", "b.jpg", "c.jpg"])
+    assert image.tolist() == [0, 0, 0, 1, 2, 2] and score.tolist()[3] == 0.5
+    assert boxes[3].tolist() == [1.5, 2.0, 3.0, 4.0] and boxes[0].tolist() == [0.0, 0.0, 10.0, 10.0]
+
+
+def test_drawnui_ground_truth_is_kept_as_arrays_with_every_image(tmp_path: Path) -> None:
+    """drawnUI's ground truth is read as arrays too; a test image without a line is added with no region,
+    and it holds what the `Region` parser reads."""
+    from baselines.types import RegionArrays
+
+    gt = _write(tmp_path, BOXES.replace("b.jpg;\n", ""))
+    spec = get_task("drawnui")
+    reference = spec.load_reference(gt, None)
+    assert isinstance(reference.ground_truth, RegionArrays)
+    expected = parse_grouped_file(gt, DRAWNUI_CLASSES, "box")
+    assert dict(reference.ground_truth.items()) == expected
+    extended = reference.ground_truth.with_images(["b.jpg", "z.jpg"])
+    assert list(extended) == ["a.jpg", "c.jpg", "b.jpg", "z.jpg"]
+    assert extended["z.jpg"] == [] and extended["c.jpg"] == expected["c.jpg"]
+    assert extended.columns(["z.jpg", "c.jpg"])[0].tolist() == [1, 1]

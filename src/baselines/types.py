@@ -44,7 +44,7 @@ class ImageSet:
     """
 
     sizes: dict[str, tuple[int, int] | None]
-    ground_truth: dict[str, list[Region]] | None = None
+    ground_truth: Mapping[str, list[Region]] | None = None
     subsets: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -116,6 +116,37 @@ class RegionArrays(Mapping[str, list[Region]]):
             return self._handed[image_id]
         return self._made(image_id) if image_id in self._index else []
 
+    def columns(self, ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The regions of ids, in that order (an id not in the file has none), as flat arrays without a
+        `Region` made: each one's position in ids, label, score and box corners. An image whose list was
+        handed out (`[image_id]`) is read from that list, which its consumer may have edited."""
+        where = np.asarray([self._index.get(image_id, -1) for image_id in ids], np.int64)
+        handed = np.asarray([image_id in self._handed for image_id in ids], bool) if self._handed else None
+        present = where >= 0 if handed is None else (where >= 0) & ~handed
+        starts = np.where(present, self.offsets[np.maximum(where, 0)], 0)
+        counts = np.where(present, self.offsets[np.maximum(where, 0) + 1] - starts, 0)
+        image = np.repeat(np.arange(len(ids)), counts)
+        rows = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        label, score, boxes = self.labels[rows], self.scores[rows], self.boxes[rows]
+        if handed is not None and handed.any():
+            edited = [(k, r) for k in np.flatnonzero(handed).tolist() for r in self._handed[ids[k]]]
+            image = np.concatenate([image, np.asarray([k for k, _ in edited], np.int64)])
+            label = np.concatenate([label, np.asarray([r.label for _, r in edited], label.dtype)])
+            score = np.concatenate([score, np.asarray([r.score for _, r in edited], np.float64)])
+            added = np.asarray([r.box for _, r in edited], np.float64).reshape(-1, 4)
+            boxes = np.concatenate([boxes.astype(np.float64), added])  # an edit may hold float corners
+            order = np.argsort(image, kind="stable")
+            image, label, score, boxes = image[order], label[order], score[order], boxes[order]
+        return image, label, score, boxes
+
+    def with_images(self, ids: Sequence[str]) -> RegionArrays:
+        """These regions with ids (not in the file) added after its images, with no region."""
+        known = list(self._index)
+        offsets = np.concatenate([self.offsets, np.full(len(ids), self.offsets[-1])])
+        extended = RegionArrays([*known, *ids], offsets, self.labels, self.scores, self.boxes, self.polygons)
+        extended._handed = self._handed
+        return extended
+
     def _made(self, image_id: str) -> list[Region]:
         k = self._index[image_id]
         start, end = int(self.offsets[k]), int(self.offsets[k + 1])
@@ -139,3 +170,33 @@ class RegionArrays(Mapping[str, list[Region]]):
 
     def __contains__(self, image_id: object) -> bool:
         return image_id in self._index
+
+
+def region_columns(
+    regions: Mapping[str, Sequence[Region]], ids: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The regions of ids' images as flat arrays (`RegionArrays.columns`): each one's position in ids,
+    label, score and box corners (int64 as parsed from a box file, else float64); read from a
+    `RegionArrays` without making a `Region`."""
+    if isinstance(regions, RegionArrays):
+        return regions.columns(ids)
+    rows = [(k, region) for k, image_id in enumerate(ids) for region in regions.get(image_id, ())]
+    return (
+        np.asarray([k for k, _ in rows], np.int64),
+        np.asarray([region.label for _, region in rows], np.int64),
+        np.asarray([region.score for _, region in rows], np.float64),
+        np.asarray([region.box for _, region in rows], np.float64).reshape(-1, 4),
+    )
+
+
+def with_images(regions: Mapping[str, list[Region]], ids: Sequence[str]) -> Mapping[str, list[Region]]:
+    """regions with images ids (none of them in it) added after its own, with no region; a `RegionArrays`
+    stays arrays."""
+    if isinstance(regions, RegionArrays):
+        return regions.with_images(ids)
+    return {**regions, **{image_id: [] for image_id in ids}}
+
+
+def peek_regions(regions: Mapping[str, Sequence[Region]], image_id: str) -> Sequence[Region]:
+    """image_id's regions (none if absent), without a `RegionArrays` keeping the list it makes (`peek`)."""
+    return regions.peek(image_id) if isinstance(regions, RegionArrays) else regions.get(image_id, ())

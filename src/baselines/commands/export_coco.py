@@ -10,7 +10,7 @@ in the dataset and RLE masks in the results (COCO's results format).
 from __future__ import annotations
 
 import argparse
-import json
+import os
 from pathlib import Path
 
 from baselines.commands._reference import printed_warnings
@@ -30,8 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baselines.io.atomic import atomic_write_text
-    from baselines.io.coco import coco_dataset, coco_results
+    from baselines.io.atomic import atomic_path
+    from baselines.io.coco import write_coco_dataset, write_coco_results
     from baselines.paths import child_path
     from baselines.tasks import get_task
     from baselines.tasks.regions import RegionSpec
@@ -49,17 +49,20 @@ def run(args: argparse.Namespace) -> int:
         ids = list(reference.sizes)  # the image folder, sorted: the COCO image ids
         for image_id in ids:  # file_name fields name files in the image folder: never outside it
             child_path(args.images, image_id, args.ground_truth or args.run_file)
-        if args.run_file is not None:
-            parsed = spec.parse_run(args.run_file, reference)
-            numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
-            payload: object = coco_results(parsed, numbers, reference.sizes, spec.geometry)
-            what = f"{len(payload)} detections"  # type: ignore[arg-type]
-        else:
-            truth = reference.ground_truth
-            assert truth is not None
-            dataset = coco_dataset(truth, ids, reference.sizes, spec.classes, spec.geometry)
-            what = f"{len(truth)} images, {len(dataset['annotations'])} annotations"
-            payload = dataset
-    atomic_write_text(output, json.dumps(payload) + "\n")
+        parsed = spec.parse_run(args.run_file, reference) if args.run_file is not None else None
+        # written as it is made, from the arrays the run (and a box ground truth) is parsed into: a run of
+        # millions of boxes never becomes millions of dicts nor one string
+        with atomic_path(output) as temporary, temporary.open("w", encoding="utf-8", newline="") as handle:
+            if parsed is not None:
+                numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
+                what = f"{write_coco_results(handle, parsed, numbers, reference.sizes, spec.geometry)} detections"
+            else:
+                truth = reference.ground_truth
+                assert truth is not None
+                _, written = write_coco_dataset(handle, truth, ids, reference.sizes, spec.classes, spec.geometry)
+                what = f"{len(truth)} images, {written} annotations"
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
     print(f"{output}: {what}")
     return 0

@@ -25,6 +25,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from baselines.evaluation.box_matches import Boxes, match_boxes
 from baselines.evaluation.matches import (
     CHUNK_IMAGES,
     IouType,
@@ -37,7 +38,7 @@ from baselines.evaluation.matches import (
     recall_points,
 )
 from baselines.io.polygons import Sizes, canvas_size, drawable, polygon_rle, xywh
-from baselines.types import Region, RegionArrays, RegionKind
+from baselines.types import Region, RegionKind, peek_regions, region_columns
 
 MAX_DETECTIONS = 100
 """COCOeval's default `maxDets` (the last of [1, 10, 100]): detections kept per image and class, the
@@ -137,9 +138,17 @@ def region_matches(
     max_detections: int = MAX_DETECTIONS,
 ) -> RegionMatches:
     """COCOeval's matches of a region run at some IoU thresholds, over the images of truth in its order
-    (`region_average_precision`), computed `CHUNK_IMAGES` images at a time."""
-    iou_type: IouType = "bbox" if kind == "box" else "segm"
-    return match_regions(region_records(run, truth, sizes, kind), len(truth), iou_type, thresholds, max_detections)
+    (`region_average_precision`): boxes by COCOeval's matching on arrays (`evaluation.box_matches`, no
+    COCO record made), polygons by COCOeval itself `CHUNK_IMAGES` images at a time."""
+    if kind == "box":
+        ids = list(truth)
+        return match_boxes(_boxes(truth, ids), _boxes(run, ids), len(ids), thresholds, max_detections)
+    return match_regions(region_records(run, truth, sizes, kind), len(truth), "segm", thresholds, max_detections)
+
+
+def _boxes(regions: Mapping[str, Sequence[Region]], ids: Sequence[str]) -> Boxes:
+    """The boxes of ids' images (positions in ids), read as arrays from a run kept as arrays (`parse_run`)."""
+    return Boxes.from_corners(*region_columns(regions, ids))
 
 
 def region_records(
@@ -164,7 +173,7 @@ def region_records(
     for image_id, regions in truth.items():
         number = len(images) + 1
         # a run kept as arrays (`parse_run`) is read an image at a time, never held as Regions
-        predictions = run.peek(image_id) if isinstance(run, RegionArrays) else run.get(image_id, ())
+        predictions = peek_regions(run, image_id)
         if kind == "box":
             images.append({"id": number})
             for region in regions:

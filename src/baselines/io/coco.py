@@ -16,12 +16,13 @@ scoring keeps them), are left out of the export too, with a FormatWarning that c
 
 from __future__ import annotations
 
+import json
 import math
 import unicodedata
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -39,7 +40,7 @@ from baselines.io.polygons import (
     unflat,
     xywh,
 )
-from baselines.types import Region, RegionKind
+from baselines.types import Region, RegionKind, peek_regions, region_columns
 
 
 def categories(classes: Sequence[str]) -> list[dict[str, Any]]:
@@ -64,11 +65,39 @@ def annotation_records(
     """COCO `annotations`: boxes as `bbox` (area w*h); polygons as `segmentation` polygons with the
     mask's area and bounding box (what the project's scorer compares). Polygons of one or two vertices
     are left out with a FormatWarning that counts them."""
-    records: list[dict[str, Any]] = []
-    for image_id, regions in truth.items():
+    left_out = [0]
+    records = list(_annotation_records(truth, numbers, sizes, kind, left_out))
+    _warn_undrawable(left_out[0], "ground-truth")
+    return records
+
+
+def coco_results(
+    run: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
+) -> list[dict[str, Any]]:
+    """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE).
+    Polygons of one or two vertices are left out with a FormatWarning that counts them."""
+    left_out = [0]
+    records = list(_result_records(run, numbers, sizes, kind, left_out))
+    _warn_undrawable(left_out[0], "run")
+    return records
+
+
+def _annotation_records(
+    truth: Mapping[str, Sequence[Region]],
+    numbers: Mapping[str, int],
+    sizes: Sizes,
+    kind: RegionKind,
+    left_out: list[int],
+) -> Iterator[dict[str, Any]]:
+    count = 0
+    for image_id in truth:
+        regions = peek_regions(truth, image_id)
         width, height = canvas_size(image_id, sizes, regions)
-        for region in _drawable(regions, kind):
-            record: dict[str, Any] = {"id": len(records) + 1, "image_id": numbers[image_id], "iscrowd": 0}
+        drawn = _drawable(regions, kind)
+        left_out[0] += len(regions) - len(drawn)
+        for region in drawn:
+            count += 1
+            record: dict[str, Any] = {"id": count, "image_id": numbers[image_id], "iscrowd": 0}
             record["category_id"] = region.label + 1
             if kind == "box":
                 record["bbox"] = xywh(region)
@@ -78,40 +107,39 @@ def annotation_records(
                 record["segmentation"] = [list(region.polygon)]
                 record["area"] = float(mask_utils.area(rle))
                 record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
-            records.append(record)
-    _warn_undrawable(truth, kind, "ground-truth")
-    return records
+            yield record
 
 
-def coco_results(
-    run: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
-) -> list[dict[str, Any]]:
-    """COCO results: `bbox` for boxes, an RLE `segmentation` for polygons (COCO results hold RLE).
-    Polygons of one or two vertices are left out with a FormatWarning that counts them."""
-    results: list[dict[str, Any]] = []
-    for image_id, regions in run.items():
+def _result_records(
+    run: Mapping[str, Sequence[Region]],
+    numbers: Mapping[str, int],
+    sizes: Sizes,
+    kind: RegionKind,
+    left_out: list[int],
+) -> Iterator[dict[str, Any]]:
+    for image_id in run:
+        regions = peek_regions(run, image_id)
         width, height = canvas_size(image_id, sizes, regions)
-        for region in _drawable(regions, kind):
+        drawn = _drawable(regions, kind)
+        left_out[0] += len(regions) - len(drawn)
+        for region in drawn:
             record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
             if kind == "box":
                 record["bbox"] = xywh(region)
             else:
                 record["segmentation"] = polygon_rle(region, height, width)
             record["score"] = region.score
-            results.append(record)
-    _warn_undrawable(run, kind, "run")
-    return results
+            yield record
 
 
-def _drawable(regions: Sequence[Region], kind: RegionKind) -> list[Region]:
-    return list(regions) if kind == "box" else [r for r in regions if drawable(r)]
+def _drawable(regions: Sequence[Region], kind: RegionKind) -> Sequence[Region]:
+    return regions if kind == "box" else [r for r in regions if drawable(r)]
 
 
-def _warn_undrawable(regions: Mapping[str, Sequence[Region]], kind: RegionKind, what: str) -> None:
+def _warn_undrawable(count: int, what: str) -> None:
     """Reports the polygons `_drawable` left out: the project's mask mAP leaves them out too (pycocotools
     cannot rasterise a polygon of fewer than 3 vertices; it reads 2 as a box), and coral ground truth
     read for scoring holds some (the organisers' pixel IoU draws them)."""
-    count = 0 if kind == "box" else sum(not drawable(r) for items in regions.values() for r in items)
     if count:
         warnings.warn(
             f"{count} {what} polygon(s) of fewer than 3 vertices left out of the COCO export, as the mask mAP"
@@ -126,13 +154,116 @@ def coco_dataset(
 ) -> dict[str, Any]:
     """A COCO dataset of the ground-truth images (numbered by their position in ids)."""
     numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
-    images = [record for record in image_records(ids, sizes) if record["file_name"] in truth]
     return {
-        "info": {"description": "ImageCLEF ground truth exported by imageclef-baselines"},
-        "images": images,
+        "info": _INFO,
+        "images": [record for record in image_records(ids, sizes) if record["file_name"] in truth],
         "annotations": annotation_records(truth, numbers, sizes, kind),
         "categories": categories(classes),
     }
+
+
+_INFO = {"description": "ImageCLEF ground truth exported by imageclef-baselines"}
+
+WRITE_CHUNK = 100_000
+"""Records formatted at once by the writers: bounds the text held (a 200 MB run holds about 9M boxes)."""
+
+
+def write_coco_results(
+    handle: TextIO, run: Mapping[str, Sequence[Region]], numbers: Mapping[str, int], sizes: Sizes, kind: RegionKind
+) -> int:
+    """Writes `json.dumps(coco_results(...))` to handle, the same text, without holding the records: a run
+    of boxes kept as arrays (`parse_run`) is written from its arrays. Returns the records written."""
+    ids = list(run)
+    columns = region_columns(run, ids) if kind == "box" else None
+    if columns is None or columns[3].dtype.kind != "i":  # polygons, or float corners (Regions made elsewhere)
+        left_out = [0]
+        written = _write_list(handle, (json.dumps(r) for r in _result_records(run, numbers, sizes, kind, left_out)))
+        _warn_undrawable(left_out[0], "run")
+        return written
+    image, label, score, corners = columns
+    number = np.asarray([numbers[image_id] for image_id in ids], np.int64)[image]
+
+    def texts() -> Iterator[str]:
+        for start in range(0, len(corners), WRITE_CHUNK):
+            part = slice(start, start + WRITE_CHUNK)
+            x, y, w, h = _xywh_columns(corners[part])
+            for values in zip(number[part].tolist(), (label[part] + 1).tolist(), x, y, w, h, score[part].tolist(),
+                              strict=True):  # fmt: skip
+                yield _RESULT.format(*values)
+
+    return _write_list(handle, texts())
+
+
+def write_coco_dataset(
+    handle: TextIO,
+    truth: Mapping[str, Sequence[Region]],
+    ids: Sequence[str],
+    sizes: Sizes,
+    classes: Sequence[str],
+    kind: RegionKind,
+) -> tuple[int, int]:
+    """Writes `json.dumps(coco_dataset(...))` to handle, the same text, without holding the annotations: a
+    ground truth of boxes kept as arrays is written from its arrays. Returns (images, annotations) written."""
+    numbers = {image_id: number for number, image_id in enumerate(ids, start=1)}
+    images = [record for record in image_records(ids, sizes) if record["file_name"] in truth]
+    handle.write(f'{{"info": {json.dumps(_INFO)}, "images": {json.dumps(images)}, "annotations": ')
+    order = list(truth)
+    columns = region_columns(truth, order) if kind == "box" else None
+    if columns is None or columns[3].dtype.kind != "i":
+        left_out = [0]
+        texts = (json.dumps(r) for r in _annotation_records(truth, numbers, sizes, kind, left_out))
+        written = _write_list(handle, texts)
+        _warn_undrawable(left_out[0], "ground-truth")
+    else:
+        image, label, _, corners = columns
+        number = np.asarray([numbers[image_id] for image_id in order], np.int64)[image]
+
+        def box_texts() -> Iterator[str]:
+            for start in range(0, len(corners), WRITE_CHUNK):
+                part = slice(start, start + WRITE_CHUNK)
+                x, y, w, h = _xywh_columns(corners[part])
+                area = (np.asarray(w, np.int64) * np.asarray(h, np.int64)).tolist()
+                first = start + 1
+                for k, values in enumerate(zip(number[part].tolist(), (label[part] + 1).tolist(), x, y, w, h, area,
+                                               strict=True)):  # fmt: skip
+                    yield _ANNOTATION.format(first + k, *values)
+
+        written = _write_list(handle, box_texts())
+    handle.write(f', "categories": {json.dumps(categories(classes))}}}')
+    return len(images), written
+
+
+# json.dumps' text of `_result_records`' and `_annotation_records`' box records (ints, and a float's repr)
+_RESULT = '{{"image_id": {}, "category_id": {}, "bbox": [{}, {}, {}, {}], "score": {!r}}}'
+_ANNOTATION = '{{"id": {}, "image_id": {}, "iscrowd": 0, "category_id": {}, "bbox": [{}, {}, {}, {}], "area": {}}}'
+
+
+def _xywh_columns(corners: np.ndarray) -> tuple[list[int], list[int], list[int], list[int]]:
+    """COCO's [x, y, width, height] of int corners, as Python ints (`xywh` of the parsed `Region`)."""
+    return (
+        corners[:, 0].tolist(),
+        corners[:, 1].tolist(),
+        (corners[:, 2] - corners[:, 0]).tolist(),
+        (corners[:, 3] - corners[:, 1]).tolist(),
+    )
+
+
+def _write_list(handle: TextIO, texts: Iterable[str]) -> int:
+    """Writes a JSON list of the JSON texts as `json.dumps` writes a list (", " between items)."""
+    handle.write("[")
+    count = 0
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == WRITE_CHUNK:
+            handle.write((", " if count else "") + ", ".join(batch))
+            count += len(batch)
+            batch = []
+    if batch:
+        handle.write((", " if count else "") + ", ".join(batch))
+        count += len(batch)
+    handle.write("]")
+    return count
 
 
 def regions_from_coco(
@@ -319,8 +450,6 @@ def _clip(box: tuple[float, float, float, float], size: tuple[int, int] | None) 
 
 def read_coco_json(path: str | Path) -> Any:
     """Reads a JSON file, a clear FormatError when it is not JSON."""
-    import json
-
     try:
         return json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

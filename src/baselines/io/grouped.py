@@ -33,6 +33,7 @@ from baselines.io.lines import read_lines
 from baselines.io.polygons import has_area, unflat
 from baselines.types import ImageSet, Region, RegionArrays, RegionKind
 
+Corners = tuple[float, float, float, float]
 _INT = r"([0-9]{1,9})"  # ASCII digits; 9 at most, which no image size reaches
 _VERTEX = re.compile(r"^-?[0-9]{1,9}$")  # int() of the organisers' reader takes a sign; off-image is a warning
 _BOX = re.compile(rf"^{_INT}x{_INT}\+{_INT}\+{_INT}$")
@@ -87,7 +88,7 @@ def _parse_geometry(
         if not match:
             problems.add(line, f"{where}: region {text!r} is not WxH+X+Y with non-negative integers (9 digits at most)")
             return None
-        w, h, x, y = (int(v) for v in match.groups())
+        w, h, x, y = map(int, match.groups())
         if w == 0 or h == 0:
             # COCOeval takes such a box (the coral organisers' reader takes width 0 too): it has no area, so
             # it overlaps nothing. Accepted and scored as COCOeval scores it, since it is most likely a mistake.
@@ -134,8 +135,8 @@ class _RegionLists:
     def __init__(self) -> None:
         self.result: dict[str, list[Region]] = {}
 
-    def add(self, image_id: str, region: Region) -> None:
-        self.result.setdefault(image_id, []).append(region)
+    def add(self, image_id: str, label: int, score: float, box: Corners, polygon: tuple[float, ...]) -> None:
+        self.result.setdefault(image_id, []).append(Region(label, score, box, polygon))
 
     def image(self, image_id: str) -> None:
         self.result.setdefault(image_id, [])
@@ -152,13 +153,13 @@ class _RegionColumns:
         self.boxes: array[Any] = array("q" if kind == "box" else "d")  # box corners are ints, as the parser reads them
         self.polygons: list[tuple[float, ...]] | None = None if kind == "box" else []
 
-    def add(self, image_id: str, region: Region) -> None:
-        self.owner.append(self.ids[image_id])
-        self.labels.append(region.label)
-        self.scores.append(region.score)
-        self.boxes.extend(region.box)
+    def add(self, image_id: str, label: int, score: float, box: Corners, polygon: tuple[float, ...]) -> None:
+        self.owner.append(self.ids[image_id])  # no `Region` made: the scorer reads these arrays
+        self.labels.append(label)
+        self.scores.append(score)
+        self.boxes.extend(box)
         if self.polygons is not None:
-            self.polygons.append(region.polygon)
+            self.polygons.append(polygon)
 
     def image(self, image_id: str) -> None:
         self.ids.setdefault(image_id, len(self.ids))
@@ -350,7 +351,7 @@ def _parse(
                         " image is not scored (clipped when drawn, as the organisers' evaluator does)",
                     )
                 if sink is not None:
-                    sink.add(image_id, Region(class_index[name], score, box, polygon))
+                    sink.add(image_id, class_index[name], score, box, polygon)
     if ignored and not first_line:
         # Every line ignored: the official evaluator would score nothing; this is not a run for these images.
         problems.add(None, f"no line names a reference image ({ignored} lines ignored): is this the right file?")

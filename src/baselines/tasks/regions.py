@@ -25,7 +25,7 @@ from baselines.io.grouped import (
 from baselines.io.images import image_size, images_by_id
 from baselines.io.lines import read_lines
 from baselines.tasks.base import Kind, TaskSpec, predicted_truth
-from baselines.types import ImageSet, PredictionSet, Region, RegionArrays, RegionKind
+from baselines.types import ImageSet, PredictionSet, Region, RegionArrays, RegionKind, with_images
 
 
 def _array(value: Any) -> np.ndarray:
@@ -46,7 +46,7 @@ def regions_from_prediction(prediction: Mapping[str, Any]) -> list[Region]:
     ]
 
 
-def with_every_image(truth: Mapping[str, list[Region]], images: Iterable[str]) -> dict[str, list[Region]]:
+def with_every_image(truth: Mapping[str, list[Region]], images: Iterable[str]) -> Mapping[str, list[Region]]:
     """The ground truth of every scored image: truth's images in its order, then the other images (the test
     images that have no ground-truth line) with no region.
 
@@ -55,7 +55,7 @@ def with_every_image(truth: Mapping[str, list[Region]], images: Iterable[str]) -
     on a region's line; a drawnUI one may leave an image out). The organisers' pixel IoU still draws only
     the images that hold a region (`evaluation.segmentation.pixel_iou`).
     """
-    return {**truth, **{image_id: [] for image_id in images if image_id not in truth}}
+    return with_images(truth, [image_id for image_id in images if image_id not in truth])
 
 
 class RegionSpec(TaskSpec):
@@ -119,9 +119,10 @@ class RegionSpec(TaskSpec):
                 kept.add(index)
         return [region for index, region in enumerate(regions) if index in kept]  # the model's order otherwise
 
-    def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> dict[str, list[Region]]:
-        """Reads the task's official ground truth; by default the run-file grammar with confidence 1."""
-        return parse_grouped_file(path, self._classes, self.geometry, reference, GROUND_TRUTH)
+    def read_ground_truth(self, path: str | Path, reference: ImageSet | None) -> Mapping[str, list[Region]]:
+        """Reads the task's official ground truth; by default the run-file grammar with confidence 1, kept as
+        arrays (`RegionArrays`, as a run is: a ground truth of millions of boxes in bounded memory)."""
+        return parse_grouped_arrays(path, self._classes, self.geometry, reference, GROUND_TRUTH)
 
     def load_reference(self, ground_truth: str | Path | None, images: str | Path | None) -> ImageSet:
         sizes: dict[str, tuple[int, int] | None] = {}
@@ -137,7 +138,7 @@ class RegionSpec(TaskSpec):
 
     def reference_for(self, predicted: PredictionSet, ground_truth: str | Path | None) -> ImageSet:
         sizes = {i: image_size(predicted.files[i]) if i in predicted.files else None for i in predicted.ids}
-        truth = None
+        truth: Mapping[str, list[Region]] | None = None
         if ground_truth is not None:
             truth = predicted_truth(self.read_ground_truth(ground_truth, None), predicted, ground_truth)
             truth = with_every_image(truth, sizes)
