@@ -84,15 +84,20 @@ def compare_runs(
     items = spec.scored_items(reference)
     if not items:
         raise ValueError(f"{spec.name}: the ground truth has no test items to resample")
-    # The metrics a resample has: `score` of the whole set restricted to its items (per-subset scores drop out).
-    full = [spec.score(*spec.restrict(run, reference, items)) for run in runs]
+    resamplings = [spec.resampling(run, reference, items) for run in runs]
+    # The metrics a resample has: `score` of the whole set restricted to its items (per-subset scores drop out),
+    # taken from the resampling when it has them (a region task's matches, computed once).
+    full = [
+        whole if (whole := _whole(resampling)) is not None else spec.score(*spec.restrict(run, reference, items))
+        for run, resampling in zip(runs, resamplings, strict=True)
+    ]
     metrics = [key for key in full[0] if all(key in scores for scores in full)]
     rng = np.random.default_rng(seed)
     # one call per resample, as before: a single call for all would draw other numbers from the same seed
     picks = np.stack([rng.integers(0, len(items), len(items)) for _ in range(resamples)])
     draws = np.full((resamples, len(runs), len(metrics)), np.nan)
     for r, run in enumerate(runs):
-        draws[:, r] = _resampled_scores(spec, run, reference, items, picks, metrics)
+        draws[:, r] = _resampled_scores(spec, run, resamplings[r], reference, items, picks, metrics)
     tail = (1 - confidence) / 2 * 100
     report: list[dict[str, Any]] = []
     for r in range(len(runs)):
@@ -130,11 +135,20 @@ def compare_runs(
     }
 
 
+def _whole(resampling: Resampling | None) -> dict[str, float] | None:
+    return None if resampling is None else resampling.whole()
+
+
 def _resampled_scores(
-    spec: Scored, run: Any, reference: Any, items: list[str], picks: np.ndarray, metrics: list[str]
+    spec: Scored,
+    run: Any,
+    resampling: Resampling | None,
+    reference: Any,
+    items: list[str],
+    picks: np.ndarray,
+    metrics: list[str],
 ) -> np.ndarray:
     """(resamples, metrics): the run's scores on each row of picks (item indices in draw order)."""
-    resampling = spec.resampling(run, reference, items)
     if resampling is not None:
         arrays = resampling.scores(picks)
         missing = np.full(len(picks), np.nan)  # a metric no resample has (a class never drawn)

@@ -11,12 +11,16 @@ flat arrays per class (`RegionMatches`), a few bytes per detection.
 The second step is re-implemented here over those arrays (`accumulate`), because `baselines compare`
 pools the same per-image outcomes over a thousand bootstrap resamples of the images: COCO's AP over a
 resample is the AP of the drawn images' outcomes concatenated in draw order, an image drawn twice
-contributing its detections twice. It is pycocotools 2.0's `accumulate` step for step: the order of its
-stable merge sort of the pooled scores (which decides precision among tied scores: by score, then draw
-position, then position in the image; taken here from one ranking computed once, `RegionMatches.ranking`),
-the running maximum of precision from the right, the first point at or above each recall threshold and 0
-past the last, so the numbers are COCOeval's to the last bit (tests/test_detection_metrics.py compares
-the two on resamples with repeats and tied confidences).
+contributing its detections twice. It gives pycocotools 2.0's `accumulate` numbers to the last bit: the
+order of its stable merge sort of the pooled scores (which decides precision among tied scores: by score,
+then draw position, then position in the image), here the drawn images' detections in draw order sorted
+stably by a score rank computed once (`RegionMatches.ranking`; a linear-time radix sort); its precision
+`tp / (fp + tp + eps)` as it computes it, taken only at the true positives (between two, precision only
+falls, so the running maximum from the right that pycocotools takes is a maximum over true positives);
+the first position at or above each recall threshold (from the number of true positives that reaches
+it, as its division decides) and 0 past the last. tests/test_detection_metrics.py compares the two on
+resamples with repeats and tied confidences, tests/test_accumulate.py with pycocotools' loop transcribed
+over the same matches (ignored detections, 16 bits of ranks exceeded).
 """
 
 from __future__ import annotations
@@ -82,46 +86,60 @@ class RegionMatches:
 
     @functools.cached_property
     def ranking(self) -> Ranking:
-        """Every class's detections in COCOeval's order for all images (`Ranking`), computed once."""
-        ranked, image, rank, classes = [], [], [], []
-        start = base = 0
+        """Every detection's class-major score rank, laid out image by image (`Ranking`), computed once."""
+        thresholds, classes = self.thresholds.size, self.labels.size
+        lengths = np.diff(self.offsets, axis=1) if classes else np.zeros((0, self.images), np.int64)
+        ranks, images = [], []
+        base = 0
         for k, scores in enumerate(self.scores):
             order = np.argsort(-scores, kind="mergesort")
-            ranked.append(order + start)
-            image.append(np.repeat(np.arange(self.images), np.diff(self.offsets[k]))[order])
-            ties = np.cumsum(scores[order][1:] != scores[order][:-1]) if scores.size else np.zeros(0, np.int64)
-            rank.append(base + np.concatenate([[0], ties]).astype(np.int64)[: scores.size])
-            classes.append(np.full(scores.size, k))
-            start += scores.size
-            base += int(ties[-1]) + 1 if scores.size > 1 else 1
-        matched = np.concatenate(self.matched, axis=1) if self.matched else np.zeros((self.thresholds.size, 0), bool)
-        ignored = np.concatenate(self.ignored, axis=1) if self.ignored else np.zeros((self.thresholds.size, 0), bool)
-
-        def joined(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-        return Ranking(joined(ranked), joined(image), joined(rank), joined(classes), matched, ignored)
+            distinct = np.concatenate([[0], np.cumsum(scores[order][1:] != scores[order][:-1])]).astype(np.int64)
+            rank = np.empty(scores.size, np.int64)
+            rank[order] = base + distinct[: scores.size]
+            ranks.append(rank)
+            images.append(np.repeat(np.arange(self.images), lengths[k]))
+            base += int(distinct[scores.size - 1]) + 1 if scores.size else 0
+        empty = np.zeros((thresholds, 0), bool)
+        matched = np.concatenate(self.matched, axis=1) if self.matched else empty
+        ignored = np.concatenate(self.ignored, axis=1) if self.ignored else empty
+        image = np.concatenate(images) if images else np.zeros(0, np.int64)
+        by_image = np.argsort(image, kind="stable")  # image, then class, then position: an image's block
+        rank = np.concatenate(ranks)[by_image] if ranks else np.zeros(0, np.int64)
+        sizes = lengths.sum(axis=0)
+        return Ranking(
+            first=np.cumsum(sizes) - sizes,
+            sizes=sizes,
+            lengths=lengths,
+            rank=rank.astype(np.uint16 if base <= 1 << 16 else np.uint32),
+            gains=(matched & ~ignored)[:, by_image],
+            ignored=ignored[:, by_image],
+            ignores=np.any(ignored, axis=1),
+        )
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """All classes' detections ordered by class, then descending score (stable: image, then position in
-    the image): how `accumulate` orders a resample's detections without sorting scores anew.
+    """All classes' detections image by image (image, then class, then position in the image), each with
+    the rank of its score: how `accumulate` orders a resample's detections without sorting scores anew.
 
     Attributes:
-        detection: Index of each into the classes' arrays concatenated (class 0's, then class 1's, ...).
-        image: Its image.
-        rank: Class-major rank of its score: equal within a class for equal scores, increasing after.
-        label: Its class position.
-        matched, ignored: (T, D) the classes' `matched` and `ignored` concatenated.
+        first: (n,) where each image's block starts.
+        sizes: (n,) the detections of each image (all classes).
+        lengths: (K, n) the detections of each class and image.
+        rank: (D,) class-major rank of each detection's score: equal within a class for equal scores,
+            increasing with the class and with decreasing score (`uint16` when they fit: a radix sort).
+        gains: (T, D) a true positive at each threshold: matched and not ignored.
+        ignored: (T, D) ignored by COCOeval: neither a true nor a false positive.
+        ignores: (T,) whether COCOeval ignores any detection at each threshold.
     """
 
-    detection: np.ndarray
-    image: np.ndarray
+    first: np.ndarray
+    sizes: np.ndarray
+    lengths: np.ndarray
     rank: np.ndarray
-    label: np.ndarray
-    matched: np.ndarray
+    gains: np.ndarray
     ignored: np.ndarray
+    ignores: np.ndarray
 
 
 def match_regions(
@@ -262,46 +280,84 @@ def accumulate(matches: RegionMatches, order: np.ndarray | None = None) -> tuple
     thresholds, classes = matches.thresholds.size, matches.labels.size
     precision = -np.ones((thresholds, points.size, classes))
     recall = -np.ones((thresholds, classes))
-    if order is None:
-        order = np.arange(matches.images)
-    counts = np.bincount(order, minlength=matches.images)
-    by_image = np.argsort(order, kind="stable")  # draw positions, grouped by image
-    first = np.cumsum(counts) - counts
-    # The drawn detections in COCOeval's order: per class, its stable sort by descending score of the drawn
-    # images' detections concatenated in draw order, i.e. by (score, draw position, position in the image).
+    counts = np.ones(matches.images, np.int64) if order is None else np.bincount(order, minlength=matches.images)
+    positives = matches.truths @ counts  # ground truth COCOeval does not ignore, per class (whole numbers)
+    scored = np.flatnonzero(positives > 0)  # a class without ground truth keeps -1
+    if not scored.size:
+        return precision, recall
     ranking = matches.ranking
-    copies = counts[ranking.image]
-    drawn = np.repeat(ranking.detection, copies)
-    copy = np.arange(drawn.size) - np.repeat(np.cumsum(copies) - copies, copies)
-    position = by_image[np.repeat(first[ranking.image], copies) + copy]
-    picked = drawn[np.argsort(np.repeat(ranking.rank, copies) * order.size + position, kind="stable")]
-    ends = np.cumsum(np.bincount(ranking.label, weights=copies, minlength=classes).astype(np.int64))
-    valid = ~ranking.ignored[:, picked]
-    tp_all = np.cumsum(ranking.matched[:, picked] & valid, axis=1)
-    fp_all = np.cumsum(~ranking.matched[:, picked] & valid, axis=1)
-    positives_all = matches.truths[:, order].sum(axis=1)
-    for k in range(classes):
-        positives = int(positives_all[k])
-        if positives == 0:
-            continue
-        begin, end = (int(ends[k - 1]) if k else 0), int(ends[k])
-        # a class's running counts: the running counts of all classes less those before it (exact integers)
-        tp_sum = (tp_all[:, begin:end] - (tp_all[:, begin - 1 : begin] if begin else 0)).astype(float)
-        fp_sum = (fp_all[:, begin:end] - (fp_all[:, begin - 1 : begin] if begin else 0)).astype(float)
-        for t in range(thresholds):
-            tp, fp = tp_sum[t], fp_sum[t]
-            detections = tp.size
-            rc = tp / positives
-            pr = tp / (fp + tp + np.spacing(1))
-            recall[t, k] = rc[-1] if detections else 0
-            # precision made non-increasing from the right (pycocotools' loop, as a running maximum)
-            pr = np.maximum.accumulate(pr[::-1])[::-1]
-            at = np.searchsorted(rc, points, side="left")
-            inside = at < detections
-            q = np.zeros(points.size)
-            q[inside] = pr[at[inside]]
-            precision[t, :, k] = q
+    drawn = _drawn(ranking, order)
+    sizes = ranking.lengths @ counts  # the drawn detections of each class, which come class by class
+    ends = np.cumsum(sizes)
+    begins = ends - sizes
+    needed = _needed_hits(positives[scored].astype(np.float64))
+    for t in range(thresholds):
+        hits = np.flatnonzero(ranking.gains[t, drawn])  # positions of the true positives, class by class
+        first = np.searchsorted(hits, begins)  # a class's first true positive among hits
+        found = np.searchsorted(hits, ends) - first
+        label = np.repeat(np.arange(classes), found)
+        # COCOeval's tp and fp counts, and its precision, at each true positive (from the class's start)
+        tp = np.arange(hits.size) - first[label] + 1
+        fp = hits - begins[label] + 1 - tp  # the class's detections up to the hit, less true positives ...
+        if ranking.ignores[t]:  # ... less those COCOeval ignores, which count as neither
+            ignored = np.concatenate([[0], np.cumsum(ranking.ignored[t, drawn])])
+            fp -= ignored[hits + 1] - ignored[begins][label]
+        pr = tp / (fp.astype(np.float64) + tp + np.spacing(1))
+        recall[t, scored] = found[scored] / positives[scored]
+        precision[t][:, scored] = _interpolated(pr, first[scored], found[scored], needed).T
     return precision, recall
+
+
+def _drawn(ranking: Ranking, order: np.ndarray | None) -> np.ndarray:
+    """The drawn detections (indices into the ranking's arrays) in COCOeval's order: per class, the stable
+    sort by descending score of the drawn images' detections concatenated in draw order, i.e. by (class,
+    score, draw position, position in the image): the drawn images' blocks in draw order (so by draw
+    position, then class and position), then a stable sort by rank."""
+    if order is None:
+        drawn = np.arange(ranking.rank.size)
+    else:
+        sizes = ranking.sizes[order]
+        starts = np.cumsum(sizes) - sizes
+        drawn = np.arange(int(sizes.sum())) + np.repeat(ranking.first[order] - starts, sizes)
+    rank = ranking.rank[drawn]
+    if rank.dtype == np.uint16:  # numpy sorts 16-bit integers stably by radix, in linear time
+        return drawn[np.argsort(rank, kind="stable")]
+    low = np.argsort((rank & 0xFFFF).astype(np.uint16), kind="stable")  # two radix passes, low half first
+    return drawn[low[np.argsort((rank[low] >> 16).astype(np.uint16), kind="stable")]]
+
+
+def _needed_hits(positives: np.ndarray) -> np.ndarray:
+    """(classes, R): the fewest true positives whose recall, `tp / positives` in floating point as
+    COCOeval divides, reaches each recall point: the first position `np.searchsorted(rc, points)` finds
+    is that of this true positive (the class's first detection for 0)."""
+    need = np.ceil(positives[:, None] * _RECALL_POINTS[None, :])
+    while True:  # the product may be off by one from what the division decides
+        lower = (need > 0) & ((need - 1) / positives[:, None] >= _RECALL_POINTS)
+        higher = need / positives[:, None] < _RECALL_POINTS
+        if not lower.any() and not higher.any():
+            return need.astype(np.int64)
+        need = need - lower + higher
+
+
+def _interpolated(pr: np.ndarray, first: np.ndarray, found: np.ndarray, needed: np.ndarray) -> np.ndarray:
+    """(classes, R) COCOeval's interpolated precision at the recall points: at the first position reaching
+    each point, the maximum precision there or after (0 past the last position).
+
+    Precision falls between true positives (tp stays, fp grows), so the maximum over a class's positions
+    from one on is that at the position or at a later true positive: `pr` holds the precision at each
+    true positive, class by class (class k's from first[k], found[k] of them). The maximum from each
+    point's true positive on is one `maximum.reduceat` over the stretches between the points' true
+    positives, then a running maximum from the last point back.
+    """
+    # a point's true positive within its class (point 0 needs none: the class's first detection, whose
+    # precision is that of its first true positive when it is one, else 0)
+    at = np.maximum(needed, 1) - 1
+    reached = at < found[:, None]
+    starts = first[:, None] + np.minimum(at, found[:, None])
+    bounds = np.concatenate([starts, (first + found)[:, None]], axis=1)
+    stretch = np.maximum.reduceat(np.append(pr, 0.0), bounds.ravel()).reshape(bounds.shape)[:, :-1]
+    stretch[~reached] = 0.0
+    return np.maximum.accumulate(stretch[:, ::-1], axis=1)[:, ::-1]
 
 
 def mean_precision(precision: np.ndarray) -> float:

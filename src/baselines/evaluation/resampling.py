@@ -32,6 +32,11 @@ class Resampling(Protocol):
         a resample has none)."""
         ...
 
+    def whole(self) -> dict[str, float] | None:
+        """The scores of all the items, each once, equal to `score`'s on them, when they come without more
+        work (a region task's matches); None: the bootstrap asks `score`."""
+        ...
+
 
 @dataclass(frozen=True)
 class ItemSums:
@@ -55,6 +60,9 @@ class ItemSums:
                 drawn = np.asarray(values)[block]
                 sums[name][start : start + rows] = np.cumsum(drawn, axis=1)[:, -1] if items else 0
         return self.finish(sums, items)
+
+    def whole(self) -> None:
+        return None
 
 
 def rounded(values: np.ndarray, digits: int) -> np.ndarray:
@@ -80,6 +88,9 @@ class PerResample:
     def scores(self, draws: np.ndarray) -> dict[str, np.ndarray]:
         rows = [self.finish(row) for row in self.inputs(draws).tolist()]
         return {metric: np.asarray([row[metric] for row in rows], np.float64) for metric in rows[0]} if rows else {}
+
+    def whole(self) -> None:
+        return None
 
 
 def integer_sums(values: np.ndarray, draws: np.ndarray) -> np.ndarray:

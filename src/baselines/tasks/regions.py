@@ -235,13 +235,17 @@ class RegionResampling:
     """A region run's scores on resamples of its images, from COCOeval's matches of each image
     (`RegionMatches`): COCO's AP over a resample is that of the drawn images' matches in draw order."""
 
-    score: Callable[[RegionMatches, np.ndarray], dict[str, float]]
+    score: Callable[[RegionMatches, np.ndarray | None], dict[str, float]]
     matches: RegionMatches
 
     def scores(self, draws: np.ndarray) -> dict[str, np.ndarray]:
         rows = [self.score(self.matches, order) for order in draws]
         metrics = dict.fromkeys(metric for row in rows for metric in row)  # some resamples lack a class's score
         return {metric: np.asarray([row.get(metric, np.nan) for row in rows], np.float64) for metric in metrics}
+
+    def whole(self) -> dict[str, float]:
+        """`score_subset` of all the images: the same matches, every image once in order."""
+        return self.score(self.matches, None)
 
 
 def _tag(threshold: float) -> str:
