@@ -185,7 +185,7 @@ def _parse(
             for item in items:
                 region = grammar.region(number, name, item, size)
                 if region is not None and sink is not None:
-                    sink.add(image_id, region)
+                    sink.add(image_id, Region(*region))
     grammar.finish()
 
 
@@ -290,8 +290,11 @@ class _LineGrammar:
                 )
             yield name, items
 
-    def region(self, number: int, name: str, item: str, size: tuple[int, int] | None) -> Region | None:
-        """The region an item of a class group writes (`conf:geometry`), or None when it is refused."""
+    def region(
+        self, number: int, name: str, item: str, size: tuple[int, int] | None
+    ) -> tuple[int, float, tuple[float, float, float, float], tuple[float, ...]] | None:
+        """The `Region` fields of an item of a class group (`conf:geometry`), or None when it is refused (no
+        `Region` is built when the file is only validated)."""
         where, kind = f"class {name}", self.kind
         if not item:
             self.problems.add(number, f"{where}: empty region (stray or trailing ',')")
@@ -317,7 +320,7 @@ class _LineGrammar:
                 f"{where}: polygon {geometry_text!r} has {outside}: accepted, but the part outside the"
                 " image is not scored (clipped when drawn, as the organisers' evaluator does)",
             )
-        return Region(self.class_index[name], score, box, polygon)
+        return self.class_index[name], score, box, polygon
 
     def finish(self) -> None:
         """The whole-file checks, then every problem found is raised (`ProblemCollector.raise_if_any`)."""
