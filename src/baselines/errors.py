@@ -7,10 +7,11 @@ import re
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 QUOTE_CHARS = 100
 # a quoted id or field (no white space inside) longer than QUOTE_CHARS; a quoted text of over 1,000 characters
@@ -148,3 +149,85 @@ class ProblemCollector:
         if self.problems:
             ordered = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
             raise FormatError(ordered, self.dropped)
+
+    def no_line(
+        self,
+        expected: Iterable[str],
+        named: Container[str],
+        what: str,
+        note: str = "",
+        warn: bool = False,
+        dots: bool = False,
+    ) -> None:
+        """Reports, as a whole-file problem, the expected ids no line names, in the order given:
+        `<N> <what> have no line<note>: <the first SHOWN_IDS>` (nothing when every id is named).
+
+        Args:
+            expected: The ids of the reference, in the order they are listed.
+            named: The ids the file's lines name.
+            what: The ids in words, plural ("topics", "CTs of the test set").
+            note: Said after "have no line" (e.g. how the ids are scored).
+            warn: Report it as a warning (the file is accepted), not a problem.
+            dots: End the list with " ..." when it is cut (`shown_ids`).
+        """
+        missing = [i for i in expected if i not in named]
+        if missing:
+            message = f"{len(missing)} {what} have no line{note}: {shown_ids(missing, dots)}"
+            (self.warn if warn else self.add)(None, message)
+
+
+SHOWN_IDS = 5
+"""How many ids a message lists (`shown_ids`)."""
+
+
+def shown_ids(ids: Sequence[str], dots: bool = False) -> str:
+    """The first SHOWN_IDS ids, comma-separated; with dots, " ..." after them when there are more."""
+    return ", ".join(ids[:SHOWN_IDS]) + (" ..." if dots and len(ids) > SHOWN_IDS else "")
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+class FirstLines(Generic[Key]):
+    """The line each key (an id, a (topic, image) pair) is first named on, reporting a repeat on its line as
+    `<what the key is> (first on line <N>)`.
+
+    Args:
+        problems: Where repeats are reported.
+        what: The noun of a key, for `duplicate <noun> '<key>'`, or a function wording the repeated key.
+    """
+
+    def __init__(self, problems: ProblemCollector, what: str | Callable[[Key], str]) -> None:
+        self.problems = problems
+        self.word = what if callable(what) else lambda key: f"duplicate {what} {key!r}"
+        self.lines: dict[Key, int] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def repeated(self, key: Key, line: int, note: str = "", warn: bool = False) -> bool:
+        """Whether key was named on an earlier line; if so, reports it on this one.
+
+        Args:
+            note: Said after "(first on line N)".
+            warn: Report it as a warning (the reader accepts the repeat), not a problem.
+        """
+        first = self.lines.get(key)
+        if first is None:
+            return False
+        (self.problems.warn if warn else self.problems.add)(line, f"{self.word(key)} (first on line {first}){note}")
+        return True
+
+    def record(self, key: Key, line: int) -> None:
+        """Notes key as named on this line, unless it was named before."""
+        self.lines.setdefault(key, line)
+
+    def add(self, key: Key, line: int, note: str = "") -> bool:
+        """Records key on this line when it is new; reports a repeat (`repeated`) and returns False."""
+        if self.repeated(key, line, note):
+            return False
+        self.lines[key] = line
+        return True

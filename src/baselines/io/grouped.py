@@ -18,37 +18,20 @@ warning because its official evaluator does (coral subtask 2: `CORAL_PIXEL`).
 
 from __future__ import annotations
 
-import math
-import re
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from baselines.errors import ProblemCollector
+from baselines.errors import FirstLines, ProblemCollector
 from baselines.io.lines import read_lines
-from baselines.io.polygons import has_area, unflat
+from baselines.io.region_text import example, parse_confidence, parse_geometry
 from baselines.types import ImageSet, Region, RegionArrays, RegionKind
 
 Corners = tuple[float, float, float, float]
-_INT = r"([0-9]{1,9})"  # ASCII digits; 9 at most, which no image size reaches
-_VERTEX = re.compile(r"^-?[0-9]{1,9}$")  # int() of the organisers' reader takes a sign; off-image is a warning
-_BOX = re.compile(rf"^{_INT}x{_INT}\+{_INT}\+{_INT}$")
-
-
-def _parse_confidence(text: str, line: int, where: str, problems: ProblemCollector) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        problems.add(line, f"{where}: confidence {text!r} is not a number")
-        return None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        problems.add(line, f"{where}: confidence {text!r} must be a finite number in [0, 1]")
-        return None
-    return value
 
 
 @dataclass(frozen=True)
@@ -78,55 +61,7 @@ GROUND_TRUTH = Tolerance(missing_images="allowed")
 CORAL_PIXEL = Tolerance(missing_images="warning", unknown=True, repeats=True, short_polygons=True)
 """Run files of coral subtask 2, as the organisers' `pixel_accuracy.py` reads them (docs/evaluation.md)."""
 _IGNORED = "ignored, as the organisers' evaluator ignores it"
-
-
-def _parse_geometry(
-    kind: RegionKind, text: str, line: int, where: str, problems: ProblemCollector, short_polygons: bool = False
-) -> tuple[tuple[float, float, float, float], tuple[float, ...]] | None:
-    if kind == "box":
-        match = _BOX.match(text)
-        if not match:
-            problems.add(line, f"{where}: region {text!r} is not WxH+X+Y with non-negative integers (9 digits at most)")
-            return None
-        w, h, x, y = map(int, match.groups())
-        if w == 0 or h == 0:
-            # COCOeval takes such a box (the coral organisers' reader takes width 0 too): it has no area, so
-            # it overlaps nothing. Accepted and scored as COCOeval scores it, since it is most likely a mistake.
-            problems.warn(
-                line,
-                f"{where}: region {text!r} has zero width or height: accepted, and scored as COCOeval scores it"
-                " (it matches nothing: a detection is a false positive, a ground-truth box a miss)",
-            )
-        return (x, y, x + w, y + h), ()
-    parts = text.split("+")
-    if short_polygons and len(parts) % 2 and len(parts) > 2:
-        problems.warn(line, f"{where}: polygon {text!r} has an odd number of values: the last one is ignored")
-        parts = parts[:-1]
-    if not short_polygons and (len(parts) < 6 or len(parts) % 2):
-        problems.add(line, f"{where}: polygon {text!r} must be x1+y1+x2+y2+... with at least 3 vertices (even count)")
-        return None
-    if len(parts) < 2 or len(parts) % 2:
-        problems.add(line, f"{where}: polygon {text!r} must be x1+y1+x2+y2+... (an even count of values)")
-        return None
-    if not all(_VERTEX.match(p) for p in parts):
-        problems.add(line, f"{where}: polygon {text!r} has a value that is not an integer (9 digits at most)")
-        return None
-    if len(parts) < 6:
-        problems.warn(
-            line,
-            f"{where}: polygon {text!r} has fewer than 3 vertices: the pixel IoU draws it as a point or a line,"
-            " the mask mAP leaves it out",
-        )
-    coords = tuple(float(p) for p in parts)
-    if len(parts) >= 6 and not has_area(unflat(coords)):
-        problems.warn(
-            line,
-            f"{where}: polygon {text!r} has no area (its vertices repeat or lie on one line): the mask mAP"
-            " scores it as pycocotools draws it, an empty mask that matches nothing; the pixel IoU draws its"
-            " outline",
-        )
-    xs, ys = coords[0::2], coords[1::2]
-    return (min(xs), min(ys), max(xs), max(ys)), coords
+_ADDED = ": its regions are added to the first line's"  # a tolerated repeated image line
 
 
 class _RegionLists:
@@ -237,137 +172,170 @@ def _parse(
     max_per_class: int | None,
     sink: _RegionLists | _RegionColumns | None,
 ) -> None:
-    problems = ProblemCollector(path)
-    class_index = {name: i for i, name in enumerate(classes)}
-    first_line: dict[str, int] = {}
-
-    ignored = 0
-
-    def refuse(number: int, message: str, tolerated: bool) -> None:
-        nonlocal ignored
-        if tolerated:
-            problems.warn(number, f"{message} ({_IGNORED})")
-            ignored += 1
-        else:
-            problems.add(number, message)
-
-    for number, text in read_lines(path, problems):
+    """Reads the file line by line through `_LineGrammar`, handing each image named and each region kept to
+    the sink (None: only validates), then raises every problem found."""
+    grammar = _LineGrammar(ProblemCollector(path), classes, kind, reference, tolerance, max_per_class)
+    for number, text in read_lines(path, grammar.problems):
         fields = text.split(";")
-        image_id = fields[0].strip()
-        if not image_id:
-            refuse(number, "line starts with ';': expected an image id before the first ';'", tolerance.unknown)
+        image = grammar.image(number, fields[0])
+        if image is None:
             continue
-        if image_id != fields[0]:
-            if tolerance.unknown:
-                refuse(number, f"image id {fields[0]!r} has surrounding spaces", True)
-                continue
-            problems.add(number, f"image id {fields[0]!r} has surrounding spaces")
-        if any(ch.isspace() for ch in image_id):
-            refuse(
-                number,
-                f"image id {image_id!r} contains whitespace: expected 'image;class conf:{_example(kind)},...' "
-                "with ';' between the image id and each class group",
-                tolerance.unknown,
-            )
-            continue
-        if image_id in first_line:
-            message = f"duplicate image {image_id!r} (first on line {first_line[image_id]})"
-            if not tolerance.repeats:
-                problems.add(number, message)
-                continue
-            problems.warn(number, f"{message}: its regions are added to the first line's")
-        size = None
-        if reference is not None:
-            if image_id not in reference.sizes:
-                refuse(number, f"unknown image {image_id!r}: not in the reference image set", tolerance.unknown)
-                continue
-            size = reference.sizes[image_id]
-        first_line.setdefault(image_id, number)
+        image_id, size = image
         if sink is not None:
             sink.image(image_id)
+        for name, items in grammar.groups(number, fields):
+            for item in items:
+                region = grammar.region(number, name, item, size)
+                if region is not None and sink is not None:
+                    sink.add(image_id, *region)
+    grammar.finish()
+
+
+class _LineGrammar:
+    """The checks of a grouped line, field by field in reading order, and what they share over the lines of
+    one file: the problems, the line each image is first named on, the lines ignored (tolerated)."""
+
+    def __init__(
+        self,
+        problems: ProblemCollector,
+        classes: Sequence[str],
+        kind: RegionKind,
+        reference: ImageSet | None,
+        tolerance: Tolerance,
+        max_per_class: int | None,
+    ) -> None:
+        self.problems = problems
+        self.classes = classes
+        self.class_index = {name: i for i, name in enumerate(classes)}
+        self.kind = kind
+        self.reference = reference
+        self.tolerance = tolerance
+        self.max_per_class = max_per_class
+        self.first: FirstLines[str] = FirstLines(problems, "image")
+        self.ignored = 0
+
+    def refuse(self, number: int, message: str, tolerated: bool) -> None:
+        """An error, or, when the tolerance accepts it, a warning and one more line ignored."""
+        if tolerated:
+            self.problems.warn(number, f"{message} ({_IGNORED})")
+            self.ignored += 1
+        else:
+            self.problems.add(number, message)
+
+    def image(self, number: int, field: str) -> tuple[str, tuple[int, int] | None] | None:
+        """The image id of a line's first field and the image's size (None without a reference), or None
+        when the line is refused or ignored."""
+        image_id, unknown = field.strip(), self.tolerance.unknown
+        if not image_id:
+            self.refuse(number, "line starts with ';': expected an image id before the first ';'", unknown)
+            return None
+        if image_id != field:
+            if unknown:
+                self.refuse(number, f"image id {field!r} has surrounding spaces", True)
+                return None
+            self.problems.add(number, f"image id {field!r} has surrounding spaces")
+        if any(ch.isspace() for ch in image_id):
+            self.refuse(
+                number,
+                f"image id {image_id!r} contains whitespace: expected 'image;class conf:{example(self.kind)},...' "
+                "with ';' between the image id and each class group",
+                unknown,
+            )
+            return None
+        repeats = self.tolerance.repeats
+        if self.first.repeated(image_id, number, _ADDED if repeats else "", warn=repeats) and not repeats:
+            return None
+        size = None
+        if self.reference is not None:
+            if image_id not in self.reference.sizes:
+                self.refuse(number, f"unknown image {image_id!r}: not in the reference image set", unknown)
+                return None
+            size = self.reference.sizes[image_id]
+        self.first.record(image_id, number)
+        return image_id, size
+
+    def groups(self, number: int, fields: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
+        """(class name, region texts) of each class group of a line's fields that passes the checks."""
         seen_classes: set[str] = set()
-        groups = fields[1:]
-        for position, group in enumerate(groups, start=2):
+        for position, group in enumerate(fields[1:], start=2):
             if not group.strip():
                 if position == len(fields) and len(fields) == 2:
                     continue  # `image.jpg;` - an image with no regions
-                problems.add(number, f"field {position} is empty: expected 'class conf:region,...'")
+                self.problems.add(number, f"field {position} is empty: expected 'class conf:region,...'")
                 continue
             name, sep, body = group.partition(" ")
             if not sep or not body.strip():
-                problems.add(number, f"field {position} {group!r}: expected 'class conf:region,...' (one space)")
+                self.problems.add(number, f"field {position} {group!r}: expected 'class conf:region,...' (one space)")
                 continue
             if body.endswith(" "):
                 body = body[:-1]  # one trailing space: the organisers' reader strips it
             if not body or body[0].isspace() or body != body.rstrip():
-                problems.add(number, f"field {position} {group!r}: extra whitespace; expected exactly one space")
+                self.problems.add(number, f"field {position} {group!r}: extra whitespace; expected exactly one space")
                 continue
-            if name not in class_index:
-                refuse(number, f"unknown class {name!r}; expected one of {', '.join(classes)}", tolerance.unknown)
+            if name not in self.class_index:
+                unknown = f"unknown class {name!r}; expected one of {', '.join(self.classes)}"
+                self.refuse(number, unknown, self.tolerance.unknown)
                 continue
             if name in seen_classes:
                 message = f"class {name!r} appears in more than one group on this line"
-                if not tolerance.repeats:
-                    problems.add(number, message)
+                if not self.tolerance.repeats:
+                    self.problems.add(number, message)
                     continue
-                problems.warn(number, f"{message}: its regions are added to the first group's")
+                self.problems.warn(number, f"{message}: its regions are added to the first group's")
             seen_classes.add(name)
             items = body.split(",")
-            if max_per_class is not None and len(items) > max_per_class:
-                problems.warn(
+            if self.max_per_class is not None and len(items) > self.max_per_class:
+                self.problems.warn(
                     number,
-                    f"class {name}: {len(items)} regions; only the {max_per_class} most confident of a class"
+                    f"class {name}: {len(items)} regions; only the {self.max_per_class} most confident of a class"
                     " per image are scored",
                 )
-            for item in items:
-                where = f"class {name}"
-                if not item:
-                    problems.add(number, f"{where}: empty region (stray or trailing ',')")
-                    continue
-                conf_text, colon, geometry_text = item.partition(":")
-                if not colon:
-                    problems.add(
-                        number,
-                        f"{where}: region {item!r} has no confidence; expected 'conf:{_example(kind)}'",
-                    )
-                    continue
-                score = _parse_confidence(conf_text, number, where, problems)
-                geometry = _parse_geometry(kind, geometry_text, number, where, problems, tolerance.short_polygons)
-                if score is None or geometry is None:
-                    continue
-                box, polygon = geometry
-                beyond = size is not None and (box[2] > size[0] or box[3] > size[1])
-                if kind == "box" and size is not None and beyond:
-                    problems.add(
-                        number,
-                        f"{where}: region {geometry_text!r} extends outside the {size[0]}x{size[1]} image",
-                    )
-                    continue
-                if kind == "polygon" and (beyond or box[0] < 0 or box[1] < 0):
-                    outside = f"vertices outside the {size[0]}x{size[1]} image" if size else "negative vertices"
-                    problems.warn(
-                        number,
-                        f"{where}: polygon {geometry_text!r} has {outside}: accepted, but the part outside the"
-                        " image is not scored (clipped when drawn, as the organisers' evaluator does)",
-                    )
-                if sink is not None:
-                    sink.add(image_id, class_index[name], score, box, polygon)
-    if ignored and not first_line:
-        # Every line ignored: the official evaluator would score nothing; this is not a run for these images.
-        problems.add(None, f"no line names a reference image ({ignored} lines ignored): is this the right file?")
-    if reference is not None and tolerance.missing_images != "allowed":
-        missing = [i for i in reference.sizes if i not in first_line]
-        if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            if tolerance.missing_images == "error":
-                problems.add(None, f"{len(missing)} reference images have no line: {shown}")
-            else:
-                problems.warn(None, f"{len(missing)} reference images have no line (scored as no region): {shown}")
-    problems.raise_if_any()
+            yield name, items
 
+    def region(
+        self, number: int, name: str, item: str, size: tuple[int, int] | None
+    ) -> tuple[int, float, tuple[float, float, float, float], tuple[float, ...]] | None:
+        """The `Region` fields of an item of a class group (`conf:geometry`), or None when it is refused (no
+        `Region` is built when the file is only validated)."""
+        where, kind = f"class {name}", self.kind
+        if not item:
+            self.problems.add(number, f"{where}: empty region (stray or trailing ',')")
+            return None
+        conf_text, colon, geometry_text = item.partition(":")
+        if not colon:
+            self.problems.add(number, f"{where}: region {item!r} has no confidence; expected 'conf:{example(kind)}'")
+            return None
+        score = parse_confidence(conf_text, number, where, self.problems)
+        geometry = parse_geometry(kind, geometry_text, number, where, self.problems, self.tolerance.short_polygons)
+        if score is None or geometry is None:
+            return None
+        box, polygon = geometry
+        beyond = size is not None and (box[2] > size[0] or box[3] > size[1])
+        if kind == "box" and size is not None and beyond:
+            outside = f"extends outside the {size[0]}x{size[1]} image"
+            self.problems.add(number, f"{where}: region {geometry_text!r} {outside}")
+            return None
+        if kind == "polygon" and (beyond or box[0] < 0 or box[1] < 0):
+            outside = f"vertices outside the {size[0]}x{size[1]} image" if size else "negative vertices"
+            self.problems.warn(
+                number,
+                f"{where}: polygon {geometry_text!r} has {outside}: accepted, but the part outside the"
+                " image is not scored (clipped when drawn, as the organisers' evaluator does)",
+            )
+        return self.class_index[name], score, box, polygon
 
-def _example(kind: RegionKind) -> str:
-    return "WxH+X+Y" if kind == "box" else "x1+y1+x2+y2+x3+y3"
+    def finish(self) -> None:
+        """The whole-file checks, then every problem found is raised (`ProblemCollector.raise_if_any`)."""
+        if self.ignored and not self.first:
+            # Every line ignored: the official evaluator would score nothing; this is not a run for these images.
+            message = f"no line names a reference image ({self.ignored} lines ignored): is this the right file?"
+            self.problems.add(None, message)
+        missing_images = self.tolerance.missing_images
+        if self.reference is not None and missing_images != "allowed":
+            warn = missing_images == "warning"
+            note = " (scored as no region)" if warn else ""
+            self.problems.no_line(self.reference.sizes, self.first, "reference images", note, warn, dots=True)
+        self.problems.raise_if_any()
 
 
 def _fmt_score(score: float) -> str:

@@ -182,9 +182,7 @@ class LMRTSpec(TaskSpec):
                 "with theirs ('20160905_180822_000.jpg'), so these can never count as relevant",
             )
         if topics is not None:
-            missing = sorted(topics - set(result))
-            if missing:
-                problems.add(None, f"{len(missing)} topics have no line: {', '.join(missing[:5])}")
+            problems.no_line(sorted(topics), result, "topics")
         problems.raise_if_any()
         return result
 
@@ -262,9 +260,7 @@ class SPLLSpec(TaskSpec):
                 continue
             result[fields[0]] = value
         if reference is not None and reference.ids is not None:
-            missing = sorted(reference.ids - set(result))
-            if missing:
-                problems.add(None, f"{len(missing)} participants have no line: {', '.join(missing[:5])}")
+            problems.no_line(sorted(reference.ids), result, "participants")
         problems.raise_if_any()
         return result
 

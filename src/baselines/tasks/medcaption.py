@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baselines.errors import ProblemCollector
+from baselines.errors import FirstLines, ProblemCollector, shown_ids
 from baselines.evaluation.medcaption import caption_resampling, caption_scores, concept_f1, concept_resampling
 from baselines.evaluation.resampling import ItemSums, PerResample
 from baselines.io.formats.medcaption import CUI, read_concepts, read_tab_file, run_concepts, split_concepts
@@ -44,7 +44,7 @@ def iter_tab_run(
     Args:
         strict: Read as the official evaluator does (see `read_lines`).
     """
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "image")
     for number, text in read_lines(path, problems, strict=strict):
         fields = text.split("\t")
         if len(fields) > 2:
@@ -54,17 +54,16 @@ def iter_tab_run(
         if not image_id.strip() or image_id != image_id.strip():
             problems.add(number, f"image id {image_id!r} is empty or has surrounding spaces")
             continue
-        if image_id in first:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
+        if not first.add(image_id, number):
             continue
-        first[image_id] = number
         if reference is not None and reference.ids is not None and image_id not in reference.ids:
             problems.add(number, f"unknown image {image_id!r}: not in the test set")
             continue
         yield number, image_id, fields[1] if len(fields) == 2 else None
     if reference is not None and reference.ids is not None and len(first) != len(reference.ids):
-        missing = sorted(reference.ids - set(first))
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        # worded apart from `ProblemCollector.no_line` (pinned by tests/conformance/concepts)
+        missing = sorted(reference.ids - set(first.lines))
+        shown = shown_ids(missing, dots=True)
         problems.add(None, f"{len(first)} images in the run, {len(reference.ids)} in the test set; missing: {shown}")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.errors import ProblemCollector
+from baselines.errors import FirstLines, ProblemCollector
 from baselines.evaluation.auc import resampled_roc_auc
 from baselines.evaluation.resampling import PerResample, Resampling
 from baselines.io.formats.tuberculosis import LABELS, list_volumes, read_labels
@@ -73,7 +73,7 @@ class TuberculosisSpec(TaskSpec):
         problems = ProblemCollector(path)
         expected = 1 + len(self.labels)
         result: dict[str, np.ndarray] = {}
-        first: dict[str, int] = {}
+        first: FirstLines[str] = FirstLines(problems, "CT")
         for number, text in read_lines(path, problems, strict=True):
             fields = text.split(",")
             if len(fields) != expected:
@@ -89,10 +89,8 @@ class TuberculosisSpec(TaskSpec):
             if ct != ct.strip():
                 problems.add(number, f"CT {ct!r} has spaces around it: the official evaluator compares ids as written")
                 continue
-            if ct in first:
-                problems.add(number, f"duplicate CT {ct!r} (first on line {first[ct]})")
+            if not first.add(ct, number):
                 continue
-            first[ct] = number
             if reference is not None and reference.ids is not None and ct not in reference.ids:
                 problems.add(number, f"unknown CT {ct!r}: not in the test set")
                 continue
@@ -110,9 +108,7 @@ class TuberculosisSpec(TaskSpec):
             else:
                 result[ct] = np.array(values)
         if reference is not None and reference.ids is not None:
-            missing = sorted(reference.ids - set(first))
-            if missing:
-                problems.add(None, f"{len(missing)} CTs of the test set have no line: {', '.join(missing[:5])}")
+            problems.no_line(sorted(reference.ids), first, "CTs of the test set")
         problems.raise_if_any()
         return result
 

@@ -218,9 +218,8 @@ class VQGSpec(TaskSpec):
                         "matches only an empty reference question)",
                     )
                 result[image_id] = questions
-        if known is not None and len(result) < len(known):
-            missing = sorted(known - set(result))
-            problems.add(None, f"{len(missing)} test images have no line: {', '.join(missing[:5])}")
+        if known is not None:
+            problems.no_line(sorted(known), result, "test images")
         problems.raise_if_any()
         return result
 

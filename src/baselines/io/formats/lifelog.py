@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.parsers import expat
 
-from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.errors import FirstLines, FormatError, Problem, ProblemCollector
 from baselines.io.lines import read_csv_rows, read_lines
 
 
@@ -47,13 +47,11 @@ def read_metadata(path: str | Path) -> list[LifelogImage]:
     """
     problems = ProblemCollector(path)
     images = []
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "image")
     for number, row in read_csv_rows(path, ("image_id", "timestamp"), problems)[1]:
         image_id = row["image_id"]
-        if image_id in first:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
+        if not first.add(image_id, number):
             continue
-        first[image_id] = number
         try:
             time = _seconds(row["timestamp"])
         except ValueError:
@@ -186,6 +184,14 @@ def _cluster_number(text: str, number: int, layout: str, problems: ProblemCollec
         return None
 
 
+def _judged_twice(key: tuple[str, str]) -> str:
+    return f"image {key[1]!r} judged twice for topic {key[0]!r}"
+
+
+def _listed_twice(key: tuple[str, int]) -> str:
+    return f"cluster {key[1]} of topic {key[0]!r} listed twice"
+
+
 def read_judgements(path: str | Path) -> dict[str, dict[str, int]]:
     """The LMRT ground truth as released: topic id -> {relevant image id: cluster number}.
 
@@ -198,17 +204,11 @@ def read_judgements(path: str | Path) -> dict[str, dict[str, int]]:
     layout = "topic, image_id, cluster"
     problems = ProblemCollector(path)
     result: dict[str, dict[str, int]] = {}
-    first: dict[tuple[str, str], int] = {}
+    first: FirstLines[tuple[str, str]] = FirstLines(problems, _judged_twice)
     for number, (topic, image, cluster_text) in _official_rows(path, problems, layout, 3):
         cluster = _cluster_number(cluster_text, number, layout, problems)
-        if cluster is None:
+        if cluster is None or not first.add((topic, image), number):
             continue
-        if (topic, image) in first:
-            problems.add(
-                number, f"image {image!r} judged twice for topic {topic!r} (first on line {first[topic, image]})"
-            )
-            continue
-        first[topic, image] = number
         result.setdefault(topic, {})[image] = cluster
     problems.raise_if_any()
     return result
@@ -222,17 +222,11 @@ def read_clusters(path: str | Path) -> dict[str, set[int]]:
     layout = "topic, cluster"
     problems = ProblemCollector(path)
     result: dict[str, set[int]] = {}
-    first: dict[tuple[str, int], int] = {}
+    first: FirstLines[tuple[str, int]] = FirstLines(problems, _listed_twice)
     for number, (topic, cluster_text) in _official_rows(path, problems, layout, 2):
         cluster = _cluster_number(cluster_text, number, layout, problems)
-        if cluster is None:
+        if cluster is None or not first.add((topic, cluster), number):
             continue
-        if (topic, cluster) in first:
-            problems.add(
-                number, f"cluster {cluster} of topic {topic!r} listed twice (first on line {first[topic, cluster]})"
-            )
-            continue
-        first[topic, cluster] = number
         result.setdefault(topic, set()).add(cluster)
     problems.raise_if_any()
     return result

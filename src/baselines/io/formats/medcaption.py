@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from baselines.errors import ProblemCollector
+from baselines.errors import FirstLines, ProblemCollector
 from baselines.io.lines import read_lines
 
 
@@ -26,7 +26,7 @@ def read_tab_file(path: str | Path, what: str, check: Callable[[str], str | None
     """
     problems = ProblemCollector(path)
     result: dict[str, str] = {}
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "image")
     for number, text in read_lines(path, problems):
         fields = text.split("\t")
         if len(fields) != 2:
@@ -36,10 +36,8 @@ def read_tab_file(path: str | Path, what: str, check: Callable[[str], str | None
         if not image_id:
             problems.add(number, "empty image id")
             continue
-        if image_id in first:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
+        if not first.add(image_id, number):
             continue
-        first[image_id] = number
         if check is not None and (problem := check(value)):
             problems.add(number, problem)
             continue

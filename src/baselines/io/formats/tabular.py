@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.errors import FormatError, Problem, ProblemCollector
+from baselines.errors import FirstLines, FormatError, Problem, ProblemCollector
 from baselines.io.lines import read_csv_rows
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -20,16 +20,14 @@ def read_table(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
     if len(header) < 2:
         raise FormatError([Problem(str(path), 1, f"header {header}: expected an id column and value columns")])
     rows: dict[str, np.ndarray] = {}
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "id")
     for number, row in lines:
         fields = [row[name] for name in header]
         if not fields[0]:
             problems.add(number, "empty id")
             continue
-        if fields[0] in first:
-            problems.add(number, f"duplicate id {fields[0]!r} (first on line {first[fields[0]]})")
+        if not first.add(fields[0], number):
             continue
-        first[fields[0]] = number
         values = []
         for name, text in zip(header[1:], fields[1:], strict=True):
             try:

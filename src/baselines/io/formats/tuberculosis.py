@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.errors import MissingDataError, ProblemCollector
+from baselines.errors import FirstLines, MissingDataError, ProblemCollector
 from baselines.io.lines import read_csv_rows
 
 LABELS: tuple[str, ...] = (
@@ -54,16 +54,14 @@ def read_labels(path: str | Path, labels: Sequence[str] = LABELS) -> dict[str, n
         problems.raise_if_any()
     id_column = header[0]
     result: dict[str, np.ndarray] = {}
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "CT")
     for number, row in rows:
         ct = row[id_column]
         if not ct:
             problems.add(number, f"empty value in column(s) {id_column}")
             continue
-        if ct in first:
-            problems.add(number, f"duplicate CT {ct!r} (first on line {first[ct]})")
+        if not first.add(ct, number):
             continue
-        first[ct] = number
         values = [row[name] for name in labels]
         if any(v not in ("0", "1") for v in values):
             problems.add(number, f"label values must be 0 or 1, got {values}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from baselines.errors import ProblemCollector
+from baselines.errors import FirstLines, ProblemCollector
 from baselines.io.lines import read_lines
 
 ReferenceLayout = Literal["auto", "answers", "qa_pairs"]
@@ -39,7 +39,7 @@ def read_pipe_file(
     counts = (fields,) if isinstance(fields, int) else fields
     problems = ProblemCollector(path)
     rows = []
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "image")
     for number, text in read_lines(path, problems):
         parts = text.split("|")
         if len(parts) not in counts:
@@ -50,10 +50,8 @@ def read_pipe_file(
             problems.add(number, f"field(s) {', '.join(empty)} empty; expected {what}")
             continue
         image_id = parts[0].strip()
-        if unique and image_id in first:
-            problems.add(number, f"duplicate image {image_id!r} (first on line {first[image_id]})")
+        if unique and not first.add(image_id, number):
             continue
-        first.setdefault(image_id, number)
         rows.append((number, [image_id, *parts[1:]]))
     problems.raise_if_any()
     return rows
@@ -89,6 +87,9 @@ def looks_like_question(text: str) -> bool:
     return bool(words) and (words[-1].endswith("?") or words[0] in _QUESTION_WORDS)
 
 
+_ONE_LINE_PER_IMAGE = ": a VQA run has one answer per image, so its ground truth has one line per image"
+
+
 def read_answers(path: str | Path, layout: ReferenceLayout = "auto") -> dict[str, list[str]]:
     """VQA ground truth: image id -> the accepted answers (alternatives), in file order (the run's order).
 
@@ -111,7 +112,7 @@ def read_answers(path: str | Path, layout: ReferenceLayout = "auto") -> dict[str
     """
     problems = ProblemCollector(path)
     rows: list[tuple[int, list[str]]] = []
-    first: dict[str, int] = {}
+    first: FirstLines[str] = FirstLines(problems, "image")
     for number, text in read_lines(path, problems):
         parts = text.split("|")
         if len(parts) < 2:
@@ -122,14 +123,8 @@ def read_answers(path: str | Path, layout: ReferenceLayout = "auto") -> dict[str
             problems.add(number, f"field(s) {', '.join(empty)} empty")
             continue
         image_id = parts[0].strip()
-        if image_id in first:
-            problems.add(
-                number,
-                f"duplicate image {image_id!r} (first on line {first[image_id]}): a VQA run has one answer per "
-                "image, so its ground truth has one line per image",
-            )
+        if not first.add(image_id, number, _ONE_LINE_PER_IMAGE):
             continue
-        first[image_id] = number
         rows.append((number, [image_id, *parts[1:]]))
     problems.raise_if_any()
     if layout == "auto":
@@ -199,8 +194,8 @@ def read_reference_questions(path: str | Path) -> dict[str, list[str]]:
     """
     problems = ProblemCollector(path)
     result: dict[str, list[str]] = {}
-    first: dict[str, int] = {}
-    repeated: list[tuple[str, int]] = []
+    first: FirstLines[str] = FirstLines(problems, "image")
+    repeated: list[tuple[str, int]] = []  # reported together, as a warning
     for number, text in read_lines(path, problems):
         parts = text.split("|")
         image_id = parts[0].strip()
@@ -219,13 +214,14 @@ def read_reference_questions(path: str | Path) -> dict[str, list[str]]:
             )
         if image_id in first:
             repeated.append((image_id, number))
-        first.setdefault(image_id, number)
+        first.record(image_id, number)
         result.setdefault(image_id, []).extend(questions)
     if repeated:
         image_id, number = repeated[0]
         problems.warn(
             None,
-            f"{len(repeated)} lines repeat an image id (e.g. {image_id!r} on lines {first[image_id]} and {number}): "
+            f"{len(repeated)} lines repeat an image id (e.g. {image_id!r} on lines {first.lines[image_id]} and "
+            f"{number}): "
             "their questions are merged; the official 2021 VQG evaluator would keep only each id's last line",
         )
     problems.raise_if_any()
