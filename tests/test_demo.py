@@ -69,3 +69,44 @@ def test_tasks_sharing_a_dataset_make_it_once_and_never_read_it_half_made(tmp_pa
     assert make_data_once(root, '["run-2", {"seed": 0}]', make) is True  # a new demo run: made anew
     assert make_data_once(root, '["run-2", {"seed": 1}]', make) is True  # other settings: made anew
     assert make_data_once(root, '["run-2", {"seed": 1}]', make) is False
+
+
+def test_the_overlay_is_the_picture_baselines_draw_makes(tmp_path: Path) -> None:
+    """The demo draws through `baselines.visual.drawing` (not the CLI): its overlay is `baselines draw`'s PNG."""
+    import numpy as np
+    from omegaconf import OmegaConf
+    from PIL import Image
+
+    from baselines.demo import _overlay
+    from baselines.tasks import get_task
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(images / name)
+    (tmp_path / "run.txt").write_text("a.png;button 0.9:50x40+10+20\nb.png;\n")
+    (tmp_path / "gt.txt").write_text("a.png;button 1:50x40+12+20\nb.png;\n")
+    cfg = OmegaConf.create(
+        {
+            "task": "drawnui",
+            "data": {"predict_images": str(images)},
+            "evaluation": {"ground_truth": str(tmp_path / "gt.txt")},
+        }
+    )
+    overlay = _overlay(cfg, get_task("drawnui"), str(tmp_path / "run.txt"), tmp_path / "demo")
+    assert overlay == str(tmp_path / "demo" / "overlays" / "drawnui.png")
+    drawn = ["draw", "--task", "drawnui", str(tmp_path / "run.txt"), "--images", str(images)]
+    assert main([*drawn, "--gt", str(tmp_path / "gt.txt"), "--out", str(tmp_path / "cli"), "--limit", "1"]) == 0
+    assert Path(overlay).read_bytes() == (tmp_path / "cli" / "a.png").read_bytes()
+    assert not any((tmp_path / "demo" / "drawnui" / "overlay").iterdir())  # the one picture was moved out
+
+
+def test_a_task_without_pictures_has_no_overlay(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from baselines.demo import _overlay
+    from baselines.tasks import get_task
+
+    cfg = OmegaConf.create({"task": "spll", "data": {}})
+    assert _overlay(cfg, get_task("spll"), str(tmp_path / "run.csv"), tmp_path) == ""
+    assert not any(tmp_path.iterdir())

@@ -130,9 +130,10 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = (), data_toke
 
 
 def _overlay(cfg: Any, spec: Any, run_file: str, out: Path) -> str:
-    """One picture of the trained model's first test item (`baselines draw`), as `<out>/overlays/<task>.png`;
-    "" for a task without pictures (SPLL) or if drawing fails (logged: the demo's scores stand anyway)."""
-    from baselines.cli import main as cli
+    """One picture of the trained model's first test item (drawn as `baselines draw` draws it), as
+    `<out>/overlays/<task>.png`; "" for a task without pictures (SPLL) or if drawing fails (logged: the demo's
+    scores stand anyway)."""
+    from baselines.visual.drawing import draw_run
     from baselines.visual.views import drawer_for
 
     try:
@@ -141,19 +142,27 @@ def _overlay(cfg: Any, spec: Any, run_file: str, out: Path) -> str:
         return ""
     data = cfg.data
     images = next((data[key] for key in ("predict_images", "predict_cts", "images") if data.get(key)), None)
-    folder = out / cfg.task / "overlay"
-    command = ["draw", "--task", spec.name, run_file, "--images", str(images), "--out", str(folder), "--limit", "1"]
-    command += ["--overwrite"]
-    if cfg.get("evaluation", {}).get("ground_truth"):
-        command += ["--gt", str(cfg.evaluation.ground_truth)]
-    if data.get("predict_masks"):
-        command += ["--masks", str(data.predict_masks)]
-    if cli(command) != 0 or not any(folder.glob("*.png")):
+    ground_truth = cfg.get("evaluation", {}).get("ground_truth")
+    try:
+        drawn = draw_run(
+            spec,
+            run_file,
+            str(images),
+            out / cfg.task / "overlay",
+            ground_truth=str(ground_truth) if ground_truth else None,
+            masks=str(data.predict_masks) if data.get("predict_masks") else None,
+            limit=1,
+            overwrite=True,
+        )
+    except (OSError, KeyError, ValueError) as exc:  # what `baselines draw` reports as bad input (FormatError too)
+        log.warning("demo %s: no overlay drawn (%s)", spec.name, exc)
+        return ""
+    if not drawn.pictures:
         log.warning("demo %s: no overlay drawn", spec.name)
         return ""
     target = out / "overlays" / f"{spec.name}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
-    next(iter(sorted(folder.glob("*.png")))).replace(target)
+    drawn.pictures[0].replace(target)
     return str(target)
 
 

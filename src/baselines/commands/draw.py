@@ -1,6 +1,6 @@
 """`baselines draw --task T RUN --images DIR --out DIR [--gt GT]`: one PNG per test item of a run.
 
-What is drawn depends on the task (baselines.visual.views): regions on the image (ground truth and
+What is drawn depends on the task (baselines.visual.drawing, .views): regions on the image (ground truth and
 prediction side by side, one colour per class, a legend), text beside the image, an LMRT topic's
 contact sheet, a TB CT's slice montage. With --gt the ground truth is drawn too; region tasks draw a
 ground-truth file alone when no run file is given (`--gt` read by the task's own ground-truth reader,
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from baselines.commands._reference import printed_warnings
 
@@ -44,76 +43,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baselines.paths import child_path
     from baselines.tasks import get_task
-    from baselines.visual.render import save_png
-    from baselines.visual.views import Sources, drawer_for, output_name, render
+    from baselines.visual.drawing import draw_run
 
     spec = get_task(args.task)
-    drawer = drawer_for(spec)  # a task without pictures fails before anything is read
-    if args.run_file is None and not (args.ground_truth and drawer.truth_alone):
-        what = "--gt <ground truth>" if drawer.truth_alone else "a run file"
-        raise ValueError(f"draw --task {spec.name}: give {what} to draw")
     with printed_warnings():
-        reference = spec.load_reference(args.ground_truth, None) if args.ground_truth else None
-        parsed = _parse_run(spec, args.run_file, reference) if args.run_file else None
-    source = args.run_file or args.ground_truth
-    drawn = parsed if parsed is not None else reference.ground_truth if reference is not None else {}
-    items = list(drawn)[: args.limit] if args.limit is not None else list(drawn)
-    out = Path(args.out)
-    # Every output path is checked before anything is drawn: a bad id writes nothing at all.
-    targets = {item: child_path(out, output_name(item), source, item) for item in items}
-    clashes = len(set(targets.values())) < len(targets)
-    if clashes:
-        raise ValueError(f"{source}: two ids give the same PNG name once their suffix is replaced")
-    if not args.overwrite:
-        existing = [str(p) for p in targets.values() if p.exists()]
-        if existing:
-            raise FileExistsError(f"{existing[0]} exists ({len(existing)} in all); pass --overwrite to replace them")
-    questions = {}
-    if args.questions:
-        from baselines.io.formats.vqamed import read_questions
-
-        questions = dict(read_questions(args.questions))
-    sources = Sources(
-        files=drawer.files(spec, Path(args.images)),
-        min_score=args.min_score,
-        top_k=args.top_k,
-        masks=Path(args.masks) if args.masks else None,
-        questions=questions,
-        longest=args.longest,
-    )
-    if drawer.items_have_files:  # known before the first picture, not after half of them
-        missing = [item for item in items if item not in sources.files]
-        if missing:
-            shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
-            raise FileNotFoundError(f"{args.images}: no file for {len(missing)} of the run's items: {shown}")
-    truth = reference.ground_truth if reference is not None else None
-    chosen = {item: parsed[item] if parsed is not None else None for item in items}
-    for item, picture in render(spec, chosen, truth, sources):
-        save_png(picture, targets[item])
-    print(f"{len(targets)} pictures in {out}")
-    if parsed is not None and drawer.hidden is not None:
-        hidden = sum(drawer.hidden(chosen[item], sources) for item in items)
-        total = sum(len(parsed[item]) for item in items)
+        drawn = draw_run(
+            spec,
+            args.run_file,
+            args.images,
+            args.out,
+            ground_truth=args.ground_truth,
+            min_score=args.min_score,
+            top_k=args.top_k,
+            masks=args.masks,
+            questions=args.questions,
+            limit=args.limit,
+            longest=args.longest,
+            overwrite=args.overwrite,
+        )
+    print(f"{len(drawn.pictures)} pictures in {Path(args.out)}")
+    if drawn.hidden is not None:
+        below = f"are below --min-score {args.min_score:g} and not drawn"
         print(
-            f"{hidden} of {total} predicted regions are below --min-score {args.min_score:g} and not drawn"
-            + (" (--min-score 0 draws them all)" if hidden else "")
+            f"{drawn.hidden} of {drawn.predicted} predicted regions {below}"
+            + (" (--min-score 0 draws them all)" if drawn.hidden else "")
         )
     return 0
-
-
-def _parse_run(spec: Any, run_file: str, reference: Any) -> Any:
-    """The parsed run; a file the run grammar refuses but the task's ground-truth reader reads (coral's
-    training annotations) is refused with a hint to pass it as --gt."""
-    from baselines.errors import FormatError, Problem
-
-    try:
-        return spec.parse_run(run_file, reference)
-    except FormatError as error:
-        try:
-            spec.load_reference(run_file, None)
-        except Exception:
-            raise error from None
-        hint = f"not a valid run file, but it reads as {spec.name} ground truth: to draw it, give --gt {run_file} alone"
-        raise FormatError([Problem(run_file, None, hint), *error.problems], error.truncated) from None
