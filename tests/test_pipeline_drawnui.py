@@ -41,6 +41,7 @@ def test_training_scores_and_provenance(demo_cfg: Compose, drawnui_root: Path, t
     assert len(run_file.read_text().splitlines()) == 3  # one line per test image, empty or not
     record = json.loads(provenance_path(run_file).read_text())
     assert record["seed"] == 7
+    assert record["torch_version"] == torch.__version__  # the torch that trained and predicted, CUDA tag included
     assert record["task"] == "drawnui"
     assert record["run_file_sha256"] == sha256_file(run_file)
     assert record["checkpoint_sha256"] == sha256_file(summary["checkpoint"])

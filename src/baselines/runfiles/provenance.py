@@ -6,12 +6,11 @@ import hashlib
 import json
 import platform
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import torch
 
 import baselines
 from baselines.io.atomic import atomic_write_text
@@ -28,6 +27,13 @@ def git_sha(start: Path | None = None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+def _torch_version() -> str | None:
+    """The version of the torch that made the run (`torch.__version__`, CUDA tag included), or None when this
+    process never imported torch (an ensemble fuses text files: importing torch for this would cost seconds)."""
+    torch = sys.modules.get("torch")
+    return str(torch.__version__) if torch is not None else None
 
 
 def dataset_fingerprint(paths: Iterable[str | Path]) -> str:
@@ -95,7 +101,7 @@ def write_provenance(
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": baselines.__version__,
         "git_sha": git_sha(),
-        "torch_version": torch.__version__,
+        "torch_version": _torch_version(),
         "python": platform.python_version(),
         "seed": seed,
         "checkpoint": str(checkpoint) if checkpoint else None,
