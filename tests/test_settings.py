@@ -133,6 +133,30 @@ def test_a_config_file_that_sets_a_moved_key_is_refused_by_name(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_search_config_that_sweeps_a_moved_key_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweeper composes each trial itself: without this, every trial would fail on Hydra's "no such key"."""
+    tree = tmp_path / "configs"
+    shutil.copytree(config_dir(), tree)
+    search = (tree / "hparams_search" / "spll.yaml").read_text()
+    written_before = search.replace("data.loader.batch_size:", "data.batch_size:").replace(
+        "model.optim.optimizer.lr:", "model.optimizer.lr:"
+    )
+    assert written_before != search
+    (tree / "hparams_search" / "mine.yaml").write_text(written_before)
+    monkeypatch.setenv("BASELINES_CONFIG_DIR", str(tree))
+    messages = []
+    for search_config in ("spll", "mine"):  # no data under tmp_path: both are refused, the project's for that only
+        with pytest.raises(preflight.ConfigError) as error:
+            preflight.check("train", ["experiment=spll", f"hparams_search={search_config}", *_paths(tmp_path)])
+        messages.append(str(error.value))
+    assert "does not exist" in messages[0] and "sweeps" not in messages[0]
+    message = messages[1]
+    assert "hydra.sweeper.params sweeps data.batch_size, but that key is data.loader.batch_size now" in message
+    assert "hydra.sweeper.params sweeps model.optimizer.lr, but that key is model.optim.optimizer.lr now" in message
+
+
 def test_every_moved_key_is_a_field_of_its_settings() -> None:
     fields = {"data.loader": set(Loader.__dataclass_fields__), "model.optim": set(Optim.__dataclass_fields__)}
     for old, new in MOVED_KEYS.items():

@@ -15,7 +15,8 @@ run starts:
 - `trainer.accelerator` gpu/cuda on a machine without a GPU device, with `trainer=cpu` suggested;
 - `evaluation.ground_truth` that does not exist, or reads as another task's ground truth (`TaskSpec.sniff`);
 - a config file that sets a key that moved into a shared settings node (`data.batch_size`, now
-  `data.loader.batch_size`: `baselines.config.MOVED_KEYS`; on the command line the old key is read as the new one).
+  `data.loader.batch_size`: `baselines.config.MOVED_KEYS`; on the command line the old key is read as the new one),
+  or a search config that sweeps one (`hydra.sweeper.params`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from baselines.config import MOVED_KEYS, compose_config
+from baselines.config import MOVED_KEYS, compose_config, moved_override
 
 # lightning.pytorch.Trainer's parameters, known without importing torch (tests/test_preflight.py compares this
 # with inspect.signature(Trainer), so a Lightning upgrade that changes them fails there).
@@ -113,10 +114,16 @@ def check(config_name: str, overrides: Sequence[str]) -> None:
         raise ConfigError(str(exc)) from None
     if any(override.is_sweep_override() for override in parsed):
         return  # `seed=1,2` under hparams_search (a multirun set in the config): each job is Hydra's to compose
-    cfg = _compose(config_name, list(overrides))
+    cfg = _compose(config_name, list(overrides), return_hydra_config=True)  # hydra.sweeper.params too
     if OmegaConf.is_missing(cfg, "task"):
         raise ConfigError(f"no task: give experiment=<name> ({', '.join(_options('experiment'))})")
-    problems = [*_moved_keys(cfg), *_missing_data(cfg), *_gpu_problems(cfg), *_ground_truth_problems(cfg)]
+    problems = [
+        *_moved_keys(cfg),
+        *_moved_sweep_keys(cfg),
+        *_missing_data(cfg),
+        *_gpu_problems(cfg),
+        *_ground_truth_problems(cfg),
+    ]
     if len(problems) == 1:
         raise ConfigError(problems[0])
     if problems:
@@ -283,6 +290,18 @@ def _moved_keys(cfg: DictConfig) -> Iterator[str]:
         if isinstance(node, DictConfig) and leaf in node:
             folder = new.rpartition(".")[0].replace(".", "/")
             yield f"{old} is set by a config file, but that key is {new} now (configs/{folder}/): move it there"
+
+
+def _moved_sweep_keys(cfg: DictConfig) -> Iterator[str]:
+    """Keys a search config (`hparams_search`, `hydra.sweeper.params`) still sweeps where they were before issue 30:
+    the sweeper composes each trial itself, so the command line's mapping (`moved_override`) never sees them."""
+    params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None)
+    if not isinstance(params, DictConfig):
+        return
+    for key in map(str, params):
+        new = moved_override(f"{key}=").removesuffix("=")
+        if new != key:
+            yield f"hydra.sweeper.params sweeps {key}, but that key is {new} now: rename it in the search config"
 
 
 def _missing_data(cfg: DictConfig) -> Iterator[str]:
