@@ -84,16 +84,19 @@ def write_collection(rows: int, dim: int, folder: Path, chunk: int = 65536) -> d
     return {"seconds": time.perf_counter() - start, "peak_gb": _peak_gb()}
 
 
-def existing_queries(folder: Path) -> None:
-    """100 of the rows of an index a real run saved (e.g. its model.index_dir) as the queries, unless it has some:
-    image-to-image queries, where text embeddings of the topics are not at hand."""
+def existing_queries(folder: Path) -> str:
+    """100 of the rows of an index a real run saved (e.g. its model.index_dir) as the queries, unless it has some
+    (scripts/real_data/clip_features.py holds its queries out of the index): image-to-image queries, where text
+    embeddings of the topics are not at hand. Says which."""
     index = EmbeddingIndex.load(folder)
     if index is None:
         raise SystemExit(f"{folder}: no embedding index (meta.json, embeddings.npy, times.npy) there")
-    if not (folder / "queries.npy").is_file():
-        count = min(QUERIES, len(index.ids))
-        rows = np.sort(np.random.default_rng(2).choice(len(index.ids), size=count, replace=False))
-        np.save(folder / "queries.npy", np.asarray(index.embeddings[rows], np.float32))
+    if (folder / "queries.npy").is_file():
+        return "the queries of its queries.npy"
+    count = min(QUERIES, len(index.ids))
+    rows = np.sort(np.random.default_rng(2).choice(len(index.ids), size=count, replace=False))
+    np.save(folder / "queries.npy", np.asarray(index.embeddings[rows], np.float32))
+    return "its own rows as queries"
 
 
 def _settings(kind: str, extra: dict[str, Any]) -> IndexSettings:
@@ -175,9 +178,9 @@ def run_scale(sizes: list[int], kinds: list[str], dim: int, folder: Path, existi
     print("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for where in [*(folder / f"{rows}" for rows in sizes), *existing]:
         if where in existing:
-            existing_queries(where)
+            queries = existing_queries(where)
             rows = len(json.loads((where / "meta.json").read_text())["ids"])
-            print(f"| {rows:,} | {where} (its own rows as queries) | | | | | | | |", flush=True)
+            print(f"| {rows:,} | {where} ({queries}) | | | | | | | |", flush=True)
         elif (where / "queries.npy").is_file() and EmbeddingIndex.load(where, f"synthetic {where.name} x {dim}"):
             rows = int(where.name)  # written by an earlier run: reused, and so are the faiss indexes saved beside it
             print(f"| {rows:,} | embeddings of an earlier run reused | | | | | | | |", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -230,6 +231,64 @@ def test_frequent_questions_floor(tmp_path: Path) -> None:
         floors.frequent_questions(train, tmp_path / "test", tmp_path / "run.txt", k=2).read_text()
         == "x|q one?|q two?\n"
     )
+
+
+# ---- precomputed CLIP features -> an embedding index (docs/performance.md's real-embedding rows) ----------------
+
+
+def _unit_rows(count: int, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).standard_normal((count, 8)).astype(np.float32)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float16)
+
+
+def test_clip_features_become_an_index_with_held_out_queries(tmp_path: Path) -> None:
+    from baselines.retrieval.index import EmbeddingIndex
+
+    module = _load("clip_features")
+    source = tmp_path / "features"
+    source.mkdir()
+    first, second = _unit_rows(6, 0), _unit_rows(5, 1)
+    second[4] = first[2]  # an exact duplicate across videos: dropped, the first kept
+    np.save(source / "L01_V001.npy", first)
+    np.save(source / "L01_V002.npy", second)
+    counts = module.convert(source, tmp_path / "index", queries=3, seed=0)
+    assert counts == {"read": 11, "duplicates": 1, "indexed": 7, "queries": 3}
+    index = EmbeddingIndex.load(tmp_path / "index")
+    assert index is not None and len(index.ids) == 7 and "L01_V002/4" not in index.ids
+    assert all(name.split("/")[0] in ("L01_V001", "L01_V002") for name in index.ids)
+    indexed = np.asarray(index.embeddings, np.float32)
+    queries = np.load(tmp_path / "index" / "queries.npy")
+    assert queries.shape == (3, 8)
+    every = np.concatenate([first, second[:4]]).astype(np.float32)  # the 10 distinct rows
+    assert sorted(map(tuple, np.concatenate([indexed, queries]))) == sorted(map(tuple, every))  # held out, not lost
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (np.ones((3, 8), np.float16), "row 0 has norm 2.8284; unit-length embeddings were expected"),
+        (np.zeros((2, 3, 8), np.float16), "a (frames, D) float16 or float32 array was expected"),
+        (np.array([["a"] * 8]), "a (frames, D) float16 or float32 array was expected"),
+    ],
+)
+def test_clip_features_refuse_what_is_not_unit_embeddings(tmp_path: Path, array: np.ndarray, expected: str) -> None:
+    module = _load("clip_features")
+    (tmp_path / "features").mkdir()
+    np.save(tmp_path / "features" / "L01_V001.npy", _unit_rows(4, 0))
+    np.save(tmp_path / "features" / "L01_V002.npy", array)
+    with pytest.raises(SystemExit, match=re.escape(f"L01_V002.npy: {expected}")):
+        module.convert(tmp_path / "features", tmp_path / "index", queries=1)
+    assert not (tmp_path / "index").exists()  # everything is read and checked before anything is written
+
+
+def test_clip_features_refuse_a_truncated_file_by_its_header(tmp_path: Path) -> None:
+    module = _load("clip_features")
+    (tmp_path / "features").mkdir()
+    path = tmp_path / "features" / "L01_V001.npy"
+    np.save(path, _unit_rows(4, 0))
+    path.write_bytes(path.read_bytes()[:-16])
+    with pytest.raises(SystemExit, match=re.escape("L01_V001.npy: 176 bytes, where its header says 192")):
+        module.convert(tmp_path / "features", tmp_path / "index", queries=1)
 
 
 # ---- the CPU budget of a training --------------------------------------------------------------------------------
