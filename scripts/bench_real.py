@@ -589,7 +589,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sources", type=Path, required=True, help="folder of the source checkouts (see above)")
     parser.add_argument("--work", type=Path, required=True, help="scratch folder: converted data and runs")
     parser.add_argument("--cpu-minutes", type=float, default=8.0, help="training budget per row, CPU minutes")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads of each training")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads of each training (more spin on a shared machine)"
+    )
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join(ROWS)}")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--reuse", action="store_true", help="score a row's finished training again, no training")
