@@ -20,12 +20,16 @@ install: $(STAMP)
 # Every dependency at its locked version, then the package itself without resolving anything.
 # A stale lock stops the install (run `make lock`): the grep if it lacks a pin of requirements/cpu.txt,
 # pip check if pyproject.toml asks for something it lacks.
+# pip compiles every installed module to bytecode on one core; compileall does the same on every core
+# (about a minute less on two cores: docs/performance.md). pip skips the few files that do not compile (two in the lock, one of
+# them written for Python 3.12 only); compileall reports them and fails, hence `|| true`.
 $(STAMP): pyproject.toml requirements/cpu.txt requirements/lock.txt
 	grep -E '^[a-z]' requirements/cpu.txt | while read -r pin; do \
 	    grep -Eq "^$$pin( |$$)" requirements/lock.txt || { echo "requirements/lock.txt lacks $$pin: run make lock" >&2; exit 1; }; done
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements/lock.txt
+	$(BIN)/python -m pip install --no-compile -r requirements/lock.txt
+	$(BIN)/python -m compileall -qq -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" || true
 	$(BIN)/python -m pip install --no-deps -e .
 	$(BIN)/python -m pip check
 	touch $(STAMP)
@@ -62,7 +66,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# mypy runs on one core for about a minute: beside the test suite rather than before it (its few lines
+# may land among pytest's progress dots; make still fails when either fails).
+test: lint
+	$(MAKE) --no-print-directory -j2 typecheck pytest
 
 bench: $(STAMP)
 	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done

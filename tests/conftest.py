@@ -21,6 +21,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Runs the slow-marked tests first (a stable sort: the order within each group is kept).
+
+    xdist hands tests out in collection order; a long test that starts near the end leaves the other
+    worker idle until it finishes, so the long ones go first and the short ones fill in at the end.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def train_steps(module: torch.nn.Module, batch: dict, steps: int, lr: float) -> list[float]:
     """Trains a module's `training_step` on one repeated batch with AdamW (module left in train mode).
 
