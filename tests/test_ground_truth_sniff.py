@@ -120,3 +120,19 @@ def test_the_right_task_still_scores(
     run = _run(tmp_path, "synpic100|pulmonary embolism\nsynpic101|yes\nsynpic102|axial\nsynpic103|lung\n")
     assert main(["evaluate", "--task", "vqa", str(run), "--gt", str(files["vqa_qa_pairs"])]) == 0
     assert "accuracy  0.7500  (primary)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("task", task_names())
+@pytest.mark.parametrize("command", ["evaluate", "validate", "compare"])
+def test_a_missing_ground_truth_is_named_as_every_missing_input_is(
+    task: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sniff read the file before the task's reader did, so a typo'd --gt path printed Python's
+    # "[Errno 2] No such file or directory" while draw and export-coco said "file not found"
+    run = _run(tmp_path, "x\n")
+    missing = tmp_path / "no-such-gt.txt"
+    runs = [str(run), str(run)] if command == "compare" else [str(run)]
+    assert main([command, "--task", task, *runs, "--gt", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"invalid input (1 problem):\n{missing}: file not found\n"

@@ -121,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser(commands).parse_args(argv)
         return int(commands[args.command].run(args))
     except FormatError as exc:
-        print(f"invalid input ({len(exc.problems) + exc.truncated} problems):\n{exc}", file=sys.stderr)
+        count = len(exc.problems) + exc.truncated
+        print(f"invalid input ({count} problem{'' if count == 1 else 's'}):\n{exc}", file=sys.stderr)
         return 2
     except (OSError, KeyError, ValueError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -158,6 +158,8 @@ class TaskSpec(ABC):
         Raises:
             ValueError: Naming the file, the task it reads as, and what this task expects.
         """
+        if not Path(path).is_file():
+            return  # the task's reader reports it as every reader does ("file not found"), not as an OSError
         lines = head_lines(path, SNIFF_LINES)
         if not lines or self.sniff(lines) is not False:
             return
