@@ -346,3 +346,20 @@ def test_a_moved_tokenizer_folder_is_named_without_hub_advice(tmp_path: Path) ->
         with pytest.raises(OSError, match=r"tokenizer folder .* not found .*model\.tokenizer=<folder>") as error:
             load_tokenizer(str(moved))
         assert "hub" not in str(error.value)
+
+
+@pytest.mark.parametrize("which", ["another task's", "a missing"])
+def test_a_wrong_checkpoint_on_the_command_line_is_refused_before_the_run_folder_is_made(
+    which: str, demo_cfg: Compose, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it was refused inside hydra.main: a traceback, exit status 1, and .hydra/, train.log and runs/ left behind
+    instantiate(demo_cfg("spll", *SPLL).synthetic)
+    checkpoint = tmp_path / "concepts.ckpt"
+    if which == "another task's":
+        torch.save({"state_dict": {}, RECORD_KEY: {"task": "concepts"}}, checkpoint)
+    folder = tmp_path / "predicted"
+    argv = ["experiment=spll", "+demo=spll", f"paths.root_dir={tmp_path}", f"hydra.run.dir={folder}"]
+    assert main(["predict", f"ckpt_path={checkpoint}", *argv]) == 2
+    expected = "is from concepts, not spll" if which == "another task's" else f"checkpoint {checkpoint} not found"
+    assert expected in capsys.readouterr().err
+    assert not folder.exists()

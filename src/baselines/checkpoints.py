@@ -280,6 +280,22 @@ def read_record(path: str | Path) -> dict[str, Any] | None:
     return dict(record) if isinstance(record, Mapping) else None
 
 
+def check_checkpoint_task(checkpoint: str | Path, task: str) -> dict[str, Any] | None:
+    """The record of the checkpoint a run of `task` starts from, refused if it was saved by another task.
+
+    Raises:
+        CheckpointError: Naming the file, if it is missing or unreadable (`load_checkpoint`), or its task and
+            what to give instead.
+    """
+    record = read_record(checkpoint)
+    if record is not None and record.get("task") != task:
+        raise CheckpointError(
+            f"checkpoint {checkpoint} is from {record.get('task')}, not {task}: "
+            f"give a {task} checkpoint, or drop experiment= to predict {record.get('task')} with it"
+        )
+    return record
+
+
 def read_tokenizer(path: str | Path) -> PackedTokenizer | None:
     """The tokenizer files a checkpoint carries, checked as data (baselines.text.packed); None if it carries none.
 

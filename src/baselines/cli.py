@@ -60,9 +60,17 @@ def _hydra_command(command: str, argv: Sequence[str]) -> int:
     if _shows_only(argv):
         return _show(command, argv)
     if not any(arg.startswith("-") for arg in argv):  # a multirun (-m) or another config dir is Hydra's to compose
+        from omegaconf import OmegaConf
+
         from baselines.preflight import check
 
-        check(command, argv)
+        cfg = check(command, argv)
+        checkpoint = OmegaConf.select(cfg, "ckpt_path", throw_on_resolution_failure=False) if cfg is not None else None
+        if cfg is not None and isinstance(checkpoint, str) and checkpoint != "last":
+            from baselines.checkpoints import check_checkpoint_task
+
+            # before hydra.main makes the run folder: a missing checkpoint or another task's leaves nothing behind
+            check_checkpoint_task(checkpoint, cfg.task)
     from baselines import train
 
     _set_argv(command, argv)

@@ -100,8 +100,11 @@ def _compose(config_name: str, overrides: list[str], return_hydra_config: bool =
         raise ConfigError(_composition_error(config_name, overrides, exc)) from None
 
 
-def check(config_name: str, overrides: Sequence[str]) -> None:
+def check(config_name: str, overrides: Sequence[str]) -> DictConfig | None:
     """Composes `config_name` with overrides as `hydra.main` will and refuses what cannot run.
+
+    Returns:
+        The composed config, or None for a sweep (each job is composed by Hydra).
 
     Raises:
         ConfigError: Saying what is wrong and what to write instead.
@@ -113,7 +116,7 @@ def check(config_name: str, overrides: Sequence[str]) -> None:
     except HydraException as exc:
         raise ConfigError(str(exc)) from None
     if any(override.is_sweep_override() for override in parsed):
-        return  # `seed=1,2` under hparams_search (a multirun set in the config): each job is Hydra's to compose
+        return None  # `seed=1,2` under hparams_search (a multirun set in the config): each job is Hydra's to compose
     cfg = _compose(config_name, list(overrides), return_hydra_config=True)  # hydra.sweeper.params too
     if OmegaConf.is_missing(cfg, "task"):
         raise ConfigError(f"no task: give experiment=<name> ({', '.join(_options('experiment'))})")
@@ -128,6 +131,7 @@ def check(config_name: str, overrides: Sequence[str]) -> None:
         raise ConfigError(problems[0])
     if problems:
         raise ConfigError(f"{len(problems)} problems; nothing was run:\n  " + "\n  ".join(problems))
+    return cfg
 
 
 def help_text(config_name: str, overrides: Sequence[str]) -> str:

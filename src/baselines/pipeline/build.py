@@ -21,8 +21,8 @@ from baselines.checkpoints import (
     CheckpointError,
     CheckpointRecord,
     Preemption,
+    check_checkpoint_task,
     last_checkpoint,
-    read_record,
     read_tokenizer,
     record_overrides,
 )
@@ -98,7 +98,7 @@ def build(cfg: DictConfig, overrides: Sequence[str]) -> Built:
             raise ValueError("predict=true needs callbacks.run_file_writer (baselines.runfiles.writer.RunFileWriter)")
         writer.check_writable()
     checkpoint = _checkpoint(cfg, saver)
-    record = _check_checkpoint_task(checkpoint, spec) if checkpoint else None
+    record = check_checkpoint_task(checkpoint, spec.name) if checkpoint else None
     datamodule = _datamodule(cfg, spec)
     model = _model(cfg, checkpoint)
     resolved = resolved_for_record(cfg)  # environment values stay `${oc.env:...}`: never recorded
@@ -181,13 +181,3 @@ def _checkpoint(cfg: DictConfig, saver: ModelCheckpoint | None) -> str | None:
     if saver is None or saver.dirpath is None:
         raise CheckpointError("ckpt_path=last needs callbacks.model_checkpoint (it names the checkpoint folder)")
     return str(last_checkpoint(saver.dirpath))
-
-
-def _check_checkpoint_task(checkpoint: str, spec: TaskSpec) -> dict[str, Any] | None:
-    record = read_record(checkpoint)
-    if record is not None and record.get("task") != spec.name:
-        raise CheckpointError(
-            f"checkpoint {checkpoint} is from {record.get('task')}, not {spec.name}: "
-            f"give a {spec.name} checkpoint, or drop experiment= to predict {record.get('task')} with it"
-        )
-    return record
