@@ -157,3 +157,15 @@ def test_help_shows_the_config_its_overrides_compose(capsys: pytest.CaptureFixtu
 def test_a_sweep_is_left_to_hydras_sweeper() -> None:
     # under hparams_search the config sets a multirun: `seed=1,2` sweeps without -m, and each job composes alone
     preflight.check("train", ["experiment=spll", "hparams_search=spll", "seed=1,2"])
+
+
+def test_a_demo_config_without_its_synthetic_data_says_how_to_make_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `+demo=<task>` only composes the generator's settings (docs/extending.md trains with it): the hint
+    # to point paths.data_dir at the official files sent a participant looking for a release they need not have
+    out = tmp_path / "run"
+    argv = ["experiment=spll", "+demo=spll", f"paths.root_dir={tmp_path}", f"hydra.run.dir={out}"]
+    assert main(["train", *argv]) == 2
+    assert "`baselines demo --tasks spll` writes them under demo_out/data" in capsys.readouterr().err
+    assert not out.exists()

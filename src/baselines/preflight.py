@@ -324,7 +324,13 @@ def _missing_data(cfg: DictConfig) -> Iterator[str]:
         except Exception:  # a value that resolves only inside hydra.main is checked there
             continue
         missing += [f"data.{name}: {path} does not exist" for path in _paths_of(value) if not Path(path).exists()]
-    if missing:
+    if missing and isinstance(cfg.get("synthetic"), DictConfig):
+        # +demo=<name> sets the generator's settings, but only `baselines demo` runs the generator
+        missing[-1] += (
+            f" (+demo= does not make the synthetic data: `baselines demo --tasks {cfg.task}` writes them under "
+            "demo_out/data; then give paths.data_dir=demo_out/data)"
+        )
+    elif missing:
         missing[-1] += (
             " (give paths.data_dir=<the folder holding the official files, laid out as configs/data/ says>, "
             "or data.<key>=<where the file is>)"
