@@ -30,6 +30,7 @@ def test_demo_prints_a_line_per_task_and_writes_logs_and_a_summary(
     [task] = summary["tasks"]
     assert task["ok"] and task["name"] == "spll" and task["cpu_seconds"] > 0
     assert Path(task["run_file"]).is_file() and task["log_file"] == str(out / "spll" / "demo.log")
+    assert (out / "spll" / "runs" / "untrained.csv").is_file()  # the untrained run has the task's suffix too
     assert "| spll | sign_accuracy |" in (out / "summary.md").read_text()
     assert task["overlay"] == ""  # SPLL is tabular: nothing to draw
 

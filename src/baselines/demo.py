@@ -116,7 +116,8 @@ def run_one(name: str, out: str | Path, overrides: Sequence[str] = (), data_toke
     make_data_once(Path(cfg.synthetic.root), settings, lambda: instantiate(cfg.synthetic))
     spec = get_task(cfg.task)
     result.metric = spec.primary_metric
-    untrained_run = f"callbacks.run_file_writer.output_path={Path(out).resolve()}/{name}/runs/untrained.txt"
+    suffix = Path(cfg.callbacks.run_file_writer.output_path).suffix  # the task's own: tbct.csv -> untrained.csv
+    untrained_run = f"callbacks.run_file_writer.output_path={Path(out).resolve()}/{name}/runs/untrained{suffix}"
     # the same model, never trained: the floor each trained score is read against (no training, one predict)
     untrained = demo_overrides(name, out, [*overrides, "train=false", "allow_untrained=true", untrained_run])
     result.untrained = run(compose_config("train", untrained), untrained)["scores"].get(spec.primary_metric, math.nan)
