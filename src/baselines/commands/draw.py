@@ -31,7 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ground-truth", "--gt", dest="ground_truth", default=None, help="the split's ground truth: drawn too"
     )
-    parser.add_argument("--min-score", type=float, default=0.3, help="regions: draw predictions from this confidence")
+    parser.add_argument(
+        "--min-score", type=float, default=0.3, help="regions: draw predictions from this confidence (default 0.3)"
+    )
     parser.add_argument("--top-k", type=int, default=10, help="LMRT: images per topic (default 10)")
     parser.add_argument("--masks", default=None, help="TB: lung-mask folder (else each half of the volume is a lung)")
     parser.add_argument("--questions", default=None, help="VQA: the test questions file, shown with the answers")
