@@ -235,3 +235,20 @@ def test_last_ckpt_is_the_last_epoch_even_when_it_did_not_improve(demo_cfg: Comp
     assert load_checkpoint(folder / "last.ckpt")["epoch"] == 2
     assert Path(summary["checkpoint"]).name == "epoch_000.ckpt"
     assert sorted(p.name for p in folder.iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
+
+
+def test_a_prediction_onto_an_existing_run_file_is_refused_before_hydra_rewrites_the_folder(
+    spll_data: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the run-file writer refused it, but only inside the job: a traceback, exit status 1, and .hydra/ of the run
+    # that wrote the file replaced by the refused command's
+    out = tmp_path / "spll-p"
+    assert _train(*spll_data, f"hydra.run.dir={out}") == 0
+    before = _snapshot(out)
+    capsys.readouterr()
+    argv = ["predict", f"ckpt_path={out}/checkpoints/last.ckpt", f"paths.root_dir={tmp_path}", f"hydra.run.dir={out}"]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert f"error: {out}/runs/spll.csv exists; set overwrite=true to replace it" in capsys.readouterr().err
+    assert _snapshot(out) == before

@@ -8,7 +8,8 @@ checkpoints, logs and `.hydra/`. `RunFolder` (configs/hydra/default.yaml) theref
    process holds it; a lock left by a process that died is taken over with a warning;
 2. refuses a training there that is neither a resume (`ckpt_path=last`, a checkpoint of that folder, or
    Lightning's SLURM requeue checkpoint `hpc_ckpt_*.ckpt`) nor asked to start over (`overwrite=true`);
-3. with `overwrite=true` (and not resuming), deletes the old run's checkpoints, logs, summary and run file.
+3. with `overwrite=true` (and not resuming), deletes the old run's checkpoints, logs, summary and run file;
+4. refuses a run that would write a run file where one exists, unless `overwrite=true`.
 
 It acts in `on_run_start`, before Hydra writes `.hydra/` and opens `train.log`, so a refused rerun leaves the old
 run untouched. In a multirun (sweeps) it acts in `on_job_start`, once Hydra has made the job's own folder.
@@ -194,6 +195,14 @@ def _path(config: DictConfig, key: str) -> Path | None:
     return Path(str(value)).absolute() if isinstance(value, str) and value else None
 
 
+def _replaces_run_file(config: DictConfig) -> bool:
+    """The run-file writer's own `overwrite` (`${overwrite}` unless set apart)."""
+    try:
+        return bool(OmegaConf.select(config, "callbacks.run_file_writer.overwrite", default=config.get("overwrite")))
+    except OmegaConfBaseException:
+        return bool(config.get("overwrite"))
+
+
 def run_paths(config: DictConfig) -> RunPaths | None:
     """The paths of the run a Hydra config describes (with `hydra.runtime.output_dir` set), or None if its
     output folder does not resolve (Hydra then reports the config error itself)."""
@@ -317,6 +326,11 @@ class RunFolder(Callback):
                     if old:
                         names = ", ".join(str(p.relative_to(paths.output)) for p in old)
                         self._notes.append(f"overwrite=true: deleted the previous run's {names} in {paths.output}")
+            if config.get("predict") and paths.run_file and paths.run_file.exists() and not _replaces_run_file(config):
+                # the writer would refuse it only after Hydra had rewritten .hydra/ of the run that wrote the file
+                raise RunFolderError(
+                    f"error: {paths.run_file} exists; set overwrite=true to replace it (nothing was written)"
+                )
         except BaseException:
             lock.release()
             raise
