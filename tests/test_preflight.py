@@ -108,7 +108,7 @@ def test_missing_data_paths_are_listed_before_anything_runs(tmp_path: Path, caps
 
 
 def test_a_prediction_does_not_need_the_training_files(spll_root: Path, tmp_path: Path) -> None:
-    cfg = ["experiment=spll", f"paths.root_dir={spll_root}", "train=false"]
+    cfg = ["experiment=spll", f"paths.root_dir={spll_root}", "allow_untrained=true", "train=false"]
     (spll_root / "data" / "spll" / "train" / "features.csv").rename(tmp_path / "features.csv")
     try:
         preflight.check("train", cfg)  # train_* are required only when training
@@ -168,4 +168,14 @@ def test_a_demo_config_without_its_synthetic_data_says_how_to_make_them(
     argv = ["experiment=spll", "+demo=spll", f"paths.root_dir={tmp_path}", f"hydra.run.dir={out}"]
     assert main(["train", *argv]) == 2
     assert "`baselines demo --tasks spll` writes them under demo_out/data" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_prediction_without_a_checkpoint_is_refused_before_the_run_folder_is_made(
+    spll_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it was refused inside hydra.main: a traceback, exit status 1 and a train.log in the new run folder
+    out = tmp_path / "run"
+    assert main(["predict", "experiment=spll", f"paths.root_dir={spll_root}", f"hydra.run.dir={out}"]) == 2
+    assert capsys.readouterr().err == f"error: {preflight.UNTRAINED}\n"
     assert not out.exists()

@@ -10,6 +10,7 @@ run starts:
   key, the keys of every node (`max_epochs=1`: did you mean `trainer.max_epochs=1`);
 - a config group option that does not exist (`trainer=gpuu`), with the close ones;
 - no task (`experiment=` forgotten);
+- a prediction without a checkpoint (`ckpt_path=`), unless `allow_untrained=true`;
 - a data path that does not exist where the data module's constructor requires it (a parameter without a
   default) for a split the run uses (`train_*` and `val_*` when training, `predict_*` when predicting);
 - `trainer.accelerator` gpu/cuda on a machine without a GPU device, with `trainer=cpu` suggested;
@@ -87,6 +88,13 @@ _SPLIT_PREFIXES = {"train_": "train", "val_": "train", "predict_": "predict"}
 _GPU_ACCELERATORS = ("gpu", "cuda")
 
 
+UNTRAINED = (
+    "predicting needs a trained model: ckpt_path=<checkpoint file> (or ckpt_path=last with "
+    "hydra.run.dir=<the training run's folder>). To write a run file from an untrained model on "
+    "purpose (a baseline of baselines), set allow_untrained=true"
+)
+
+
 class ConfigError(ValueError):
     """A command line that cannot run, found before anything heavy is imported."""
 
@@ -121,6 +129,7 @@ def check(config_name: str, overrides: Sequence[str]) -> DictConfig | None:
     if OmegaConf.is_missing(cfg, "task"):
         raise ConfigError(f"no task: give experiment=<name> ({', '.join(_options('experiment'))})")
     problems = [
+        *_untrained(cfg),
         *_moved_keys(cfg),
         *_moved_sweep_keys(cfg),
         *_missing_data(cfg),
@@ -306,6 +315,11 @@ def _moved_sweep_keys(cfg: DictConfig) -> Iterator[str]:
         new = moved_override(f"{key}=").removesuffix("=")
         if new != key:
             yield f"hydra.sweeper.params sweeps {key}, but that key is {new} now: rename it in the search config"
+
+
+def _untrained(cfg: DictConfig) -> Iterator[str]:
+    if cfg.get("predict") and not cfg.get("train") and cfg.get("ckpt_path") is None and not cfg.get("allow_untrained"):
+        yield UNTRAINED
 
 
 def _missing_data(cfg: DictConfig) -> Iterator[str]:

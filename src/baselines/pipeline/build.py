@@ -31,15 +31,10 @@ from baselines.data.base import BaseDataModule
 from baselines.errors import DataError
 from baselines.io.images import ImageReadError, set_max_image_pixels
 from baselines.noise import drop_litlogger_tip
+from baselines.preflight import UNTRAINED
 from baselines.runfiles.writer import RunFileWriter
 from baselines.tasks import TaskSpec, get_task
 from baselines.text.packed import pack_tokenizer, tokenizer_folder
-
-_UNTRAINED = (
-    "predicting needs a trained model: ckpt_path=<checkpoint file> (or ckpt_path=last with "
-    "hydra.run.dir=<the training run's folder>). To write a run file from an untrained model on "
-    "purpose (a baseline of baselines), set allow_untrained=true"
-)
 
 
 @dataclass
@@ -89,7 +84,7 @@ def build(cfg: DictConfig, overrides: Sequence[str]) -> Built:
     """
     spec = get_task(cfg.task)
     if cfg.get("predict") and not cfg.get("train") and cfg.get("ckpt_path") is None and not cfg.get("allow_untrained"):
-        raise CheckpointError(_UNTRAINED)
+        raise CheckpointError(UNTRAINED)
     callbacks = instantiate_group(cfg.get("callbacks"))
     writer: RunFileWriter | None = _find(callbacks, RunFileWriter)
     saver: ModelCheckpoint | None = _find(callbacks, ModelCheckpoint)
