@@ -291,7 +291,7 @@ def check_checkpoint_task(checkpoint: str | Path, task: str) -> dict[str, Any] |
     if record is not None and record.get("task") != task:
         raise CheckpointError(
             f"checkpoint {checkpoint} is from {record.get('task')}, not {task}: "
-            f"give a {task} checkpoint, or drop experiment= to predict {record.get('task')} with it"
+            f"give a {task} checkpoint, or drop experiment= to run {record.get('task')} from it"
         )
     return record
 
