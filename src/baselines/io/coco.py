@@ -89,25 +89,18 @@ def _annotation_records(
     kind: RegionKind,
     left_out: list[int],
 ) -> Iterator[dict[str, Any]]:
-    count = 0
-    for image_id in truth:
-        regions = peek_regions(truth, image_id)
-        width, height = canvas_size(image_id, sizes, regions)
-        drawn = _drawable(regions, kind)
-        left_out[0] += len(regions) - len(drawn)
-        for region in drawn:
-            count += 1
-            record: dict[str, Any] = {"id": count, "image_id": numbers[image_id], "iscrowd": 0}
-            record["category_id"] = region.label + 1
-            if kind == "box":
-                record["bbox"] = xywh(region)
-                record["area"] = record["bbox"][2] * record["bbox"][3]
-            else:
-                rle = polygon_rle(region, height, width)
-                record["segmentation"] = [list(region.polygon)]
-                record["area"] = float(mask_utils.area(rle))
-                record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
-            yield record
+    for count, (image_id, (width, height), region) in enumerate(_each_drawable(truth, sizes, kind, left_out), 1):
+        record: dict[str, Any] = {"id": count, "image_id": numbers[image_id], "iscrowd": 0}
+        record["category_id"] = region.label + 1
+        if kind == "box":
+            record["bbox"] = xywh(region)
+            record["area"] = record["bbox"][2] * record["bbox"][3]
+        else:
+            rle = polygon_rle(region, height, width)
+            record["segmentation"] = [list(region.polygon)]
+            record["area"] = float(mask_utils.area(rle))
+            record["bbox"] = [float(v) for v in mask_utils.toBbox(rle)]
+        yield record
 
 
 def _result_records(
@@ -117,19 +110,28 @@ def _result_records(
     kind: RegionKind,
     left_out: list[int],
 ) -> Iterator[dict[str, Any]]:
-    for image_id in run:
-        regions = peek_regions(run, image_id)
-        width, height = canvas_size(image_id, sizes, regions)
+    for image_id, (width, height), region in _each_drawable(run, sizes, kind, left_out):
+        record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
+        if kind == "box":
+            record["bbox"] = xywh(region)
+        else:
+            record["segmentation"] = polygon_rle(region, height, width)
+        record["score"] = region.score
+        yield record
+
+
+def _each_drawable(
+    by_image: Mapping[str, Sequence[Region]], sizes: Sizes, kind: RegionKind, left_out: list[int]
+) -> Iterator[tuple[str, tuple[int, int], Region]]:
+    """(image id, its (width, height), region) of every region COCO can hold, image by image in the mapping's
+    order; the polygons it cannot (fewer than 3 vertices) are counted in left_out[0]."""
+    for image_id in by_image:
+        regions = peek_regions(by_image, image_id)
+        size = canvas_size(image_id, sizes, regions)
         drawn = _drawable(regions, kind)
         left_out[0] += len(regions) - len(drawn)
         for region in drawn:
-            record: dict[str, Any] = {"image_id": numbers[image_id], "category_id": region.label + 1}
-            if kind == "box":
-                record["bbox"] = xywh(region)
-            else:
-                record["segmentation"] = polygon_rle(region, height, width)
-            record["score"] = region.score
-            yield record
+            yield image_id, size, region
 
 
 def _drawable(regions: Sequence[Region], kind: RegionKind) -> Sequence[Region]:
