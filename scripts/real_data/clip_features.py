@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.io.npy import npy_bytes, npy_header
+from baselines.io.npy import npy_file
 from baselines.retrieval.store import EmbeddingWriter
 
 QUERIES = 100
@@ -46,19 +46,16 @@ def read_features(folder: Path) -> tuple[list[str], np.ndarray]:
     parts: list[np.ndarray] = []
     width = None
     for path in files:
-        with path.open("rb") as handle:
-            try:
-                shape, dtype, offset = npy_header(handle)
-            except ValueError as exc:
-                raise SystemExit(f"{path}: not a .npy array ({exc})") from None
+        try:
+            shape, dtype, length = npy_file(path)
+        except ValueError as exc:
+            raise SystemExit(f"{path}: not a .npy array ({exc})") from None
         if len(shape) != 2 or dtype not in (np.dtype("<f2"), np.dtype("<f4")):
             raise SystemExit(f"{path}: a (frames, D) float16 or float32 array was expected, not {shape} {dtype}")
         if width is not None and shape[1] != width:
             raise SystemExit(f"{path}: {shape[1]}-d rows, where the files before it hold {width}-d rows")
-        if path.stat().st_size != offset + npy_bytes(shape, dtype):
-            raise SystemExit(
-                f"{path}: {path.stat().st_size} bytes, where its header says {offset + npy_bytes(shape, dtype)}"
-            )
+        if path.stat().st_size != length:
+            raise SystemExit(f"{path}: {path.stat().st_size} bytes, where its header says {length}")
         width = shape[1]
         rows = np.load(path, allow_pickle=False).astype(np.float32)
         norms = np.linalg.norm(rows, axis=1)

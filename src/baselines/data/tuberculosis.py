@@ -34,7 +34,7 @@ from baselines.io.atomic import atomic_write_text
 from baselines.io.formats.tuberculosis import FINDINGS, LABELS, list_volumes, lung_label_order, read_labels
 from baselines.io.images import BadImagePolicy
 from baselines.io.lungs import MAX_CT_VOXELS, LungPreprocessing, locate_lungs, read_canonical
-from baselines.io.npy import npy_bytes, npy_header
+from baselines.io.npy import npy_file
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # bump when preprocess_ct changes what it computes (2: RAS+ reorientation, laterality; 3: records)
@@ -99,13 +99,12 @@ def _entry_problem(target: Path, record: Path, expected: dict[str, Any]) -> str 
         if recorded.get(key) != expected[key]:
             return f"made from other {key} ({str(recorded.get(key))[:200]}, now {str(expected[key])[:200]})"
     try:
-        with open(target, "rb") as handle:
-            shape, dtype, offset = npy_header(handle)
+        shape, dtype, length = npy_file(target)
     except (OSError, ValueError) as exc:
         return f"not a .npy array ({exc})"
     if [list(shape), str(dtype)] != [expected["shape"], expected["dtype"]]:
         return f"holds {shape} {dtype}, not {tuple(expected['shape'])} {expected['dtype']}"
-    if target.stat().st_size != offset + npy_bytes(shape, dtype):
+    if target.stat().st_size != length:
         return "truncated or padded"
     return None
 

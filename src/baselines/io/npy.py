@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -22,3 +23,16 @@ def npy_header(handle: BinaryIO) -> tuple[tuple[int, ...], np.dtype, int]:
 def npy_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
     """What the data of an array of shape and dtype take."""
     return int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+
+
+def npy_file(path: str | Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, the file's length in bytes as its header implies) of a .npy file, nothing loaded: a file of
+    another length is truncated or padded.
+
+    Raises:
+        OSError: The file cannot be read.
+        ValueError: Not a .npy header (`npy_header`).
+    """
+    with open(path, "rb") as handle:
+        shape, dtype, offset = npy_header(handle)
+    return shape, dtype, offset + npy_bytes(shape, dtype)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.io.npy import npy_bytes, npy_header
+from baselines.io.npy import npy_file
 from baselines.retrieval.store import EmbeddingWriter, memory_budget, read_rows
 
 log = logging.getLogger(__name__)
@@ -142,12 +142,11 @@ def _check(folder: Path) -> tuple[str | None, dict[str, Any]]:
         return "meta.json holds no list of ids and key", {}
     for name, kind, rank in (("embeddings.npy", "f", 2), ("times.npy", "f", 1)):
         try:
-            with (folder / name).open("rb") as handle:
-                shape, dtype, offset = npy_header(handle)
+            shape, dtype, length = npy_file(folder / name)
         except (OSError, ValueError) as exc:
             return f"{name}: not a readable array ({exc})", meta
         if len(shape) != rank or dtype.kind != kind or shape[0] != len(ids):
             return f"{name} holds {shape} {dtype} for {len(ids)} ids", meta
-        if (folder / name).stat().st_size != offset + npy_bytes(shape, dtype):
+        if (folder / name).stat().st_size != length:
             return f"{name} is truncated (its header says {shape} {dtype})", meta
     return None, meta
