@@ -57,8 +57,13 @@ def test_vqg(tmp_path_factory: pytest.TempPathFactory, runs: dict[str, list[str]
     assert _round_trip(tmp_path_factory, "vqg", predictions) == runs
 
 
+# a first field "filename" (any case) is the header row the TB reader refuses (the official evaluator would read it
+# as a CT), not a CT id: hypothesis found "FILENAME"
+ct_ids = ids.filter(lambda text: text.lower() != "filename")
+
+
 @SETTINGS
-@given(st.dictionaries(ids, st.lists(unit, min_size=6, max_size=6), min_size=1))
+@given(st.dictionaries(ct_ids, st.lists(unit, min_size=6, max_size=6), min_size=1))
 def test_tbct(tmp_path_factory: pytest.TempPathFactory, runs: dict[str, list[float]]) -> None:
     predictions = [{"id": k, "probabilities": v} for k, v in runs.items()]
     parsed = _round_trip(tmp_path_factory, "tbct", predictions)
